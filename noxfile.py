@@ -1,0 +1,48 @@
+"""Task sessions for PackRepo: build (B0-B2), run (R0-R4), track (T), evaluate (E).
+
+The sessions orchestrate only; the work lives in the packages and is called
+with ``python -m``. ``nox -l`` lists every session with its docstring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+ARTIFACTS = ROOT / "artifacts"
+
+
+def _install(session: nox.Session, *groups: str, project: bool = True) -> None:
+    """Install the project (non-editable, as users get it) and dependency groups."""
+    requirements = [req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)]
+    if requirements:
+        session.install(*requirements)
+    if project:
+        session.install(".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite in parallel (pytest-xdist), offline, with coverage."""
+    _install(session, "test")
+    args = session.posargs or ["-n", "auto", "-q"]
+    session.run("pytest", *args)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Static analysis: ruff, mypy --strict on packrepo, bandit."""
+    _install(session, "lint", "pipeline")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", "packrepo")
+    session.run("bandit", "-q", "-c", "pyproject.toml", "-r", "packrepo", "analysis", "gates", "benchmarks")

@@ -1,0 +1,532 @@
+"""Many paired BCa intervals at once: the engine for the benchmark grid.
+
+Every comparison in one call is paired over the same ``n`` units (one budget
+cell: every variant and metric measured on the same repositories and
+questions). One bootstrap draw of units is shared by all comparisons in the
+call, and the statistics are computed from a matrix of resampling weights
+``W`` of shape ``(B, n)`` (``W[b, i]`` = how often unit ``i`` appears in
+resample ``b``):
+
+* sums become one matrix product, ``S = W @ X``, so a ratio of sums over
+  10,000 resamples is one BLAS call;
+* quantiles use the values sorted once and cumulative weights, giving the
+  same order statistics (and numpy's linear interpolation) as sorting each
+  resample.
+
+Sharing the draw makes the intervals of one call positively correlated (they
+see the same resampled units). Each interval on its own is an ordinary BCa
+interval; the joint draw is the standard way to resample a multivariate
+statistic and does not affect the validity of Bonferroni or Holm
+adjustments, which hold under any dependence.
+
+The cluster bootstrap (``clusters=`` repository labels) resamples clusters
+with replacement and takes every unit of each chosen cluster (Davison &
+Hinkley 1997, sec. 3.8); the acceleration then comes from the
+leave-one-cluster-out jackknife. It is the sensitivity check for units that
+cluster by repository.
+
+Statistics (all "relative change", 0 means no change):
+
+* :class:`RatioOfSums` -- ``(sum a_v / sum c_v) / (sum a_b / sum c_b) - 1``,
+  e.g. QA per 100k tokens, ``100000 * sum(score) / sum(tokens)``;
+* :class:`MeanRatio` -- ``mean(v) / mean(b) - 1`` (latency, peak memory);
+* :class:`QuantileRatio` -- ``Q_q(v) / Q_q(b) - 1`` (p95 latency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from analysis.bootstrap import (
+    BCaResult,
+    FloatArray,
+    SeedLike,
+    as_finite_vector,
+    bca_core,
+    bca_p_values_core,
+    check_confidence_level,
+    check_n_resamples,
+    endpoint_mc_se,
+    index_chunks,
+    make_rng,
+    warn_if_degenerate,
+)
+from analysis.errors import AnalysisInputError, DegenerateDataError
+
+__all__ = [
+    "BCaBatchResult",
+    "MeanRatio",
+    "QuantileRatio",
+    "RatioOfSums",
+    "RelativeChange",
+    "bca_relative_change",
+]
+
+_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(frozen=True, eq=False)
+class RatioOfSums:
+    """Relative change of a ratio of sums: ``(sum a_v / sum c_v) / (sum a_b / sum c_b) - 1``.
+
+    For QA per 100k tokens: numerators are per-unit scores, denominators
+    per-unit tokens; the constant 100000 cancels. Values must be
+    non-negative and every total positive.
+    """
+
+    variant_numerator: ArrayLike
+    variant_denominator: ArrayLike
+    baseline_numerator: ArrayLike
+    baseline_denominator: ArrayLike
+    label: str = ""
+
+    def unit_differences(self) -> FloatArray:
+        """Per-unit paired differences of ``a / c`` (for Cohen's dz); needs ``c > 0``."""
+        v_num, v_den, b_num, b_den = (_vector(x, "unit_differences") for x in self._arrays())
+        if np.any(v_den <= 0) or np.any(b_den <= 0):
+            raise DegenerateDataError(
+                f"`{self.label or 'RatioOfSums'}`: per-unit ratios need positive denominators"
+            )
+        differences: FloatArray = v_num / v_den - b_num / b_den
+        return differences
+
+    def _arrays(self) -> tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike]:
+        return (
+            self.variant_numerator,
+            self.variant_denominator,
+            self.baseline_numerator,
+            self.baseline_denominator,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MeanRatio:
+    """Relative change of a mean: ``mean(v) / mean(b) - 1`` over paired units."""
+
+    variant: ArrayLike
+    baseline: ArrayLike
+    label: str = ""
+
+    def unit_differences(self) -> FloatArray:
+        """Per-unit paired differences ``v - b`` (for Cohen's dz)."""
+        differences: FloatArray = _vector(self.variant, "variant") - _vector(
+            self.baseline, "baseline"
+        )
+        return differences
+
+
+@dataclass(frozen=True, eq=False)
+class QuantileRatio:
+    """Relative change of a quantile: ``Q_q(v) / Q_q(b) - 1`` (numpy's linear quantile)."""
+
+    variant: ArrayLike
+    baseline: ArrayLike
+    q: float = 0.95
+    label: str = ""
+
+    def unit_differences(self) -> FloatArray:
+        """Per-unit paired differences ``v - b`` (for Cohen's dz)."""
+        differences: FloatArray = _vector(self.variant, "variant") - _vector(
+            self.baseline, "baseline"
+        )
+        return differences
+
+
+RelativeChange = RatioOfSums | MeanRatio | QuantileRatio
+
+
+@dataclass(frozen=True, eq=False)
+class BCaBatchResult:
+    """``k`` BCa intervals from one shared bootstrap draw; arrays have shape ``(k,)``.
+
+    ``bootstrap_distribution`` is ``(k, B)``, row ``j`` belonging to
+    ``comparisons[j]``; ``labels`` repeats the comparisons' labels.
+    ``resampling`` is ``"unit"`` or ``"cluster"``; ``n_units`` counts units
+    and ``n_clusters`` clusters (``None`` for the unit bootstrap).
+    ``standard_error`` is the bootstrap standard deviation.
+    """
+
+    estimate: FloatArray
+    low: FloatArray
+    high: FloatArray
+    confidence_level: FloatArray
+    z0: FloatArray
+    acceleration: FloatArray
+    standard_error: FloatArray
+    n_resamples: int
+    bootstrap_distribution: FloatArray
+    method: tuple[str, ...]
+    labels: tuple[str, ...]
+    resampling: str
+    n_units: int
+    n_clusters: int | None = None
+
+    def __len__(self) -> int:
+        return int(self.estimate.size)
+
+    def __getitem__(self, j: int) -> BCaResult:
+        """Interval ``j`` as a :class:`~analysis.bootstrap.BCaResult`."""
+        return BCaResult(
+            estimate=float(self.estimate[j]),
+            low=float(self.low[j]),
+            high=float(self.high[j]),
+            confidence_level=float(self.confidence_level[j]),
+            z0=float(self.z0[j]),
+            acceleration=float(self.acceleration[j]),
+            n_resamples=self.n_resamples,
+            bootstrap_distribution=self.bootstrap_distribution[j],
+            method=self.method[j],
+            standard_error=float(self.standard_error[j]),
+        )
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Independent resampling units minus one (clusters for the cluster bootstrap)."""
+        return (self.n_clusters if self.n_clusters is not None else self.n_units) - 1
+
+    @cached_property
+    def sorted_distribution(self) -> FloatArray:
+        """The bootstrap distribution sorted along the last axis (computed once)."""
+        return np.sort(self.bootstrap_distribution, axis=-1)
+
+    def p_values(self, null_value: float = 0.0) -> FloatArray:
+        """Two-sided p-values by inverting each BCa interval at ``null_value``.
+
+        ``p < alpha`` exactly when ``null_value`` lies outside the ``1 - alpha``
+        interval; see :func:`analysis.effects.bca_p_value`.
+        """
+        return bca_p_values_core(
+            self.sorted_distribution,
+            self.estimate,
+            self.z0,
+            self.acceleration,
+            self.method,
+            np.full(self.estimate.shape, float(null_value)),
+        )
+
+    def monte_carlo_se(self) -> tuple[FloatArray, FloatArray]:
+        """Monte-Carlo standard errors of ``low`` and ``high``."""
+        se = endpoint_mc_se(
+            self.sorted_distribution,
+            self.z0,
+            self.acceleration,
+            1.0 - self.confidence_level,
+            self.method,
+        )
+        return se[:, 0], se[:, 1]
+
+
+def bca_relative_change(
+    comparisons: Sequence[RelativeChange],
+    *,
+    confidence_level: float | Sequence[float] = 0.95,
+    n_resamples: int = 10_000,
+    seed: SeedLike = None,
+    clusters: ArrayLike | None = None,
+) -> BCaBatchResult:
+    """BCa intervals (Efron 1987) for many paired relative changes, one shared draw.
+
+    Parameters
+    ----------
+    comparisons : sequence of RatioOfSums, MeanRatio, QuantileRatio
+        Every array has the same length ``n`` (the paired units of one cell).
+    confidence_level : float or sequence of float
+        One level for all, or one per comparison (e.g. per family after a
+        Bonferroni adjustment).
+    n_resamples : int
+        ``B``.
+    seed : int, Generator, SeedSequence or None
+        For ``numpy.random.default_rng``. With the unit bootstrap the draws
+        equal those of :func:`analysis.bootstrap.bca` with ``paired=True``
+        and the same seed.
+    clusters : array_like of labels, optional
+        Cluster (repository) of each unit; if given, clusters are resampled
+        instead of units (needs at least two clusters).
+
+    Returns
+    -------
+    BCaBatchResult
+    """
+    plan, alpha, cluster_index, rng = _batch_iv(
+        comparisons, confidence_level, n_resamples, seed, clusters
+    )
+    n = plan.n_units
+    theta_hat = plan.evaluate(np.ones((1, n)))[:, 0]
+    if cluster_index is None:
+        theta_hat_b = _unit_replicates(plan, n_resamples, rng)
+        jackknife_weights = 1.0 - np.eye(n)
+    else:
+        theta_hat_b = _cluster_replicates(plan, cluster_index, n_resamples, rng)
+        n_clusters = int(cluster_index.max()) + 1
+        jackknife_weights = (
+            cluster_index[np.newaxis, :] != np.arange(n_clusters)[:, np.newaxis]
+        ).astype(np.float64)
+    theta_hat_jack = plan.evaluate(jackknife_weights)
+    _check_finite(theta_hat, theta_hat_b, theta_hat_jack, plan.labels)
+    core = bca_core(theta_hat, theta_hat_b, [theta_hat_jack], alpha)
+    warn_if_degenerate(core.method)
+    return BCaBatchResult(
+        estimate=theta_hat,
+        low=core.low,
+        high=core.high,
+        confidence_level=1.0 - alpha,
+        z0=core.z0,
+        acceleration=core.acceleration,
+        standard_error=core.standard_error,
+        n_resamples=n_resamples,
+        bootstrap_distribution=theta_hat_b,
+        method=core.method,
+        labels=plan.labels,
+        resampling="unit" if cluster_index is None else "cluster",
+        n_units=n,
+        n_clusters=None if cluster_index is None else int(cluster_index.max()) + 1,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Plan: the comparisons as columns of sums and sorted arrays for quantiles
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Comparisons compiled to matrix operations on a weight matrix ``W``."""
+
+    n_units: int
+    labels: tuple[str, ...]
+    # Ratio rows: row index and the four columns (a_v, c_v, a_b, c_b) of `columns`.
+    ratio_rows: NDArray[np.intp]
+    columns: FloatArray  # (n, 4 * n_ratio)
+    # Quantile rows: row index, q, and the sorted values with their sort order.
+    quantile_rows: tuple[int, ...]
+    quantile_q: tuple[float, ...]
+    quantile_arms: tuple[tuple[FloatArray, NDArray[np.intp], FloatArray, NDArray[np.intp]], ...]
+
+    def evaluate(self, weights: FloatArray) -> FloatArray:
+        """The statistics under each weight row: ``(k, rows)``."""
+        k = len(self.labels)
+        values = np.empty((k, weights.shape[0]))
+        if self.ratio_rows.size:
+            sums = weights @ self.columns
+            with np.errstate(all="ignore"):
+                ratio = (sums[:, 0::4] * sums[:, 3::4]) / (sums[:, 1::4] * sums[:, 2::4]) - 1.0
+            values[self.ratio_rows] = ratio.T
+        for row, q, (v_sorted, v_order, b_sorted, b_order) in zip(
+            self.quantile_rows, self.quantile_q, self.quantile_arms, strict=True
+        ):
+            variant = _weighted_quantile(v_sorted, weights[:, v_order], q)
+            baseline = _weighted_quantile(b_sorted, weights[:, b_order], q)
+            with np.errstate(all="ignore"):
+                values[row] = variant / baseline - 1.0
+        return values
+
+
+def _weighted_quantile(
+    values_sorted: FloatArray, weights_sorted: FloatArray, q: float
+) -> FloatArray:
+    """Linear-interpolation quantile of each resample given integer weights.
+
+    Resample ``b`` holds ``values_sorted[i]`` ``weights_sorted[b, i]`` times;
+    its order statistic ``k`` (0-based) is ``values_sorted[#{cw <= k}]`` with
+    ``cw`` the cumulative weights.
+    """
+    cumulative = np.cumsum(weights_sorted, axis=1)
+    total = cumulative[:, -1]
+    position = (total - 1.0) * q
+    below = np.floor(position)
+    fraction = position - below
+    last = values_sorted.size - 1
+    index_below = np.minimum(np.count_nonzero(cumulative <= below[:, np.newaxis], axis=1), last)
+    index_above = np.minimum(
+        np.count_nonzero(cumulative <= (below + 1.0)[:, np.newaxis], axis=1), last
+    )
+    value_below = values_sorted[index_below]
+    value_above = values_sorted[index_above]
+    result: FloatArray = value_below + fraction * (value_above - value_below)
+    return result
+
+
+def _vector(values: ArrayLike, name: str) -> FloatArray:
+    return as_finite_vector(values, name)
+
+
+def _batch_iv(
+    comparisons: Sequence[RelativeChange],
+    confidence_level: float | Sequence[float],
+    n_resamples: int,
+    seed: SeedLike,
+    clusters: ArrayLike | None,
+) -> tuple[_Plan, FloatArray, NDArray[np.intp] | None, np.random.Generator]:
+    if not isinstance(comparisons, Sequence):
+        raise AnalysisInputError("`comparisons` must be a sequence of comparisons")
+    if len(comparisons) == 0:
+        raise AnalysisInputError("`comparisons` is empty")
+    plan = _compile(comparisons)
+    alpha = 1.0 - _confidence_levels(confidence_level, len(comparisons))
+    check_n_resamples(n_resamples)
+    cluster_index = None if clusters is None else _cluster_index(clusters, plan.n_units)
+    return plan, alpha, cluster_index, make_rng(seed)
+
+
+def _confidence_levels(confidence_level: float | Sequence[float], k: int) -> FloatArray:
+    if isinstance(confidence_level, Sequence):
+        if len(confidence_level) != k:
+            raise AnalysisInputError(
+                f"`confidence_level` has {len(confidence_level)} values for {k} comparisons"
+            )
+        return np.array([check_confidence_level(level) for level in confidence_level])
+    return np.full(k, check_confidence_level(confidence_level))
+
+
+def _cluster_index(clusters: ArrayLike, n: int) -> NDArray[np.intp]:
+    labels = np.asarray(clusters)
+    if labels.ndim != 1 or labels.size != n:
+        raise AnalysisInputError(
+            f"`clusters` must give one label per unit ({n}); got shape {labels.shape}"
+        )
+    _, inverse = np.unique(labels, return_inverse=True)
+    cluster_index = inverse.astype(np.intp).reshape(-1)
+    if cluster_index.max() < 1:
+        raise DegenerateDataError("`clusters` has a single cluster; the cluster bootstrap needs 2")
+    return cluster_index
+
+
+def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
+    ratio_rows: list[int] = []
+    columns: list[FloatArray] = []
+    quantile_rows: list[int] = []
+    quantile_q: list[float] = []
+    quantile_arms = []
+    labels = []
+    for row, comparison in enumerate(comparisons):
+        label = str(getattr(comparison, "label", ""))
+        name = label or f"comparisons[{row}]"
+        labels.append(label)
+        if isinstance(comparison, RatioOfSums):
+            arrays = [
+                _nonnegative(x, f"{name}.{part}")
+                for x, part in zip(
+                    comparison._arrays(),
+                    (
+                        "variant_numerator",
+                        "variant_denominator",
+                        "baseline_numerator",
+                        "baseline_denominator",
+                    ),
+                    strict=True,
+                )
+            ]
+            ratio_rows.append(row)
+            columns.extend(arrays)
+        elif isinstance(comparison, MeanRatio):
+            variant = _nonnegative(comparison.variant, f"{name}.variant")
+            baseline = _nonnegative(comparison.baseline, f"{name}.baseline")
+            ratio_rows.append(row)
+            columns.extend([variant, np.ones_like(variant), baseline, np.ones_like(baseline)])
+        elif isinstance(comparison, QuantileRatio):
+            quantile_rows.append(row)
+            quantile_q.append(_quantile_level(comparison.q, name))
+            quantile_arms.append(
+                _sorted_arm(_vector(comparison.variant, f"{name}.variant"))
+                + _sorted_arm(_vector(comparison.baseline, f"{name}.baseline"))
+            )
+        else:
+            raise AnalysisInputError(
+                f"`comparisons[{row}]` must be RatioOfSums, MeanRatio or QuantileRatio; "
+                f"got {type(comparison).__name__}"
+            )
+    sizes = {x.size for x in columns} | {arm[0].size for arm in quantile_arms}
+    if len(sizes) > 1:
+        raise AnalysisInputError(
+            "every array in `comparisons` must have the same length (paired units); "
+            f"got lengths {sorted(sizes)}"
+        )
+    return _Plan(
+        n_units=sizes.pop(),
+        labels=tuple(labels),
+        ratio_rows=np.array(ratio_rows, dtype=np.intp),
+        columns=np.column_stack(columns) if columns else np.empty((0, 0)),
+        quantile_rows=tuple(quantile_rows),
+        quantile_q=tuple(quantile_q),
+        quantile_arms=tuple(quantile_arms),
+    )
+
+
+def _nonnegative(values: ArrayLike, name: str) -> FloatArray:
+    vector = _vector(values, name)
+    if np.any(vector < 0):
+        raise AnalysisInputError(f"`{name}` must be non-negative for a relative change of sums")
+    return vector
+
+
+def _quantile_level(q: float, name: str) -> float:
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 1.0:
+        raise AnalysisInputError(f"`{name}.q` must be in [0, 1]; got {q!r}")
+    return float(q)
+
+
+def _sorted_arm(values: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    order = np.argsort(values, kind="stable")
+    return values[order], order
+
+
+# ---------------------------------------------------------------------------
+# Replicates
+# ---------------------------------------------------------------------------
+
+
+def _counts(indices: NDArray[np.intp], n: int) -> FloatArray:
+    """Resampling weights: ``W[b, i]`` = occurrences of ``i`` in row ``b`` of ``indices``."""
+    rows = indices.shape[0]
+    offsets = (np.arange(rows, dtype=np.intp) * n)[:, np.newaxis]
+    flat = np.bincount((indices + offsets).ravel(), minlength=rows * n)
+    return flat.reshape(rows, n).astype(np.float64)
+
+
+def _unit_replicates(plan: _Plan, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    n = plan.n_units
+    parts = [plan.evaluate(_counts(indices, n)) for indices in index_chunks(rng, n, n_resamples)]
+    return np.concatenate(parts, axis=1)
+
+
+def _cluster_replicates(
+    plan: _Plan, cluster_index: NDArray[np.intp], n_resamples: int, rng: np.random.Generator
+) -> FloatArray:
+    n_clusters = int(cluster_index.max()) + 1
+    parts = []
+    rows = max(1, _CHUNK_ELEMENTS // plan.n_units)
+    for start in range(0, n_resamples, rows):
+        size = min(rows, n_resamples - start)
+        chosen = rng.integers(0, n_clusters, size=(size, n_clusters))
+        cluster_weights = _counts(chosen, n_clusters)
+        parts.append(plan.evaluate(cluster_weights[:, cluster_index]))
+    return np.concatenate(parts, axis=1)
+
+
+def _check_finite(
+    theta_hat: FloatArray,
+    theta_hat_b: FloatArray,
+    theta_hat_jack: FloatArray,
+    labels: tuple[str, ...],
+) -> None:
+    for row, label in enumerate(labels):
+        name = label or f"comparisons[{row}]"
+        if not np.isfinite(theta_hat[row]):
+            raise DegenerateDataError(
+                f"`{name}`: the relative change is not finite (a baseline total or quantile is 0)"
+            )
+        bad = np.count_nonzero(~np.isfinite(theta_hat_b[row]))
+        if bad:
+            raise DegenerateDataError(
+                f"`{name}`: the relative change is not finite on {bad} of "
+                f"{theta_hat_b.shape[1]} resamples (a resampled baseline total or quantile is 0)"
+            )
+        if not np.all(np.isfinite(theta_hat_jack[row])):
+            raise DegenerateDataError(
+                f"`{name}`: the relative change is not finite when leaving out one unit or cluster"
+            )

@@ -1,0 +1,353 @@
+"""The benchmark corpus: pinned source distributions, fetched once, verified, extracted once.
+
+The pinned list (``benchmarks/corpus.json``) names real open-source Python
+projects by exact version and the sha256 of their sdist. A session that needs
+a tree calls :func:`ensure_tree`: the archive is downloaded with pip (the
+ordinary registry client) only when it is not already in the cache, checked
+against its hash, moved into the cache atomically and extracted once.
+
+A list may also name *local* trees (``"path"`` instead of ``"filename"`` and
+``"sha256"``): the tiny handmade corpus of the test suite is such a list, so
+the tests never need the network.
+
+Cache layout under ``$PACKREPO_CORPUS_DIR`` (default ``~/.cache/packrepo/corpus``)::
+
+    archives/<filename>            verified sdists
+    trees/<name>-<version>/        extracted roots (with a marker naming the sha256)
+    prepared/...                   oracle copies, see benchmarks.oracle
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+CORPUS_LIST_SCHEMA = 1
+CORPUS_LIST_KIND = "packrepo-corpus"
+DEFAULT_CORPUS_LIST = Path(__file__).with_name("corpus.json")
+CACHE_ENV = "PACKREPO_CORPUS_DIR"
+# Marker written last into an extracted tree: a tree without it is incomplete.
+_EXTRACTED_MARKER = ".packrepo-extracted"
+_FETCH_TIMEOUT_S = 900
+
+
+class CorpusError(RuntimeError):
+    """The corpus list is malformed, or a tree cannot be fetched, verified or extracted."""
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One pinned project: an sdist on the registry, or a local directory (tests)."""
+
+    name: str
+    version: str
+    tokens: int
+    style: str = ""
+    filename: str | None = None
+    sha256: str | None = None
+    local_path: Path | None = None
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    @property
+    def key(self) -> str:
+        """A file-system-safe name for this exact entry."""
+        return f"{self.name}-{self.version}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_path is not None
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A parsed corpus list, in its file order (the pinned list is smallest first)."""
+
+    entries: tuple[CorpusEntry, ...]
+    source: Path
+
+    def __iter__(self) -> Iterator[CorpusEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def entry(self, name: str) -> CorpusEntry:
+        for entry in self.entries:
+            if entry.name == name:
+                return entry
+        known = ", ".join(e.name for e in self.entries)
+        raise CorpusError(f"unknown corpus entry `{name}` (known: {known})")
+
+
+def cache_dir() -> Path:
+    """The corpus cache: ``$PACKREPO_CORPUS_DIR`` or ``~/.cache/packrepo/corpus``."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "packrepo" / "corpus"
+
+
+def load_corpus(path: Path | str = DEFAULT_CORPUS_LIST) -> Corpus:
+    """Read and validate a corpus list (``schema`` 1; other versions are refused)."""
+    path = Path(path)
+    try:
+        document = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise CorpusError(f"cannot read corpus list {path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise CorpusError(f"{path} is not valid JSON: {exc}") from None
+    return parse_corpus(document, source=path)
+
+
+def parse_corpus(document: Any, *, source: Path) -> Corpus:
+    """Validate an already-decoded corpus list; local paths resolve against ``source``."""
+    if not isinstance(document, dict):
+        raise CorpusError(f"{source}: the corpus list must be a JSON object")
+    if document.get("kind") != CORPUS_LIST_KIND:
+        raise CorpusError(f"{source}: `kind` must be {CORPUS_LIST_KIND!r}")
+    if document.get("schema") != CORPUS_LIST_SCHEMA:
+        raise CorpusError(
+            f"{source}: `schema` is {document.get('schema')!r};"
+            f" this version understands {CORPUS_LIST_SCHEMA}"
+        )
+    raw_entries = document.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise CorpusError(f"{source}: `entries` must be a non-empty list")
+    entries = tuple(
+        _parse_entry(raw, where=f"{source}: entries[{i}]", base=source.parent)
+        for i, raw in enumerate(raw_entries)
+    )
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise CorpusError(f"{source}: entry names must be unique, got {names}")
+    return Corpus(entries=entries, source=source)
+
+
+def _parse_entry(raw: Any, *, where: str, base: Path) -> CorpusEntry:
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where} must be an object")
+    for field_name in ("name", "version"):
+        if not isinstance(raw.get(field_name), str) or not raw[field_name]:
+            raise CorpusError(f"{where}.{field_name} must be a non-empty string")
+    tokens = raw.get("tokens", 0)
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+        raise CorpusError(f"{where}.tokens must be a non-negative integer")
+    common = {
+        "name": raw["name"],
+        "version": raw["version"],
+        "tokens": tokens,
+        "style": str(raw.get("style", "")),
+    }
+    if "path" in raw:
+        if not isinstance(raw["path"], str):
+            raise CorpusError(f"{where}.path must be a string")
+        return CorpusEntry(**common, local_path=(base / raw["path"]).resolve())
+    filename, sha256 = raw.get("filename"), raw.get("sha256")
+    if not isinstance(filename, str) or not filename.endswith((".tar.gz", ".tgz")):
+        raise CorpusError(f"{where}.filename must name a .tar.gz source distribution")
+    if "/" in filename or "\\" in filename:
+        raise CorpusError(f"{where}.filename must be a bare file name")
+    if not isinstance(sha256, str) or len(sha256) != 64 or not _is_hex(sha256):
+        raise CorpusError(f"{where}.sha256 must be 64 hex digits")
+    return CorpusEntry(**common, filename=filename, sha256=sha256.lower())
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+# ---------------------------------------------------------------------------
+# Fetch, verify, extract
+# ---------------------------------------------------------------------------
+
+
+def ensure_tree(
+    entry_or_name: CorpusEntry | str,
+    *,
+    corpus: Corpus | None = None,
+    cache: Path | None = None,
+) -> Path:
+    """Return the extracted root of a corpus entry, fetching and extracting it only once.
+
+    A name is looked up in ``corpus`` (default: the pinned list). Local entries
+    are returned as they are. Raises :class:`CorpusError` when the archive is
+    neither cached nor fetchable, or fails its hash.
+    """
+    entry = (
+        (corpus or load_corpus()).entry(entry_or_name)
+        if isinstance(entry_or_name, str)
+        else entry_or_name
+    )
+    if entry.local_path is not None:
+        if not entry.local_path.is_dir():
+            raise CorpusError(f"local corpus tree {entry.local_path} does not exist")
+        return entry.local_path
+    cache = cache_dir() if cache is None else cache
+    tree = cache / "trees" / entry.key
+    if _marker_matches(tree, entry):
+        return tree
+    archive = ensure_archive(entry, cache=cache)
+    return _extract(archive, entry, tree)
+
+
+def ensure_archive(entry: CorpusEntry, *, cache: Path | None = None) -> Path:
+    """Return the verified sdist of ``entry`` in the cache, downloading it if absent."""
+    if entry.filename is None or entry.sha256 is None:
+        raise CorpusError(f"{entry.name} is a local tree and has no archive")
+    cache = cache_dir() if cache is None else cache
+    archive = cache / "archives" / entry.filename
+    if archive.is_file():
+        _verify(archive, entry)
+        return archive
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".fetch-") as scratch:
+        downloaded = _download(entry, Path(scratch), cache=cache)
+        _verify(downloaded, entry)
+        os.replace(downloaded, archive)
+    return archive
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(archive: Path, entry: CorpusEntry) -> None:
+    actual = sha256_of(archive)
+    if actual != entry.sha256:
+        raise CorpusError(
+            f"{archive} has sha256 {actual}, the pinned list says {entry.sha256}; "
+            "delete it to fetch it again"
+        )
+
+
+def _pip_command() -> list[str]:
+    """pip as a module of this interpreter, else the first pip on PATH (uv venvs have none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    found = shutil.which("pip3") or shutil.which("pip")
+    if found is None:
+        raise CorpusError("pip is needed to fetch the corpus and none was found")
+    return [found]
+
+
+def _download(entry: CorpusEntry, scratch: Path, *, cache: Path) -> Path:
+    command = [
+        *_pip_command(),
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        entry.requirement,
+        "-d",
+        str(scratch),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=_FETCH_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CorpusError(
+            f"cannot fetch {entry.requirement} ({exc}) and it is not cached in {cache}"
+        ) from None
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+        raise CorpusError(
+            f"cannot fetch {entry.requirement} (pip exited {completed.returncode}: {last})"
+            f" and it is not cached in {cache}"
+        )
+    expected = scratch / str(entry.filename)
+    if expected.is_file():
+        return expected
+    archives = [p for p in scratch.iterdir() if p.name.endswith((".tar.gz", ".tgz"))]
+    if len(archives) != 1:
+        raise CorpusError(f"pip fetched {entry.requirement} but no single sdist was saved")
+    return archives[0]
+
+
+def _marker_matches(tree: Path, entry: CorpusEntry) -> bool:
+    marker = tree / _EXTRACTED_MARKER
+    try:
+        return marker.read_text(encoding="utf-8").strip() == entry.sha256
+    except OSError:
+        return False
+
+
+def _extract(archive: Path, entry: CorpusEntry, tree: Path) -> Path:
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tree.parent, prefix=".extract-") as scratch:
+        scratch_path = Path(scratch)
+        with tarfile.open(archive, "r:gz") as bundle:
+            members = [m for m in bundle.getmembers() if _safe_member(m, archive)]
+            if hasattr(tarfile, "data_filter"):
+                bundle.extractall(scratch_path, members=members, filter="data")
+            else:  # pragma: no cover - Python < 3.10.12 has no extraction filters
+                bundle.extractall(scratch_path, members=members)  # noqa: S202 (checked above)
+        tops = list(scratch_path.iterdir())
+        root = tops[0] if len(tops) == 1 and tops[0].is_dir() else scratch_path
+        (root / _EXTRACTED_MARKER).write_text(f"{entry.sha256}\n", encoding="utf-8")
+        if tree.exists():
+            # Another process won the race, or an earlier extraction was cut short.
+            if _marker_matches(tree, entry):
+                return tree
+            shutil.rmtree(tree)
+        os.replace(root, tree)
+    return tree
+
+
+def _safe_member(member: tarfile.TarInfo, archive: Path) -> bool:
+    """Refuse path traversal; keep regular files and directories only."""
+    parts = Path(member.name).parts
+    if member.name.startswith(("/", "\\")) or ".." in parts:
+        raise CorpusError(f"{archive} contains an unsafe path: {member.name!r}")
+    return member.isfile() or member.isdir()
+
+
+# ---------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------
+
+
+def iter_text_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every UTF-8 text file under ``root`` (no NUL byte), in sorted path order."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.name == _EXTRACTED_MARKER:
+            continue
+        data = path.read_bytes()
+        if b"\0" in data:
+            continue
+        try:
+            yield path, data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+
+
+def measure_tokens(root: Path, encoding_name: str = "cl100k_base") -> int:
+    """Tokens of every text file under ``root`` (how ``tokens`` in the list was measured)."""
+    import bpe_openai
+
+    encoding = bpe_openai.get_encoding(encoding_name)
+    return sum(
+        len(encoding.encode(text, disallowed_special=())) for _, text in iter_text_files(root)
+    )

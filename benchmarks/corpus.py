@@ -37,8 +37,9 @@ CORPUS_LIST_SCHEMA = 1
 CORPUS_LIST_KIND = "packrepo-corpus"
 DEFAULT_CORPUS_LIST = Path(__file__).with_name("corpus.json")
 CACHE_ENV = "PACKREPO_CORPUS_DIR"
-# Marker written last into an extracted tree: a tree without it is incomplete.
-_EXTRACTED_MARKER = ".packrepo-extracted"
+# Marker written beside an extracted tree once it is complete (never inside it: the tree is
+# what gets packed, so it must hold the sdist's files and nothing else).
+_EXTRACTED_SUFFIX = ".extracted"
 _FETCH_TIMEOUT_S = 900
 
 
@@ -286,8 +287,12 @@ def _download(entry: CorpusEntry, scratch: Path, *, cache: Path) -> Path:
     return archives[0]
 
 
+def _marker(tree: Path) -> Path:
+    return tree.with_name(tree.name + _EXTRACTED_SUFFIX)
+
+
 def _marker_matches(tree: Path, entry: CorpusEntry) -> bool:
-    marker = tree / _EXTRACTED_MARKER
+    marker = _marker(tree)
     try:
         return marker.read_text(encoding="utf-8").strip() == entry.sha256
     except OSError:
@@ -306,13 +311,12 @@ def _extract(archive: Path, entry: CorpusEntry, tree: Path) -> Path:
                 bundle.extractall(scratch_path, members=members)  # noqa: S202 (checked above)
         tops = list(scratch_path.iterdir())
         root = tops[0] if len(tops) == 1 and tops[0].is_dir() else scratch_path
-        (root / _EXTRACTED_MARKER).write_text(f"{entry.sha256}\n", encoding="utf-8")
+        if _marker_matches(tree, entry):
+            return tree  # another process extracted it meanwhile
         if tree.exists():
-            # Another process won the race, or an earlier extraction was cut short.
-            if _marker_matches(tree, entry):
-                return tree
-            shutil.rmtree(tree)
+            shutil.rmtree(tree)  # an earlier extraction was cut short
         os.replace(root, tree)
+    _marker(tree).write_text(f"{entry.sha256}\n", encoding="utf-8")
     return tree
 
 
@@ -332,8 +336,6 @@ def _safe_member(member: tarfile.TarInfo, archive: Path) -> bool:
 def iter_text_files(root: Path) -> Iterator[tuple[Path, str]]:
     """Every UTF-8 text file under ``root`` (no NUL byte), in sorted path order."""
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.name == _EXTRACTED_MARKER:
-            continue
         data = path.read_bytes()
         if b"\0" in data:
             continue

@@ -1,0 +1,5 @@
+"""``python -m gates``: see :mod:`gates.cli`."""
+
+from gates.cli import main
+
+raise SystemExit(main())

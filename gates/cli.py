@@ -1,0 +1,134 @@
+"""``python -m gates --artifacts artifacts/ [--config pyproject.toml]``: judge, write, exit.
+
+The only place where errors become one line on stderr and where the verdict
+becomes an exit code (see :mod:`gates.exitcodes`). Nothing is written unless
+every input was read and every output rendered; on bad input the previous
+run's outputs are removed so no earlier decision is mistaken for this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gates.errors import GatesInputError
+from gates.evidence import Evidence, StatisticalAnalysis, load_evidence
+from gates.exitcodes import ExitCode, for_decision
+from gates.html import render_html
+from gates.jsonio import dumps, write_all_atomically
+from gates.markdown import render_markdown
+from gates.provenance import checkout_git_sha
+from gates.rules import evaluate
+from gates.summary import RunContext, gates_document, pipeline_report
+from gates.thresholds import thresholds_from_registry, validate_candidates
+from gates.verdict import Verdict
+from packrepo.registry import Registry, RegistryError, load_registry
+
+GATES_FILE = "gates.json"
+REPORT_FILE = "pipeline_report.json"
+MARKDOWN_FILE = "report.md"
+HTML_FILE = "report.html"
+OUTPUT_FILES = (GATES_FILE, REPORT_FILE, MARKDOWN_FILE, HTML_FILE)
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    markdown: str
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m gates",
+        description="Judge the evidence in the artifacts directory against [tool.fastpath.gates]"
+        " and promote at most one variant. Exit 0 promote, 1 reject, 2 bad input or config.",
+    )
+    parser.add_argument("--artifacts", type=Path, required=True, help="the artifacts directory")
+    parser.add_argument(
+        "--config", type=Path, default=Path("pyproject.toml"), help="the registry (pyproject.toml)"
+    )
+    return parser.parse_args(argv)
+
+
+def render_outputs(
+    verdict: Verdict, registry: Registry, evidence: Evidence, run: RunContext
+) -> tuple[dict[str, bytes], str]:
+    """Every output's bytes, rendered before anything is written."""
+    analysis = evidence.analysis
+    git_sha = (
+        analysis.provenance.git_sha
+        if isinstance(analysis, StatisticalAnalysis)
+        else evidence.checkout_git_sha or "unknown"
+    )
+    markdown = render_markdown(verdict, git_sha)
+    html = render_html(verdict, registry, evidence, thresholds_from_registry(registry))
+    outputs = {
+        GATES_FILE: dumps(gates_document(verdict, registry, evidence)),
+        REPORT_FILE: dumps(pipeline_report(verdict, registry, evidence, run)),
+        MARKDOWN_FILE: markdown.encode("utf-8"),
+        HTML_FILE: html.encode("utf-8"),
+    }
+    return outputs, markdown
+
+
+def decide(artifacts: Path, config: Path) -> Outcome:
+    """Read, judge, render, then write: raises GatesInputError or RegistryError on bad input."""
+    registry = load_registry(config)
+    thresholds_from_registry(registry)
+    validate_candidates(registry)
+    evidence = load_evidence(artifacts, checkout_git_sha(config.resolve().parent))
+    verdict = evaluate(registry, evidence)
+    run = RunContext(
+        created_unix=time.time(), python=platform.python_version(), platform=platform.platform()
+    )
+    outputs, markdown = render_outputs(verdict, registry, evidence, run)
+    write_all_atomically({artifacts / name: payload for name, payload in outputs.items()})
+    return Outcome(verdict=verdict, markdown=markdown)
+
+
+def append_step_summary(markdown: str) -> None:
+    """Append the report to the CI job summary when the runner provides one."""
+    target = os.environ.get(STEP_SUMMARY)
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+
+
+def remove_outputs(artifacts: Path) -> None:
+    for name in OUTPUT_FILES:
+        (artifacts / name).unlink(missing_ok=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    try:
+        outcome = decide(arguments.artifacts, arguments.config)
+    except (GatesInputError, RegistryError) as exc:
+        with contextlib.suppress(OSError):
+            remove_outputs(arguments.artifacts)
+        print(f"gates: error: {exc}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except OSError as exc:
+        print(
+            f"gates: error: cannot write to {arguments.artifacts}: {exc.strerror}", file=sys.stderr
+        )
+        return ExitCode.BAD_INPUT
+    except KeyboardInterrupt:
+        print("gates: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    try:
+        append_step_summary(outcome.markdown)
+    except OSError as exc:
+        # The decision stands; only the CI summary is lost.
+        print(f"gates: warning: cannot append to ${STEP_SUMMARY}: {exc.strerror}", file=sys.stderr)
+    verdict = outcome.verdict
+    print(f"gates: {verdict.decision.upper()}: {verdict.reason}")
+    return for_decision(verdict.decision)

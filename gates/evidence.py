@@ -1,0 +1,565 @@
+"""The evidence the gates judge: typed views of the artifacts in ``artifacts/``.
+
+``gates/INPUTS.md`` is the contract the producers write to; this module is its
+reader. Parsing is pure (``parse_*`` take a :class:`~gates.jsonio.Fields`);
+:func:`load_evidence` is the only function that touches the file system.
+
+A missing file is not an error here: it becomes :class:`Absent` and fails the
+gates that need it, with the reason. A file that exists but is malformed or of
+an unknown schema raises :class:`~gates.errors.EvidenceError` (exit 2), because
+a decision must never rest on a document nobody can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from gates.errors import EvidenceError
+from gates.jsonio import Fields, parse_document, parse_object
+
+ANALYSIS_FILE = "statistical_analysis.json"
+ADVANCED_FILE = "advanced_testing.json"
+DIFFERENTIAL_FILE = "differential.json"
+SHADOW_FILE = "shadow.json"
+BANDIT_FILE = "bandit.json"
+BANDIT_PROVENANCE_FILE = "bandit.provenance.json"
+SMOKE_FILE = "smoke_tests.json"
+TIMINGS_FILE = "timings.json"
+
+POOLED = "pooled"
+QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which commit and configuration an artifact was produced for, and when."""
+
+    git_sha: str
+    config_sha256: str
+    created_unix: float
+
+
+@dataclass(frozen=True)
+class Absent:
+    """An artifact that is not in the artifacts directory."""
+
+    file: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.file} is missing"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval for a relative change, at the level it was computed."""
+
+    low: float
+    high: float
+    confidence_level: float
+
+
+@dataclass(frozen=True)
+class Power:
+    """Post-hoc power of one comparison (see INPUTS.md for each field)."""
+
+    target_effect: float
+    achieved: float
+    mde_80: float | None
+    units_for_80: int | None
+    underpowered: bool
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One paired comparison of a variant against the measured baseline.
+
+    ``relative_change`` is ``variant_value / baseline_value - 1``: positive means
+    higher, which is better for QA and worse for latency and memory.
+    """
+
+    variant: str
+    budget: str
+    metric: str
+    n_units: int
+    baseline_value: float
+    variant_value: float
+    relative_change: float | None
+    confidence_level: float
+    interval: Interval | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    significant: bool | None
+    cohen_dz: float | None
+    effect_label: str | None
+    power: Power | None
+    cluster_interval: Interval | None
+    n_clusters: int | None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The multiplicity correction of the comparison family (Bonferroni 1936, Holm 1979)."""
+
+    method: str
+    alpha: float
+    family_size: int
+    adjusted_alpha: float
+    adjusted_confidence_level: float
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The A/A check: the baseline against itself must show no difference."""
+
+    stable: bool
+    aa_significant: tuple[str, ...]
+    machines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VariantRun:
+    """Whether a variant's benchmark run completed."""
+
+    intent: str
+    n_trials: int
+    n_failed: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    p5: float
+    p25: float
+    p50: float
+    p75: float
+    p95: float
+
+
+@dataclass(frozen=True)
+class BudgetDistribution:
+    """What the report plots for one variant at one budget; any part may be unknown."""
+
+    latency_ms: Quantiles | None
+    baseline_latency_ms: Quantiles | None
+    qa_per_100k: float | None
+    baseline_qa_per_100k: float | None
+
+
+@dataclass(frozen=True)
+class StatisticalAnalysis:
+    """``statistical_analysis.json``: the reference point of a decision."""
+
+    FILE: ClassVar[str] = ANALYSIS_FILE
+
+    provenance: Provenance
+    seed: int
+    n_resamples: int
+    confidence_level: float
+    interval_method: str
+    correction: Correction
+    environment: Environment
+    variants: Mapping[str, VariantRun]
+    comparisons: tuple[Comparison, ...]
+    distributions: Mapping[str, Mapping[str, BudgetDistribution]]
+
+    def comparison(self, variant: str, metric: str, budget: str = POOLED) -> Comparison | None:
+        for row in self.comparisons:
+            if (row.variant, row.metric, row.budget) == (variant, metric, budget):
+                return row
+        return None
+
+
+@dataclass(frozen=True)
+class AdvancedTesting:
+    """``advanced_testing.json``: mutation testing and property-based coverage."""
+
+    FILE: ClassVar[str] = ADVANCED_FILE
+
+    provenance: Provenance
+    mutation_score: float
+    property_coverage: float
+    mutants_killed: int
+    mutants_survived: int
+    mutants_total: int
+
+
+@dataclass(frozen=True)
+class DifferentialResult:
+    clean: bool
+    mismatches: int
+    compared: int
+
+
+@dataclass(frozen=True)
+class Differential:
+    """``differential.json``: each variant's output compared with the baseline's."""
+
+    FILE: ClassVar[str] = DIFFERENTIAL_FILE
+
+    provenance: Provenance
+    variants: Mapping[str, DifferentialResult]
+
+
+@dataclass(frozen=True)
+class ShadowResult:
+    clean: bool
+    violations: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """``shadow.json``: each variant run beside the baseline on replayed requests."""
+
+    FILE: ClassVar[str] = SHADOW_FILE
+
+    provenance: Provenance
+    requests: int
+    variants: Mapping[str, ShadowResult]
+
+
+@dataclass(frozen=True)
+class SecurityFinding:
+    test_id: str
+    severity: str
+    filename: str
+    line_number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SecurityScan:
+    """``bandit.json`` (bandit's own format) plus its provenance sidecar.
+
+    ``provenance`` is None when ``bandit.provenance.json`` is missing or was
+    stamped for a different ``bandit.json``; ``provenance_problem`` says which.
+    """
+
+    FILE: ClassVar[str] = BANDIT_FILE
+
+    findings: tuple[SecurityFinding, ...]
+    scan_errors: int
+    provenance: Provenance | None
+    provenance_problem: str | None
+
+
+@dataclass(frozen=True)
+class SmokeTests:
+    """``smoke_tests.json``: the pytest smoke run's counts."""
+
+    FILE: ClassVar[str] = SMOKE_FILE
+
+    provenance: Provenance
+    passed: int
+    failed: int
+    errors: int
+    exitstatus: int
+
+
+@dataclass(frozen=True)
+class Timings:
+    """``timings.json`` (optional): wall-clock seconds per pipeline stage, for the report."""
+
+    FILE: ClassVar[str] = TIMINGS_FILE
+
+    provenance: Provenance
+    stages: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything one decision rests on. ``checkout_git_sha`` is None outside a git checkout."""
+
+    analysis: StatisticalAnalysis | Absent
+    advanced_testing: AdvancedTesting | Absent
+    differential: Differential | Absent
+    shadow: Shadow | Absent
+    security: SecurityScan | Absent
+    smoke: SmokeTests | Absent
+    timings: Timings | None
+    checkout_git_sha: str | None
+
+
+# --- parsing (pure) ----------------------------------------------------------
+
+
+def parse_provenance(fields: Fields) -> Provenance:
+    table = fields.child("provenance")
+    return Provenance(
+        git_sha=table.text("git_sha"),
+        config_sha256=table.text("config_sha256"),
+        created_unix=table.number("created_unix"),
+    )
+
+
+def parse_analysis(fields: Fields) -> StatisticalAnalysis:
+    correction = fields.child("correction")
+    environment = fields.child("environment")
+    comparisons = tuple(_parse_comparison(row) for row in fields.items("comparisons"))
+    _refuse_duplicates(comparisons, fields.where)
+    distributions = (
+        {
+            variant: {budget: _parse_distribution(cell) for budget, cell in table.entries()}
+            for variant, table in fields.children("distributions")
+        }
+        if "distributions" in fields
+        else {}
+    )
+    return StatisticalAnalysis(
+        provenance=parse_provenance(fields),
+        seed=fields.integer("seed"),
+        n_resamples=fields.integer("n_resamples"),
+        confidence_level=fields.number("confidence_level"),
+        interval_method=fields.text("interval_method"),
+        correction=Correction(
+            method=correction.text("method"),
+            alpha=correction.number("alpha"),
+            family_size=correction.integer("family_size"),
+            adjusted_alpha=correction.number("adjusted_alpha"),
+            adjusted_confidence_level=correction.number("adjusted_confidence_level"),
+        ),
+        environment=Environment(
+            stable=environment.flag("stable"),
+            aa_significant=environment.texts("aa_significant"),
+            machines=environment.texts("machines"),
+        ),
+        variants={
+            name: VariantRun(
+                intent=run.text("intent"),
+                n_trials=run.integer("n_trials"),
+                n_failed=run.integer("n_failed"),
+                error=run.maybe_text("error"),
+            )
+            for name, run in fields.children("variants")
+        },
+        comparisons=comparisons,
+        distributions=distributions,
+    )
+
+
+def _parse_comparison(row: Fields) -> Comparison:
+    low, high = row.maybe_number("ci_low"), row.maybe_number("ci_high")
+    level = row.number("confidence_level")
+    power = row.maybe_child("power")
+    cluster = row.maybe_child("cluster")
+    return Comparison(
+        variant=row.text("variant"),
+        budget=row.text("budget"),
+        metric=row.text("metric"),
+        n_units=row.integer("n_units"),
+        baseline_value=row.number("baseline_value"),
+        variant_value=row.number("variant_value"),
+        relative_change=row.maybe_number("relative_change"),
+        confidence_level=level,
+        interval=_interval(row, low, high, level),
+        p_value=row.maybe_number("p_value"),
+        p_value_adjusted=row.maybe_number("p_value_adjusted"),
+        significant=None if row.raw.get("significant") is None else row.flag("significant"),
+        cohen_dz=row.maybe_number("cohen_dz"),
+        effect_label=row.maybe_text("effect_label"),
+        power=None if power is None else _parse_power(power),
+        cluster_interval=None
+        if cluster is None
+        else _interval(cluster, cluster.number("ci_low"), cluster.number("ci_high"), level),
+        n_clusters=None if cluster is None else cluster.integer("n_clusters"),
+    )
+
+
+def _interval(row: Fields, low: float | None, high: float | None, level: float) -> Interval | None:
+    if low is None or high is None:
+        if low is not high:
+            raise row.error("ci_low", "and `ci_high` must both be numbers or both be null")
+        return None
+    if low > high:
+        raise row.error("ci_low", f"{low} is above `ci_high` {high}")
+    return Interval(low=low, high=high, confidence_level=level)
+
+
+def _parse_power(power: Fields) -> Power:
+    return Power(
+        target_effect=power.number("target_effect"),
+        achieved=power.number("achieved"),
+        mde_80=power.maybe_number("mde_80"),
+        units_for_80=power.maybe_integer("units_for_80"),
+        underpowered=power.flag("underpowered"),
+    )
+
+
+def _refuse_duplicates(comparisons: tuple[Comparison, ...], where: str) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for row in comparisons:
+        key = (row.variant, row.metric, row.budget)
+        if key in seen:
+            raise EvidenceError(f"{where}: two comparisons for {'/'.join(key)}")
+        seen.add(key)
+
+
+def _parse_distribution(cell: Fields) -> BudgetDistribution:
+    def quantiles(key: str) -> Quantiles | None:
+        table = cell.maybe_child(key) if key in cell else None
+        if table is None:
+            return None
+        return Quantiles(*(table.number(name) for name in QUANTILE_NAMES))
+
+    def number(key: str) -> float | None:
+        return cell.maybe_number(key) if key in cell else None
+
+    return BudgetDistribution(
+        latency_ms=quantiles("latency_ms_quantiles"),
+        baseline_latency_ms=quantiles("baseline_latency_ms_quantiles"),
+        qa_per_100k=number("qa_per_100k"),
+        baseline_qa_per_100k=number("baseline_qa_per_100k"),
+    )
+
+
+def parse_advanced_testing(fields: Fields) -> AdvancedTesting:
+    mutants = fields.child("mutants")
+    return AdvancedTesting(
+        provenance=parse_provenance(fields),
+        mutation_score=fields.number("mutation_score"),
+        property_coverage=fields.number("property_coverage"),
+        mutants_killed=mutants.integer("killed"),
+        mutants_survived=mutants.integer("survived"),
+        mutants_total=mutants.integer("total"),
+    )
+
+
+def parse_differential(fields: Fields) -> Differential:
+    return Differential(
+        provenance=parse_provenance(fields),
+        variants={
+            name: DifferentialResult(
+                clean=entry.flag("clean"),
+                mismatches=entry.integer("mismatches"),
+                compared=entry.integer("compared"),
+            )
+            for name, entry in fields.children("variants")
+        },
+    )
+
+
+def parse_shadow(fields: Fields) -> Shadow:
+    variants = {}
+    for name, entry in fields.children("variants"):
+        table = entry.child("violations")
+        variants[name] = ShadowResult(
+            clean=entry.flag("clean"),
+            violations={kind: table.integer(kind) for kind in table.raw},
+        )
+    return Shadow(
+        provenance=parse_provenance(fields), requests=fields.integer("requests"), variants=variants
+    )
+
+
+def parse_smoke(fields: Fields) -> SmokeTests:
+    return SmokeTests(
+        provenance=parse_provenance(fields),
+        passed=fields.integer("passed"),
+        failed=fields.integer("failed"),
+        errors=fields.integer("errors"),
+        exitstatus=fields.integer("exitstatus"),
+    )
+
+
+def parse_timings(fields: Fields) -> Timings:
+    return Timings(provenance=parse_provenance(fields), stages=fields.numbers("stages"))
+
+
+def parse_bandit(
+    report: Fields, sidecar: Fields | None, report_sha256: str, sidecar_name: str
+) -> SecurityScan:
+    """Bandit's ``-f json`` output: ``results[].issue_severity`` is LOW, MEDIUM or HIGH."""
+    findings = tuple(
+        SecurityFinding(
+            test_id=item.text("test_id"),
+            severity=item.text("issue_severity").upper(),
+            filename=item.text("filename"),
+            line_number=item.integer("line_number"),
+            text=item.text("issue_text"),
+        )
+        for item in report.items("results")
+    )
+    scan_errors = len(list(report.items("errors"))) if "errors" in report else 0
+    if sidecar is None:
+        return SecurityScan(findings, scan_errors, None, f"{sidecar_name} is missing")
+    if sidecar.text("subject_sha256") != report_sha256:
+        problem = f"{sidecar_name} was stamped for a different {BANDIT_FILE}"
+        return SecurityScan(findings, scan_errors, None, problem)
+    return SecurityScan(findings, scan_errors, parse_provenance(sidecar), None)
+
+
+# --- loading (the I/O edge) ----------------------------------------------------
+
+KINDS = {
+    ANALYSIS_FILE: "fastpath-statistical-analysis",
+    ADVANCED_FILE: "fastpath-advanced-testing",
+    DIFFERENTIAL_FILE: "fastpath-differential",
+    SHADOW_FILE: "fastpath-shadow",
+    SMOKE_FILE: "fastpath-smoke",
+    TIMINGS_FILE: "fastpath-timings",
+    BANDIT_PROVENANCE_FILE: "fastpath-provenance",
+}
+
+
+EVIDENCE_FILES = (*KINDS, BANDIT_FILE)
+
+
+def load_evidence(artifacts: Path, checkout_git_sha: str | None) -> Evidence:
+    """Read every artifact the gates use from ``artifacts`` (the only file access here)."""
+    if not artifacts.is_dir():
+        raise EvidenceError(f"{artifacts}: artifacts directory not found")
+    files = {}
+    for name in EVIDENCE_FILES:
+        path = artifacts / name
+        if not path.exists():
+            continue
+        try:
+            files[name] = path.read_bytes()
+        except OSError as exc:
+            raise EvidenceError(f"{path}: cannot read: {exc.strerror}") from None
+    return evidence_from_files(files, checkout_git_sha, location=artifacts)
+
+
+def evidence_from_files(
+    files: Mapping[str, bytes], checkout_git_sha: str | None, location: Path | None = None
+) -> Evidence:
+    """Parse the artifacts' bytes, keyed by file name; a name not in ``files`` is Absent."""
+
+    def document(name: str) -> Fields | None:
+        where = str(location / name) if location is not None else name
+        return parse_document(files[name], where, KINDS[name]) if name in files else None
+
+    analysis = document(ANALYSIS_FILE)
+    advanced = document(ADVANCED_FILE)
+    differential = document(DIFFERENTIAL_FILE)
+    shadow = document(SHADOW_FILE)
+    smoke = document(SMOKE_FILE)
+    timings = document(TIMINGS_FILE)
+    sidecar = document(BANDIT_PROVENANCE_FILE)
+    return Evidence(
+        analysis=Absent(ANALYSIS_FILE) if analysis is None else parse_analysis(analysis),
+        advanced_testing=Absent(ADVANCED_FILE)
+        if advanced is None
+        else parse_advanced_testing(advanced),
+        differential=Absent(DIFFERENTIAL_FILE)
+        if differential is None
+        else parse_differential(differential),
+        shadow=Absent(SHADOW_FILE) if shadow is None else parse_shadow(shadow),
+        security=Absent(BANDIT_FILE)
+        if BANDIT_FILE not in files
+        else _bandit(files[BANDIT_FILE], sidecar, location),
+        smoke=Absent(SMOKE_FILE) if smoke is None else parse_smoke(smoke),
+        timings=None if timings is None else parse_timings(timings),
+        checkout_git_sha=checkout_git_sha,
+    )
+
+
+def _bandit(raw: bytes, sidecar: Fields | None, location: Path | None) -> SecurityScan:
+    where = str(location / BANDIT_FILE) if location is not None else BANDIT_FILE
+    report = parse_object(raw, where)
+    digest = hashlib.sha256(raw).hexdigest()
+    return parse_bandit(report, sidecar, digest, BANDIT_PROVENANCE_FILE)

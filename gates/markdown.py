@@ -1,0 +1,83 @@
+"""``report.md``: the decision first, then a gates x variants table, then what blocked whom.
+
+Short enough for a CI job summary (``$GITHUB_STEP_SUMMARY``). Pure: the same
+verdict gives the same text.
+"""
+
+from __future__ import annotations
+
+from gates import fmt
+from gates.verdict import PROMOTE, RELATIVE_CHANGE, TEXT, WITHIN, GateResult, Verdict
+
+MARK_OK = "✅"
+MARK_BLOCKED = "❌"
+NOT_APPLICABLE = "—"
+
+
+def render_markdown(verdict: Verdict, git_sha: str) -> str:
+    lines = [
+        f"## FastPath gates: {headline(verdict)}",
+        "",
+        f"**{verdict.reason}.**",
+        "",
+        f"Evidence for commit `{fmt.short_sha(git_sha)}`. Thresholds from `[tool.fastpath.gates]`.",
+        "",
+        *gate_table(verdict),
+        *blocking_list(verdict),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def headline(verdict: Verdict) -> str:
+    if verdict.decision == PROMOTE:
+        return f"{MARK_OK} PROMOTE {verdict.chosen}"
+    return f"{MARK_BLOCKED} REJECT (no variant promoted)"
+
+
+def threshold_text(gate: GateResult) -> str:
+    if gate.unit == TEXT:
+        return str(gate.threshold)
+    if gate.unit == RELATIVE_CHANGE and gate.threshold == 0:
+        return "identical (= 0)" if gate.comparator == WITHIN else f"{gate.comparator} 0"
+    return f"{gate.comparator} {fmt.value(gate.unit, gate.threshold)}"
+
+
+def cell_text(gate: GateResult | None) -> str:
+    if gate is None:
+        return NOT_APPLICABLE
+    mark = MARK_OK if gate.passed else MARK_BLOCKED
+    if gate.unit == TEXT or gate.observed is None:
+        return mark
+    return f"{mark} {fmt.value(gate.unit, gate.observed)}"
+
+
+def gate_table(verdict: Verdict) -> list[str]:
+    if not verdict.variants:
+        return []
+    names = [v.variant for v in verdict.variants]
+    rows = [
+        "| Gate | Threshold | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for gate_name in verdict.gate_names:
+        gates = [v.gate(gate_name) for v in verdict.variants]
+        example = next(gate for gate in gates if gate is not None)
+        cells = [_escape(threshold_text(example)), *(cell_text(gate) for gate in gates)]
+        rows.append(f"| `{gate_name}` | " + " | ".join(cells) + " |")
+    return [*rows, ""]
+
+
+def blocking_list(verdict: Verdict) -> list[str]:
+    blocked = [v for v in verdict.variants if not v.passed]
+    if not blocked:
+        return []
+    lines = ["### Blocking gates", ""]
+    for variant in blocked:
+        reasons = "; ".join(f"`{g.name}`: {_escape(g.reason)}" for g in variant.blocking)
+        lines.append(f"- **{variant.variant}** ({variant.intent}): {reasons}")
+    return [*lines, ""]
+
+
+def _escape(text: str) -> str:
+    """Keep a reason inside its table cell or list item."""
+    return " ".join(text.split()).replace("|", "\\|")

@@ -1,0 +1,117 @@
+"""The thresholds of ``[tool.fastpath.gates]``, validated once, and each variant's primary metric.
+
+Values are read from the registry and never repeated in code. The one
+addition is ``qa_equivalence_margin``: if the registry omits it, "no QA change"
+means the QA interval is exactly [0, 0], which is what a byte-identical
+performance variant produces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gates.errors import GateConfigError
+from packrepo.registry import Registry, Variant
+
+QA = "qa_per_100k"
+LATENCY_MEAN = "latency_mean"
+LATENCY_P95 = "latency_p95"
+PEAK_MEMORY = "peak_memory_mean"
+
+# A registry `metric` names what a variant promises to improve; the analysis
+# names the statistic that measures it.
+METRIC_OF_PROMISE = {"latency": LATENCY_MEAN, "memory": PEAK_MEMORY, QA: QA}
+PERFORMANCE_PROMISES = ("latency", "memory")
+GATES_TABLE = "[tool.fastpath.gates]"
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """The acceptance thresholds, as fractions (0.13 is +13%)."""
+
+    qa_improvement: float
+    performance_regression: float
+    mutation_score: float
+    property_coverage: float
+    security_high_findings: int
+    power: float
+    alpha: float
+    correction: str
+    bootstrap_samples: int
+    qa_equivalence_margin: float
+
+
+def thresholds_from_registry(registry: Registry) -> GateThresholds:
+    """Validate ``[tool.fastpath.gates]``; a missing or mistyped key raises GateConfigError."""
+    table = registry.gates
+    return GateThresholds(
+        qa_improvement=_fraction(table, "qa_improvement"),
+        performance_regression=_fraction(table, "performance_regression"),
+        mutation_score=_fraction(table, "mutation_score"),
+        property_coverage=_fraction(table, "property_coverage"),
+        security_high_findings=_count(table, "security_high_findings"),
+        power=_fraction(table, "power"),
+        alpha=_fraction(table, "alpha"),
+        correction=_choice(table, "correction", ("bonferroni", "holm")),
+        bootstrap_samples=_count(table, "bootstrap_samples"),
+        qa_equivalence_margin=_fraction(table, "qa_equivalence_margin", default=0.0),
+    )
+
+
+def primary_metric(variant: Variant) -> str:
+    """The analysis metric a candidate is judged on: QA for quality, its promise for performance."""
+    where = f"[tool.fastpath.variants.{variant.name}]"
+    if variant.intent == "quality":
+        if variant.metric not in (None, QA):
+            raise GateConfigError(
+                f"{where} quality variants are judged on `{QA}`, not {variant.metric!r}"
+            )
+        return QA
+    if variant.intent == "performance":
+        if variant.metric not in PERFORMANCE_PROMISES:
+            raise GateConfigError(
+                f"{where} `metric` must be one of {PERFORMANCE_PROMISES} for a performance variant,"
+                f" got {variant.metric!r}"
+            )
+        return METRIC_OF_PROMISE[variant.metric]
+    raise GateConfigError(f"{where} has intent {variant.intent!r}; only candidates have gates")
+
+
+def validate_candidates(registry: Registry) -> None:
+    """Fail early, before any output is written, if a candidate's metric is unusable."""
+    for variant in registry.candidates:
+        primary_metric(variant)
+
+
+def _number(table: dict[str, Any], key: str, default: float | None) -> float:
+    if key not in table:
+        if default is None:
+            raise GateConfigError(f"{GATES_TABLE} `{key}` is missing")
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GateConfigError(f"{GATES_TABLE} `{key}` must be a number, got {value!r}")
+    return float(value)
+
+
+def _fraction(table: dict[str, Any], key: str, default: float | None = None) -> float:
+    value = _number(table, key, default)
+    if not 0.0 <= value <= 1.0:
+        raise GateConfigError(f"{GATES_TABLE} `{key}` must be a fraction in [0, 1], got {value}")
+    return value
+
+
+def _count(table: dict[str, Any], key: str) -> int:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise GateConfigError(f"{GATES_TABLE} `{key}` must be an integer >= 0, got {value!r}")
+    return value
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = table.get(key)
+    if value not in choices:
+        raise GateConfigError(f"{GATES_TABLE} `{key}` must be one of {choices}, got {value!r}")
+    assert isinstance(value, str)
+    return value

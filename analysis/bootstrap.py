@@ -17,7 +17,8 @@ Method (Efron 1987; Efron & Tibshirani 1993, ch. 14)::
 Conventions, chosen to match ``scipy.stats.bootstrap(method="BCa")``:
 
 * ties between a bootstrap value and the estimate count one half in
-  ``z0_hat`` (mid-rank), which matters for discrete statistics;
+  ``z0_hat`` (mid-rank), which matters for discrete statistics; values
+  within rounding error (16 ulps) of the estimate count as ties;
 * quantiles interpolate linearly between order statistics (numpy's default);
 * with several unpaired samples the acceleration sums each sample's
   empirical influence values ``(n_j - 1) (theta_hat_j(.) - theta_hat_j(i))``
@@ -90,6 +91,8 @@ _CHUNK_ELEMENTS = 1 << 22
 # A bootstrap distribution whose range is within this many ulps of its
 # magnitude has no spread: sums of equal values differ only by rounding.
 _ZERO_SPREAD_ULPS = 64
+# Bootstrap values this close (in ulps of the magnitude) to the estimate tie with it.
+_TIE_ULPS = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -472,10 +475,19 @@ def zero_spread(theta_hat_b_sorted: FloatArray, theta_hat: FloatArray) -> NDArra
 
 
 def _z0_hat(theta_hat_b: FloatArray, theta_hat: FloatArray) -> FloatArray:
-    """``Phi^-1`` of the mid-rank fraction of bootstrap values below the estimate."""
+    """``Phi^-1`` of the mid-rank fraction of bootstrap values below the estimate.
+
+    Values within rounding of the estimate (``_TIE_ULPS`` ulps of the row's
+    magnitude) count as ties: a resample that permutes the data reproduces
+    the estimate only up to summation order, and exact comparison would make
+    ``z0_hat`` jump under an affine change of units.
+    """
     n_resamples = theta_hat_b.shape[-1]
-    below = np.count_nonzero(theta_hat_b < theta_hat[:, np.newaxis], axis=-1)
-    at_or_below = np.count_nonzero(theta_hat_b <= theta_hat[:, np.newaxis], axis=-1)
+    magnitude = np.maximum(np.abs(theta_hat_b).max(axis=-1), np.abs(theta_hat))
+    tolerance = (_TIE_ULPS * np.finfo(np.float64).eps * magnitude)[:, np.newaxis]
+    difference = theta_hat_b - theta_hat[:, np.newaxis]
+    below = np.count_nonzero(difference < -tolerance, axis=-1)
+    at_or_below = np.count_nonzero(difference <= tolerance, axis=-1)
     fraction = (below + at_or_below) / (2.0 * n_resamples)
     with np.errstate(divide="ignore"):
         z0: FloatArray = special.ndtri(fraction)
@@ -635,23 +647,18 @@ def endpoint_mc_se(
 ) -> FloatArray:
     """Approximate Monte-Carlo standard errors of the endpoints, shape ``(k, 2)``.
 
-    Delta method: an endpoint is the quantile ``Q(alpha_tilde)`` of ``B``
-    draws, with ``alpha_tilde`` depending on ``z0_hat``. Its variance is about
-    ``Q'(alpha_tilde)^2 [alpha_tilde (1 - alpha_tilde) / B
-    + (d alpha_tilde / d z0)^2 Var(z0_hat)]``, ``Var(z0_hat) = p0 (1 - p0) /
-    (B phi(z0)^2)``, with ``Q'`` from a central difference of the sorted
-    distribution. Used for tolerances when comparing two bootstrap runs.
+    An endpoint is the quantile ``Q(alpha_tilde)`` of ``B`` draws, and
+    ``alpha_tilde`` moves with ``z0_hat``. The level's Monte-Carlo spread is
+    ``sigma_p^2 = alpha_tilde (1 - alpha_tilde) / B + (d alpha_tilde / d z0)^2
+    Var(z0_hat)`` with ``Var(z0_hat) = p0 (1 - p0) / (B phi(z0)^2)``; the
+    endpoint's standard error is half the range of the sorted distribution
+    over ``alpha_tilde +- sigma_p`` (at least one order statistic either
+    side), the order-statistic analogue of the delta method. Used for
+    tolerances when comparing two bootstrap runs; it is rough in extreme
+    tails (levels within a few ``1/B`` of 0 or 1).
     """
     n_resamples = theta_hat_b_sorted.shape[-1]
     levels = bca_levels(z0_hat, a_hat, alpha)
-    half_width = np.clip(1.5 / math.sqrt(n_resamples), 1.0 / n_resamples, 0.25)
-    lower = np.clip(levels - half_width, 0.0, 1.0)
-    upper = np.clip(levels + half_width, 0.0, 1.0)
-    width = np.maximum(upper - lower, 1.0 / n_resamples)
-    slope = (
-        sorted_quantiles(theta_hat_b_sorted, upper) - sorted_quantiles(theta_hat_b_sorted, lower)
-    ) / width
-    variance = levels * (1.0 - levels) / n_resamples
     nominal = np.stack([alpha / 2.0, 1.0 - alpha / 2.0], axis=-1)
     z0 = z0_hat[:, np.newaxis]
     with np.errstate(all="ignore"):
@@ -663,7 +670,15 @@ def endpoint_mc_se(
         extra = dlevel_dz0**2 * var_z0
     bca_rows = np.array([m == METHOD_BCA for m in method])[:, np.newaxis]
     extra = np.where(bca_rows & np.isfinite(extra), extra, 0.0)
-    se: FloatArray = slope * np.sqrt(variance + extra)
+    sigma_p = np.sqrt(levels * (1.0 - levels) / n_resamples + extra)
+    sigma_p = np.maximum(sigma_p, 1.0 / n_resamples)
+    lower = np.clip(levels - sigma_p, 0.0, 1.0)
+    upper = np.clip(levels + sigma_p, 0.0, 1.0)
+    spread = sorted_quantiles(theta_hat_b_sorted, upper) - sorted_quantiles(
+        theta_hat_b_sorted, lower
+    )
+    # A bracket clipped at 0 or 1 is extrapolated to its full width 2 sigma_p.
+    se: FloatArray = 0.5 * spread * (2.0 * sigma_p / np.maximum(upper - lower, 1e-300))
     flat = np.array([m == METHOD_DEGENERATE for m in method])[:, np.newaxis]
     return np.where(flat, 0.0, se)
 

@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from analysis.batch import BCaBatchResult
 from analysis.bootstrap import BCaResult, FloatArray, as_finite_vector
-from analysis.errors import AnalysisInputError, DegenerateDataError
+from analysis.errors import AnalysisInputError
 
 __all__ = [
     "CORRECTIONS",
@@ -47,6 +47,7 @@ __all__ = [
     "adjusted_confidence_level",
     "bca_p_value",
     "bonferroni",
+    "bonferroni_p_values",
     "cohens_dz",
     "effect_label",
     "holm",
@@ -93,22 +94,16 @@ class EffectSize:
 def cohens_dz(differences: ArrayLike) -> EffectSize:
     """Cohen's ``d_z = mean(d) / sd(d)`` of per-unit paired differences ``d``.
 
-    ``sd`` uses ``ddof=1``. Differences with zero spread have no finite
-    ``d_z``: all-zero differences give ``d_z = 0`` (no effect); a non-zero
-    constant difference raises :class:`~analysis.errors.DegenerateDataError`.
+    ``sd`` uses ``ddof=1``. Documented fallback for differences without
+    spread: all zero gives ``d_z = 0`` ("negligible"); a constant non-zero
+    difference gives ``d_z = +-inf`` ("large"), an effect without noise.
     The comparisons in :mod:`analysis.batch` provide ``unit_differences()``.
     """
     d = as_finite_vector(differences, "differences")
     mean = float(d.mean())
     sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        if mean == 0.0:
-            return EffectSize(dz=0.0, label=effect_label(0.0), mean_difference=0.0,
-                              sd_difference=0.0, n=d.size)  # fmt: skip
-        raise DegenerateDataError(
-            "`differences` are constant and non-zero; Cohen's d_z is unbounded"
-        )
-    dz = mean / sd
+    unbounded = 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    dz = mean / sd if sd > 0.0 else unbounded
     return EffectSize(
         dz=dz, label=effect_label(dz), mean_difference=mean, sd_difference=sd, n=d.size
     )
@@ -116,8 +111,8 @@ def cohens_dz(differences: ArrayLike) -> EffectSize:
 
 def effect_label(dz: float) -> str:
     """Cohen's (1988) label of ``|d_z|``: negligible, small, medium or large."""
-    if not math.isfinite(dz):
-        raise AnalysisInputError(f"`dz` must be finite; got {dz}")
+    if math.isnan(dz):
+        raise AnalysisInputError("`dz` is NaN")
     size = abs(dz)
     for bound, label in _LABELS:
         if size < bound:

@@ -1,0 +1,183 @@
+"""Per-file analysis: a pure function from (path kind, bytes) to what ranking needs.
+
+The result never holds the file's text, so it can be cached by content hash and shipped
+between processes cheaply. Two levels exist because the baseline needs far less than the
+hybrid ranker: ``detailed=False`` gives whole-file facts (token count, imports, entry
+guard); ``detailed=True`` adds chunk spans with their exact token counts and signatures.
+Term statistics (for BM25) are computed separately, per chunk, only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packrepo.chunking import ChunkSpan, chunk_text, python_facts, windows
+from packrepo.terms import term_counts
+from packrepo.text import DecodedText, longest_backtick_run
+from packrepo.tokens import TokenCounter
+
+# Bump whenever analysis output changes for the same input: it is part of every cache key.
+ANALYSER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk's span, exact token count of its lines, and its signature's."""
+
+    start: int
+    end: int
+    kind: str
+    name: str
+    tokens: int
+    signature: tuple[int, int] | None = None
+    signature_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What is known about one file's content (independent of its path but for ``kind``)."""
+
+    kind: str
+    line_count: int
+    tokens: int  # of the whole decoded text
+    backticks: int  # longest backtick run, for Markdown fences
+    replaced: bool  # undecodable bytes became U+FFFD
+    imports: tuple[str, ...] = ()
+    has_main_guard: bool = False
+    chunks: tuple[Chunk, ...] = ()  # only when detailed
+
+
+@dataclass(frozen=True)
+class ChunkTerms:
+    """Term frequencies and length (in terms) of each chunk of a file, in chunk order."""
+
+    counts: tuple[Mapping[str, int], ...]
+    lengths: tuple[int, ...]
+
+
+def analyse(
+    kind: str, decoded: DecodedText, counter: TokenCounter, *, detailed: bool
+) -> FileAnalysis:
+    text = decoded.text
+    lines = text.splitlines(keepends=True)
+    facts = python_facts(text, lines) if kind == "python" else None
+    chunks: tuple[Chunk, ...] = ()
+    if detailed:
+        spans = facts.chunks if facts is not None else _text_chunks(kind, lines)
+        chunks = tuple(_measure(span, lines, counter) for span in spans)
+    return FileAnalysis(
+        kind=kind,
+        line_count=len(lines),
+        tokens=counter.count(text),
+        backticks=longest_backtick_run(text),
+        replaced=decoded.replaced,
+        imports=facts.imports if facts is not None else (),
+        has_main_guard=facts.has_main_guard if facts is not None else False,
+        chunks=chunks,
+    )
+
+
+def chunk_terms(decoded: DecodedText, analysis: FileAnalysis) -> ChunkTerms:
+    lines = decoded.text.splitlines(keepends=True)
+    counts = tuple(
+        term_counts("".join(lines[chunk.start - 1 : chunk.end])) for chunk in analysis.chunks
+    )
+    return ChunkTerms(counts=counts, lengths=tuple(sum(c.values()) for c in counts))
+
+
+def _text_chunks(kind: str, lines: list[str]) -> tuple[ChunkSpan, ...]:
+    if kind == "python":  # did not parse
+        return windows(lines, 1, len(lines), "window", "")
+    return chunk_text(kind, lines)
+
+
+def _measure(span: ChunkSpan, lines: list[str], counter: TokenCounter) -> Chunk:
+    signature_tokens = 0
+    if span.signature is not None:
+        first, last = span.signature
+        signature_tokens = counter.count("".join(lines[first - 1 : last]))
+    return Chunk(
+        start=span.start,
+        end=span.end,
+        kind=span.kind,
+        name=span.name,
+        tokens=counter.count("".join(lines[span.start - 1 : span.end])),
+        signature=span.signature,
+        signature_tokens=signature_tokens,
+    )
+
+
+# --- JSON form, for the persistent cache ------------------------------------------------
+
+
+def analysis_to_json(analysis: FileAnalysis) -> dict[str, Any]:
+    return {
+        "kind": analysis.kind,
+        "line_count": analysis.line_count,
+        "tokens": analysis.tokens,
+        "backticks": analysis.backticks,
+        "replaced": analysis.replaced,
+        "imports": list(analysis.imports),
+        "has_main_guard": analysis.has_main_guard,
+        "chunks": [
+            [c.start, c.end, c.kind, c.name, c.tokens, list(c.signature or ()), c.signature_tokens]
+            for c in analysis.chunks
+        ],
+    }
+
+
+def analysis_from_json(document: Any) -> FileAnalysis:
+    """Rebuild an analysis; raises ``ValueError``/``TypeError``/``KeyError`` if malformed."""
+    chunks = tuple(_chunk_from_json(row) for row in document["chunks"])
+    analysis = FileAnalysis(
+        kind=_typed(document["kind"], str),
+        line_count=_typed(document["line_count"], int),
+        tokens=_typed(document["tokens"], int),
+        backticks=_typed(document["backticks"], int),
+        replaced=_typed(document["replaced"], bool),
+        imports=tuple(_typed(name, str) for name in document["imports"]),
+        has_main_guard=_typed(document["has_main_guard"], bool),
+        chunks=chunks,
+    )
+    if analysis.line_count <= 0 or analysis.tokens < 0:
+        raise ValueError("impossible analysis")
+    return analysis
+
+
+def terms_to_json(terms: ChunkTerms) -> dict[str, Any]:
+    return {"counts": [dict(c) for c in terms.counts], "lengths": list(terms.lengths)}
+
+
+def terms_from_json(document: Any, chunk_count: int) -> ChunkTerms:
+    counts = tuple(
+        {_typed(term, str): _typed(n, int) for term, n in c.items()} for c in document["counts"]
+    )
+    lengths = tuple(_typed(n, int) for n in document["lengths"])
+    if len(counts) != chunk_count or len(lengths) != chunk_count:
+        raise ValueError("term statistics do not match the chunks")
+    return ChunkTerms(counts=counts, lengths=lengths)
+
+
+def _chunk_from_json(row: Any) -> Chunk:
+    start, end, kind, name, tokens, signature, signature_tokens = row
+    span = tuple(_typed(n, int) for n in signature)
+    if len(span) not in (0, 2):
+        raise ValueError("bad signature span")
+    return Chunk(
+        start=_typed(start, int),
+        end=_typed(end, int),
+        kind=_typed(kind, str),
+        name=_typed(name, str),
+        tokens=_typed(tokens, int),
+        signature=(span[0], span[1]) if span else None,
+        signature_tokens=_typed(signature_tokens, int),
+    )
+
+
+def _typed(value: Any, expected: type[Any]) -> Any:
+    # bool is an int subclass; an int field must not accept True and vice versa.
+    if type(value) is not expected:
+        raise TypeError(f"expected {expected.__name__}, got {type(value).__name__}")
+    return value

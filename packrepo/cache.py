@@ -1,0 +1,119 @@
+"""The V1 persistent cache of per-file analysis, keyed by content.
+
+Layout: ``<cache dir>/analysis-v<ANALYSER_VERSION>/<encoding>/<level>/<ab>/<key>.json``,
+where ``key`` is the BLAKE2b digest of the file's bytes plus the file kind (the one piece
+of the path that changes the analysis). A changed file has a new key, another encoding a
+new directory, a new analyser version a new tree: stale entries are never read, only
+orphaned. Entries are JSON, never pickle, so a hostile cache cannot run code.
+
+Concurrency: every write goes to a temporary file in the entry's directory and is moved
+into place with ``os.replace``, which is atomic on POSIX, so a reader sees a whole entry
+or none; two processes writing the same key write the same bytes. A corrupt or
+unreadable entry reads as a miss and is rewritten. Write failures (a read-only cache
+directory, a full disk) only cost speed: they are counted, never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packrepo.analysis import (
+    ANALYSER_VERSION,
+    ChunkTerms,
+    FileAnalysis,
+    analysis_from_json,
+    analysis_to_json,
+    terms_from_json,
+    terms_to_json,
+)
+
+
+def default_cache_dir(environ: Mapping[str, str], configured: str | None = None) -> Path:
+    """``FASTPATH_CACHE_DIR``, else ``$XDG_CACHE_HOME/packrepo``, else ``~/.cache/packrepo``."""
+    if configured:
+        return Path(configured)
+    xdg = environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "packrepo"
+    return Path.home() / ".cache" / "packrepo"
+
+
+def content_key(data: bytes, kind: str) -> str:
+    return f"{hashlib.blake2b(data, digest_size=20).hexdigest()}-{kind}"
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    write_errors: int = 0
+
+
+@dataclass
+class AnalysisCache:
+    """Reads and writes analysis entries under one encoding's directory."""
+
+    directory: Path
+    stats: CacheStats = field(default_factory=CacheStats)
+
+    @classmethod
+    def open(cls, base: Path, encoding: str) -> AnalysisCache:
+        return cls(directory=base / f"analysis-v{ANALYSER_VERSION}" / encoding)
+
+    def get_analysis(self, key: str, *, detailed: bool) -> FileAnalysis | None:
+        document = self._read(self._path("detail" if detailed else "file", key))
+        try:
+            analysis = None if document is None else analysis_from_json(document)
+        except (KeyError, TypeError, ValueError):
+            analysis = None
+        if analysis is None:
+            self.stats.misses += 1
+        else:
+            self.stats.hits += 1
+        return analysis
+
+    def put_analysis(self, key: str, analysis: FileAnalysis, *, detailed: bool) -> None:
+        self._write(self._path("detail" if detailed else "file", key), analysis_to_json(analysis))
+
+    def get_terms(self, key: str, chunk_count: int) -> ChunkTerms | None:
+        document = self._read(self._path("terms", key))
+        try:
+            return None if document is None else terms_from_json(document, chunk_count)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    def put_terms(self, key: str, terms: ChunkTerms) -> None:
+        self._write(self._path("terms", key), terms_to_json(terms))
+
+    def _path(self, level: str, key: str) -> Path:
+        return self.directory / level / key[:2] / f"{key}.json"
+
+    @staticmethod
+    def _read(path: Path) -> Any:
+        try:
+            with open(path, "rb") as handle:
+                return json.loads(handle.read())
+        except (OSError, ValueError):  # missing, unreadable, truncated or not JSON
+            return None
+
+    def _write(self, path: Path, document: Any) -> None:
+        payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(payload)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            self.stats.write_errors += 1

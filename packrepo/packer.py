@@ -1,0 +1,321 @@
+"""The packer: scan, analyse, rank, select, count exactly, render.
+
+Budget invariant. Selection works on estimates; then every chosen block is rendered and
+counted exactly, blocks are dropped from the lowest priority up until header + blocks +
+footer fit, and whole files from the reserve are tried in the slack that is left. The
+parts are cut where BPE cannot merge across (:mod:`packrepo.render`), so their sum is the
+count of the document; unless the text is streamed (V3), the assembled document is also
+counted as a whole and trimmed further if that ever disagreed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from packrepo.budget import parse_budget
+from packrepo.cache import AnalysisCache, default_cache_dir
+from packrepo.errors import BudgetError, PackError
+from packrepo.flags import Flags
+from packrepo.heuristics import FileFacts, heuristic_scores, import_graph
+from packrepo.hybrid import ChunkStats, hybrid_scores
+from packrepo.pipeline import (
+    AnalysedTree,
+    AnalysisRequest,
+    CompressedStore,
+    FileRecord,
+    MemoryStore,
+    RereadStore,
+    TextStore,
+    analyse_tree,
+)
+from packrepo.render import FORMATS, Block, Renderer
+from packrepo.scan import DEFAULT_MAX_FILE_BYTES, scan
+from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
+from packrepo.terms import query_terms
+from packrepo.tokens import TokenCounter, load_counter
+
+DEFAULT_ENCODING = "cl100k_base"
+MANIFEST_SCHEMA = 1
+# Whole files tried in the slack left after exact counting; each costs one render.
+TOP_UP_ATTEMPTS = 64
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """The packed text, its manifest (JSON-ready) and its exact token count."""
+
+    text: str
+    manifest: dict[str, Any]
+    tokens: int
+
+
+@dataclass(frozen=True)
+class _Options:
+    root: str
+    budget: int
+    query: str | None
+    flags: Flags
+    format: str
+    encoding: str
+    max_file_bytes: int
+
+
+def pack(
+    path: str | os.PathLike[str],
+    budget: int | str,
+    query: str | None = None,
+    *,
+    flags: Flags | None = None,
+    format: str = "markdown",
+    encoding: str = DEFAULT_ENCODING,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> PackResult:
+    """Pack the tree at ``path`` into at most ``budget`` tokens (see :func:`pack_to`)."""
+    buffer = io.StringIO()
+    manifest = pack_to(
+        path, budget, buffer, query, flags=flags, format=format, encoding=encoding,
+        max_file_bytes=max_file_bytes,
+    )  # fmt: skip
+    return PackResult(text=buffer.getvalue(), manifest=manifest, tokens=manifest["tokens"])
+
+
+def pack_to(
+    path: str | os.PathLike[str],
+    budget: int | str,
+    out: TextIO,
+    query: str | None = None,
+    *,
+    flags: Flags | None = None,
+    format: str = "markdown",
+    encoding: str = DEFAULT_ENCODING,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> dict[str, Any]:
+    """Write the pack of ``path`` to ``out`` and return its manifest.
+
+    ``flags`` None reads the ``FASTPATH_*`` environment once. With memory optimisation (V3)
+    blocks are written one at a time as they are rendered; otherwise the document is
+    assembled, counted whole, then written.
+    """
+    options = _options(path, budget, query, flags, format, encoding, max_file_bytes)
+    counter = load_counter(options.encoding)
+    renderer = Renderer(options.format, title=os.path.basename(options.root))
+    fixed = counter.count(renderer.header()) + counter.count(renderer.footer())
+    if fixed >= options.budget:
+        raise BudgetError(
+            f"budget {options.budget} is too small: the pack's header alone takes {fixed} tokens"
+        )
+    scanned = scan(options.root, max_file_bytes=options.max_file_bytes)
+    store = _store(options.flags)
+    cache = _cache(options)
+    terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
+    tree = analyse_tree(
+        scanned.files,
+        AnalysisRequest(
+            encoding=options.encoding,
+            detailed=options.flags.hybrid_mode,
+            with_terms=bool(terms),
+            keep_terms=frozenset(terms),
+        ),
+        store,
+        cache=cache,
+        batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
+    )
+    writer = _Writer(renderer, counter, store, options.budget)
+    selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
+    blocks, exact = writer.fit(selection, fixed)
+    if options.flags.memory_optimization:
+        writer.stream(blocks, out)
+    else:
+        blocks = writer.write_whole(blocks, exact, out)
+    tokens = fixed + sum(exact[block.path] for block in blocks)
+    skipped = Counter(scanned.skipped) + tree.skipped
+    return _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
+
+
+def _options(
+    path: str | os.PathLike[str],
+    budget: int | str,
+    query: str | None,
+    flags: Flags | None,
+    format: str,
+    encoding: str,
+    max_file_bytes: int,
+) -> _Options:
+    flags = Flags.from_environ(os.environ) if flags is None else flags
+    tokens = parse_budget(budget)
+    if format not in FORMATS:
+        raise PackError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    root = os.fspath(path)
+    if not os.path.exists(root):
+        raise PackError(f"{root}: no such directory")
+    if not os.path.isdir(root):
+        raise PackError(f"{root} is not a directory")
+    return _Options(
+        root=os.path.realpath(root),
+        budget=tokens,
+        query=query if query and query.strip() else None,
+        flags=flags,
+        format=format,
+        encoding=encoding,
+        max_file_bytes=max_file_bytes,
+    )
+
+
+def _store(flags: Flags) -> TextStore:
+    if not flags.memory_optimization:
+        return MemoryStore()
+    return CompressedStore() if flags.compression else RereadStore()
+
+
+def _cache(options: _Options) -> AnalysisCache | None:
+    if not options.flags.aggressive_caching:
+        return None
+    base = default_cache_dir(os.environ, options.flags.cache_dir)
+    return AnalysisCache.open(base, options.encoding)
+
+
+def _select(
+    records: list[FileRecord],
+    terms: tuple[str, ...],
+    options: _Options,
+    estimate: Callable[[Block], int],
+    room: int,
+) -> Selection:
+    facts = [FileFacts(record.path, record.analysis) for record in records]
+    graph = import_graph(facts)
+    heuristic = heuristic_scores(facts, graph)
+    if not options.flags.hybrid_mode:
+        candidates = [Candidate(r.path, r.analysis, heuristic[r.path]) for r in records]
+        return select_whole_files(candidates, room, estimate)
+    chunks = {
+        record.path: [
+            ChunkStats(counts=counts, length=length)
+            for counts, length in zip(record.terms.counts, record.terms.lengths, strict=True)
+        ]
+        if record.terms is not None
+        else [ChunkStats(counts={}, length=0) for _ in record.analysis.chunks]
+        for record in records
+    }
+    scores = hybrid_scores(chunks, terms, graph, heuristic)
+    candidates = [
+        Candidate(r.path, r.analysis, scores.file_scores[r.path], scores.chunk_scores[r.path])
+        for r in records
+    ]
+    return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
+
+
+class _Writer:
+    """Renders blocks from the text store; counts them exactly; writes them."""
+
+    def __init__(
+        self, renderer: Renderer, counter: TokenCounter, store: TextStore, budget: int
+    ) -> None:
+        self.renderer = renderer
+        self.counter = counter
+        self.store = store
+        self.budget = budget
+
+    def estimate(self, block: Block) -> int:
+        framing = self.counter.count(self.renderer.framing(block))
+        return framing + sum(segment.tokens for segment in block.segments)
+
+    def render(self, block: Block) -> str:
+        lines = self.store.text(block.path).splitlines(keepends=True)
+        return self.renderer.block(block, lines)
+
+    def fit(self, selection: Selection, fixed: int) -> tuple[list[Block], dict[str, int]]:
+        """Exact counts; drop from the lowest priority until it fits; top up from the reserve."""
+        chosen = list(selection.chosen)
+        exact = {block.path: self.counter.count(self.render(block)) for block in chosen}
+        total = fixed + sum(exact.values())
+        while total > self.budget and chosen:
+            total -= exact.pop(chosen.pop().path)
+        attempts = 0
+        for block in selection.reserve:
+            slack = self.budget - total
+            if slack <= 0 or attempts >= TOP_UP_ATTEMPTS:
+                break
+            if block.path in exact or self.estimate(block) > slack + 8:
+                continue  # the +8 lets a slight overestimate be counted exactly
+            attempts += 1
+            tokens = self.counter.count(self.render(block))
+            if tokens <= slack:
+                chosen.append(Block(block.path, block.segments, block.backticks, len(chosen)))
+                exact[block.path] = tokens
+                total += tokens
+        return sorted(chosen, key=lambda block: block.path), exact
+
+    def stream(self, blocks: list[Block], out: TextIO) -> None:
+        out.write(self.renderer.header())
+        for block in blocks:
+            out.write(self.render(block))
+        out.write(self.renderer.footer())
+
+    def write_whole(self, blocks: list[Block], exact: dict[str, int], out: TextIO) -> list[Block]:
+        """Assemble, count the whole document, trim if it ever exceeds the budget, write."""
+        while True:
+            parts = [self.renderer.header(), *map(self.render, blocks), self.renderer.footer()]
+            text = "".join(parts)
+            if self.counter.count(text) <= self.budget or not blocks:
+                break
+            lowest = max(blocks, key=lambda block: block.priority)
+            blocks = [block for block in blocks if block is not lowest]
+            exact.pop(lowest.path)
+        out.write(text)
+        return blocks
+
+
+def _manifest(
+    options: _Options,
+    tree: AnalysedTree,
+    blocks: list[Block],
+    exact: dict[str, int],
+    tokens: int,
+    skipped: dict[str, int],
+    cache: AnalysisCache | None,
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "schema": MANIFEST_SCHEMA,
+        "encoding": options.encoding,
+        "budget": options.budget,
+        "tokens": tokens,
+        "format": options.format,
+        "query": options.query,
+        "root": os.path.basename(options.root),
+        "files_scanned": len(tree.records),
+        "files_packed": len(blocks),
+        "files_with_replacement_chars": tree.replaced,
+        "items": [item for block in blocks for item in _items(block, exact[block.path])],
+        "skipped": skipped,
+        "flags": options.flags.to_manifest(),
+    }
+    if cache is not None:
+        manifest["cache"] = {
+            "hits": cache.stats.hits,
+            "misses": cache.stats.misses,
+            "write_errors": cache.stats.write_errors,
+        }
+    return manifest
+
+
+def _items(block: Block, block_tokens: int) -> list[dict[str, Any]]:
+    """One item per span; the block's framing is charged to its first span."""
+    rest = sum(segment.tokens for segment in block.segments[1:])
+    items = []
+    for index, segment in enumerate(block.segments):
+        items.append(
+            {
+                "path": block.path,
+                "start_line": segment.start,
+                "end_line": segment.end,
+                "mode": segment.mode,
+                "tokens": block_tokens - rest if index == 0 else segment.tokens,
+                "score": segment.score,
+            }
+        )
+    return items

@@ -1,0 +1,337 @@
+"""From scanned files to analysed records: reading, caching (V1), a process pool (V2),
+and where the text waits until rendering (V3).
+
+Whatever the flags, every file is analysed by the same pure function and the records come
+out sorted by path, which is why V1, V2 and V3 cannot change the pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms
+from packrepo.cache import AnalysisCache, content_key
+from packrepo.errors import PackError
+from packrepo.scan import ScannedFile
+from packrepo.text import decode, kind_of, looks_binary
+from packrepo.tokens import load_counter
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What to compute for each file; ``keep_terms`` None keeps every term (for the cache)."""
+
+    encoding: str
+    detailed: bool
+    with_terms: bool
+    keep_terms: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: str
+    kind: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class FileResult:
+    analysis: FileAnalysis
+    terms: ChunkTerms | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    analysis: FileAnalysis
+    terms: ChunkTerms | None
+
+
+@dataclass
+class AnalysedTree:
+    records: list[FileRecord]
+    skipped: Counter[str] = field(default_factory=Counter)
+    replaced: int = 0
+
+
+# --- the pure step, also the worker's entry point -----------------------------------------
+
+
+def analyse_job(request: AnalysisRequest, job: FileJob) -> FileResult:
+    counter = load_counter(request.encoding)
+    decoded = decode(job.data)
+    analysis = analyse(job.kind, decoded, counter, detailed=request.detailed)
+    terms = chunk_terms(decoded, analysis) if request.with_terms else None
+    if terms is not None and request.keep_terms is not None:
+        terms = reduce_terms(terms, request.keep_terms)
+    return FileResult(analysis=analysis, terms=terms)
+
+
+def analyse_batch(request: AnalysisRequest, jobs: list[FileJob]) -> list[FileResult]:
+    """Run in a worker process: picklable arguments in, picklable results out."""
+    return [analyse_job(request, job) for job in jobs]
+
+
+def reduce_terms(terms: ChunkTerms, keep: frozenset[str]) -> ChunkTerms:
+    """Only the query's terms matter to BM25 (with each chunk's full length)."""
+    counts = tuple({t: n for t, n in counts.items() if t in keep} for counts in terms.counts)
+    return ChunkTerms(counts=counts, lengths=terms.lengths)
+
+
+# --- where text waits for rendering -------------------------------------------------------
+
+
+class TextStore(Protocol):
+    def add(self, scanned: ScannedFile, data: bytes) -> None: ...
+
+    def text(self, path: str) -> str: ...
+
+
+@dataclass
+class MemoryStore:
+    """The baseline: every decoded text stays in memory."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def add(self, scanned: ScannedFile, data: bytes) -> None:
+        self.texts[scanned.path] = decode(data).text
+
+    def text(self, path: str) -> str:
+        return self.texts[path]
+
+
+@dataclass
+class CompressedStore:
+    """V3 with compression: the raw bytes, zlib-compressed; decoded again on demand."""
+
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+    def add(self, scanned: ScannedFile, data: bytes) -> None:
+        self.blobs[scanned.path] = zlib.compress(data, 6)
+
+    def text(self, path: str) -> str:
+        return decode(zlib.decompress(self.blobs[path])).text
+
+
+@dataclass
+class RereadStore:
+    """V3 without compression: only where the file is and a digest to prove it unchanged."""
+
+    locations: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    def add(self, scanned: ScannedFile, data: bytes) -> None:
+        self.locations[scanned.path] = (scanned.abspath, _digest(data))
+
+    def text(self, path: str) -> str:
+        abspath, digest = self.locations[path]
+        data = read_file(abspath)
+        if data is None or _digest(data) != digest:
+            raise PackError(f"{path} changed while it was being packed")
+        return decode(data).text
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def read_file(abspath: str) -> bytes | None:
+    """The file's bytes, or None if it cannot be read (permissions, vanished, I/O error)."""
+    try:
+        with open(abspath, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+
+def analyse_tree(
+    files: tuple[ScannedFile, ...],
+    request: AnalysisRequest,
+    store: TextStore,
+    *,
+    cache: AnalysisCache | None = None,
+    batch_size: int | None = None,
+) -> AnalysedTree:
+    """Read and analyse every file; ``batch_size`` set means a process pool (V2)."""
+    tree = AnalysedTree(records=[])
+    worker_request = request if cache is None else _full_terms(request)
+    runner: _Runner = (
+        _SequentialRunner(worker_request)
+        if batch_size is None
+        else _PoolRunner(worker_request, batch_size)
+    )
+    with runner:
+        for job, key in _jobs(files, store, tree, request, cache):
+            runner.submit(job, key)
+            tree.records.extend(_finish(request, cache, runner.ready()))
+        tree.records.extend(_finish(request, cache, runner.drain()))
+    tree.records.sort(key=lambda record: record.path)
+    tree.replaced = sum(1 for record in tree.records if record.analysis.replaced)
+    return tree
+
+
+def _full_terms(request: AnalysisRequest) -> AnalysisRequest:
+    return AnalysisRequest(request.encoding, request.detailed, request.with_terms, None)
+
+
+def _jobs(
+    files: tuple[ScannedFile, ...],
+    store: TextStore,
+    tree: AnalysedTree,
+    request: AnalysisRequest,
+    cache: AnalysisCache | None,
+) -> Iterator[tuple[FileJob, str | None]]:
+    """Jobs still to compute; cache hits go straight into ``tree``."""
+    for scanned in files:
+        data = read_file(scanned.abspath)
+        if data is None:
+            tree.skipped["unreadable"] += 1
+            continue
+        if looks_binary(data):
+            tree.skipped["binary"] += 1
+            continue
+        store.add(scanned, data)
+        job = FileJob(path=scanned.path, kind=kind_of(scanned.path), data=data)
+        key = content_key(data, job.kind) if cache is not None else None
+        hit = _cached(cache, key, request) if key is not None else None
+        if hit is not None:
+            tree.records.append(_record(request, job.path, hit))
+        else:
+            yield job, key
+
+
+def _cached(cache: AnalysisCache | None, key: str, request: AnalysisRequest) -> FileResult | None:
+    if cache is None:
+        return None
+    analysis = cache.get_analysis(key, detailed=request.detailed)
+    if analysis is None:
+        return None
+    if not request.with_terms:
+        return FileResult(analysis=analysis, terms=None)
+    terms = cache.get_terms(key, len(analysis.chunks))
+    if terms is None:
+        cache.stats.hits -= 1  # half an entry is a miss: the job recomputes both parts
+        cache.stats.misses += 1
+        return None
+    return FileResult(analysis=analysis, terms=terms)
+
+
+def _finish(
+    request: AnalysisRequest,
+    cache: AnalysisCache | None,
+    done: Iterator[tuple[FileJob, str | None, FileResult]],
+) -> Iterator[FileRecord]:
+    for job, key, result in done:
+        if cache is not None and key is not None:
+            cache.put_analysis(key, result.analysis, detailed=request.detailed)
+            if result.terms is not None:
+                cache.put_terms(key, result.terms)
+        yield _record(request, job.path, result)
+
+
+def _record(request: AnalysisRequest, path: str, result: FileResult) -> FileRecord:
+    terms = result.terms
+    if terms is not None and request.keep_terms is not None:
+        terms = reduce_terms(terms, request.keep_terms)
+    return FileRecord(path=path, analysis=result.analysis, terms=terms)
+
+
+class _Runner(Protocol):
+    def __enter__(self) -> _Runner: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def submit(self, job: FileJob, key: str | None) -> None: ...
+
+    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
+
+    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
+
+
+class _SequentialRunner:
+    def __init__(self, request: AnalysisRequest) -> None:
+        self._request = request
+        self._done: list[tuple[FileJob, str | None, FileResult]] = []
+
+    def __enter__(self) -> _SequentialRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.clear()
+
+    def submit(self, job: FileJob, key: str | None) -> None:
+        self._done.append((job, key, analyse_job(self._request, job)))
+
+    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
+        done, self._done = self._done, []
+        yield from done
+
+    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
+        return self.ready()
+
+
+_Batch = list[tuple[FileJob, str | None]]
+
+
+class _PoolRunner:
+    """Batches on a spawn-context process pool, at most two batches per worker in flight.
+
+    Spawn, not fork: the tokenizer is native code that may hold threads, and forking a
+    process with threads can deadlock. Results come back in submission order.
+    """
+
+    def __init__(self, request: AnalysisRequest, batch_size: int) -> None:
+        self._request = request
+        self._batch_size = batch_size
+        self._workers = max(1, min(os.cpu_count() or 1, 4))
+        self._batch: _Batch = []
+        self._in_flight: deque[tuple[_Batch, Future[list[FileResult]]]] = deque()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _PoolRunner:
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, job: FileJob, key: str | None) -> None:
+        self._batch.append((job, key))
+        if len(self._batch) >= self._batch_size:
+            self._send()
+
+    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
+        while len(self._in_flight) > 2 * self._workers or (
+            self._in_flight and self._in_flight[0][1].done()
+        ):
+            yield from self._collect()
+
+    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
+        if self._batch:
+            self._send()
+        while self._in_flight:
+            yield from self._collect()
+
+    def _send(self) -> None:
+        assert self._pool is not None
+        jobs = [job for job, _ in self._batch]
+        self._in_flight.append((self._batch, self._pool.submit(analyse_batch, self._request, jobs)))
+        self._batch = []
+
+    def _collect(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
+        batch, future = self._in_flight.popleft()
+        for (job, key), result in zip(batch, future.result(), strict=True):
+            yield job, key, result

@@ -1,0 +1,185 @@
+"""Walk a tree the way git would see it, defensively.
+
+The walk is iterative (deep trees cannot exhaust the stack), honours ``.gitignore`` files
+at every level (a deeper file overrides a shallower one, negations included, and an
+ignored directory is not entered, as in git), and never follows a symlink out of the root.
+Symlinked directories are not followed at all (the only way a walk can loop); a symlinked
+file is kept only when it resolves to a regular file inside the root. Nothing here reads a
+file's content except ``.gitignore`` files.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pathspec
+
+from packrepo.errors import PackError
+from packrepo.text import has_binary_suffix
+
+# Version-control metadata and tool caches: never source, and often huge.
+DEFAULT_IGNORED_DIRS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+)
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """A regular file to analyse: its POSIX path under the root and where to read it."""
+
+    path: str
+    abspath: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    files: tuple[ScannedFile, ...]
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Ignore:
+    base: str  # directory of the .gitignore, '' for the root
+    spec: pathspec.GitIgnoreSpec
+
+
+@dataclass(frozen=True)
+class _Walk:
+    root: str
+    max_file_bytes: int
+    files: list[ScannedFile] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def scan(root: str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ScanResult:
+    """List the files of ``root`` to pack, sorted by path, and count what was skipped."""
+    real_root = os.path.realpath(root)
+    if not os.path.isdir(real_root):
+        raise PackError(f"{root} is not a directory")
+    walk = _Walk(root=real_root, max_file_bytes=max_file_bytes)
+    pending: list[tuple[str, tuple[_Ignore, ...]]] = [("", ())]
+    while pending:
+        directory, ignores = pending.pop()
+        pending.extend(_visit(walk, directory, ignores))
+    files = tuple(sorted(walk.files, key=lambda scanned: scanned.path))
+    return ScanResult(files=files, skipped=dict(sorted(walk.skipped.items())))
+
+
+def _visit(
+    walk: _Walk, directory: str, ignores: tuple[_Ignore, ...]
+) -> list[tuple[str, tuple[_Ignore, ...]]]:
+    """Classify one directory's entries; return its subdirectories to visit."""
+    absdir = os.path.join(walk.root, directory)
+    try:
+        with os.scandir(absdir) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        walk.skipped["unreadable"] += 1
+        return []
+    local = _read_gitignore(absdir, directory)
+    if local is not None:
+        ignores = (*ignores, local)
+    subdirectories = []
+    for entry in entries:
+        rel = f"{directory}/{entry.name}" if directory else entry.name
+        reason = _classify(walk, entry, rel, ignores)
+        if reason == "directory":
+            subdirectories.append((rel, ignores))
+        elif reason:
+            walk.skipped[reason] += 1
+    return subdirectories
+
+
+def _classify(walk: _Walk, entry: os.DirEntry[str], rel: str, ignores: tuple[_Ignore, ...]) -> str:
+    """'' when the entry was added as a file, 'directory' to descend, else a skip reason."""
+    if not _is_supported_name(entry.name):
+        return "unsupported_name"
+    try:
+        is_link = entry.is_symlink()
+        is_dir = not is_link and entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return "unreadable"
+    if is_dir and entry.name in DEFAULT_IGNORED_DIRS:
+        return "default_ignored"
+    if _is_ignored(rel, is_dir, ignores):
+        return "gitignored"
+    if is_dir:
+        return "directory"
+    return _classify_file(walk, entry, rel, is_link)
+
+
+def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool) -> str:
+    try:
+        info = (
+            _resolve_link(walk.root, entry.path) if is_link else entry.stat(follow_symlinks=False)
+        )
+    except _SkipEntry as skip:
+        return skip.reason
+    except OSError:
+        return "unreadable"
+    if not stat.S_ISREG(info.st_mode):
+        return "not_regular"
+    if info.st_size == 0:
+        return "empty"
+    if has_binary_suffix(rel):
+        return "binary"
+    if info.st_size > walk.max_file_bytes:
+        return "oversize"
+    walk.files.append(ScannedFile(path=rel, abspath=entry.path, size=info.st_size))
+    return ""
+
+
+class _SkipEntry(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _resolve_link(root: str, path: str) -> os.stat_result:
+    target = os.path.realpath(path)
+    if os.path.commonpath([root, target]) != root:
+        raise _SkipEntry("symlink_outside_root")
+    try:
+        info = os.stat(path)  # follows the link; a loop or a dangling link raises
+    except OSError:
+        raise _SkipEntry("symlink_broken") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise _SkipEntry("symlink_dir")
+    return info
+
+
+def _is_supported_name(name: str) -> bool:
+    """Names must survive UTF-8 and a one-line header: no surrogates, no control chars."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(char) < 32 or ord(char) == 127 for char in name)
+
+
+def _read_gitignore(absdir: str, directory: str) -> _Ignore | None:
+    path = os.path.join(absdir, ".gitignore")
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            lines = handle.read(DEFAULT_MAX_FILE_BYTES).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    return _Ignore(base=directory, spec=pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:
+    """Git's rule: the deepest .gitignore with a matching pattern decides, last pattern wins."""
+    ignored = False
+    for ignore in ignores:
+        local = rel[len(ignore.base) + 1 :] if ignore.base else rel
+        result = ignore.spec.check_file(local + "/" if is_dir else local)
+        if result.include is not None:
+            ignored = bool(result.include)
+    return ignored

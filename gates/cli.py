@@ -130,5 +130,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The decision stands; only the CI summary is lost.
         print(f"gates: warning: cannot append to ${STEP_SUMMARY}: {exc.strerror}", file=sys.stderr)
     verdict = outcome.verdict
-    print(f"gates: {verdict.decision.upper()}: {verdict.reason}")
+    blocked = f" ({verdict.blocked_summary})" if verdict.chosen is None and verdict.variants else ""
+    print(f"gates: {verdict.decision.upper()}: {verdict.reason}{blocked}")
     return for_decision(verdict.decision)

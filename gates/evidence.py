@@ -90,6 +90,8 @@ class Comparison:
     variant_value: float
     relative_change: float | None
     confidence_level: float
+    family_size: int
+    interval_method: str
     interval: Interval | None
     p_value: float | None
     p_value_adjusted: float | None
@@ -103,13 +105,10 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Correction:
-    """The multiplicity correction of the comparison family (Bonferroni 1936, Holm 1979)."""
+    """The multiplicity correction (Bonferroni 1936, Holm 1979); family sizes are per row."""
 
     method: str
     alpha: float
-    family_size: int
-    adjusted_alpha: float
-    adjusted_confidence_level: float
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,6 @@ class StatisticalAnalysis:
     seed: int
     n_resamples: int
     confidence_level: float
-    interval_method: str
     correction: Correction
     environment: Environment
     variants: Mapping[str, VariantRun]
@@ -314,14 +312,7 @@ def parse_analysis(fields: Fields) -> StatisticalAnalysis:
         seed=fields.integer("seed"),
         n_resamples=fields.integer("n_resamples"),
         confidence_level=fields.number("confidence_level"),
-        interval_method=fields.text("interval_method"),
-        correction=Correction(
-            method=correction.text("method"),
-            alpha=correction.number("alpha"),
-            family_size=correction.integer("family_size"),
-            adjusted_alpha=correction.number("adjusted_alpha"),
-            adjusted_confidence_level=correction.number("adjusted_confidence_level"),
-        ),
+        correction=Correction(method=correction.text("method"), alpha=correction.number("alpha")),
         environment=Environment(
             stable=environment.flag("stable"),
             aa_significant=environment.texts("aa_significant"),
@@ -355,6 +346,8 @@ def _parse_comparison(row: Fields) -> Comparison:
         variant_value=row.number("variant_value"),
         relative_change=row.maybe_number("relative_change"),
         confidence_level=level,
+        family_size=row.integer("family_size"),
+        interval_method=row.text("interval_method"),
         interval=_interval(row, low, high, level),
         p_value=row.maybe_number("p_value"),
         p_value_adjusted=row.maybe_number("p_value_adjusted"),

@@ -108,10 +108,18 @@ def _banner(verdict: Verdict, evidence: Evidence) -> str:
         if isinstance(analysis, StatisticalAnalysis)
         else analysis.reason
     )
+    blocked = (
+        f"<p>Blocked: {escape(verdict.blocked_summary)}.</p>\n" if verdict.blocked_summary else ""
+    )
     return (
         f'<header class="banner {css}">\n<h1>{mark} {escape(_headline(verdict))}</h1>\n'
-        f'<p>{escape(verdict.reason)}.</p>\n<p class="meta">{escape(meta)}</p>\n</header>'
+        f"<p>{escape(_sentence(verdict.reason))}</p>\n{blocked}"
+        f'<p class="meta">{escape(meta)}</p>\n</header>'
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 # --- gate table ----------------------------------------------------------------------
@@ -133,10 +141,11 @@ def _gate_section(verdict: Verdict) -> str:
         cells = "".join(_gate_cell(gate) for gate in gates)
         rows.append(
             f"<tr><td><code>{escape(name)}</code></td>"
+            f"<td>{escape(example.measure)}</td>"
             f"<td>{escape(threshold_text(example))}</td>{cells}</tr>"
         )
     table = (
-        f"<table>\n<tr><th>Gate</th><th>Threshold</th>{head}</tr>\n"
+        f"<table>\n<tr><th>Gate</th><th>Measures</th><th>Threshold</th>{head}</tr>\n"
         + "\n".join(rows)
         + "\n</table>"
     )
@@ -284,7 +293,8 @@ def _budget_section(
     for name, colour in colours.items():
         values = tuple(_variant_qa(analysis, name, budget) for budget in budgets)
         if any(value is not None for value in values):
-            series.append(plots.Series(name, colour, values))
+            label = f"{name} (same as baseline)" if values == baseline else name
+            series.append(plots.Series(label, colour, values))
     if all(value is None for s in series for value in s.values):
         return _section(
             "QA/100k against budget",
@@ -393,7 +403,7 @@ def _provenance_section(registry: Registry, evidence: Evidence) -> str:
             ("seed", str(analysis.seed)),
             (
                 "correction",
-                f"{correction.method}, alpha {correction.alpha}, family {correction.family_size}",
+                f"{correction.method}, alpha {correction.alpha}",
             ),
             (
                 "A/A environment",

@@ -18,7 +18,7 @@ def render_markdown(verdict: Verdict, git_sha: str) -> str:
     lines = [
         f"## FastPath gates: {headline(verdict)}",
         "",
-        f"**{verdict.reason}.**",
+        f"**{verdict.reason[:1].upper()}{verdict.reason[1:]}.**",
         "",
         f"Evidence for commit `{fmt.short_sha(git_sha)}`. Thresholds from `[tool.fastpath.gates]`.",
         "",
@@ -56,13 +56,17 @@ def gate_table(verdict: Verdict) -> list[str]:
         return []
     names = [v.variant for v in verdict.variants]
     rows = [
-        "| Gate | Threshold | " + " | ".join(names) + " |",
-        "|---|---|" + "---|" * len(names),
+        "| Gate | Measures | Threshold | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---|" * len(names),
     ]
     for gate_name in verdict.gate_names:
         gates = [v.gate(gate_name) for v in verdict.variants]
         example = next(gate for gate in gates if gate is not None)
-        cells = [_escape(threshold_text(example)), *(cell_text(gate) for gate in gates)]
+        cells = [
+            _escape(example.measure),
+            _escape(threshold_text(example)),
+            *(cell_text(gate) for gate in gates),
+        ]
         rows.append(f"| `{gate_name}` | " + " | ".join(cells) + " |")
     return [*rows, ""]
 

@@ -65,7 +65,7 @@ def forest_plot(
     title: str, rows: Sequence[ForestRow], thresholds: Sequence[ThresholdLine], better: str
 ) -> str:
     """Each variant's relative change with its interval, per budget and pooled."""
-    row_height, group_gap, top, bottom = 20.0, 10.0, 44.0, 70.0
+    row_height, group_gap, top, bottom = 20.0, 10.0, 24.0 + 14.0 * len(thresholds), 70.0
     positions = _row_positions(rows, top, row_height, group_gap)
     height = (positions[-1] if positions else top) + row_height / 2 + bottom
     values = [0.0, *(t.value for t in thresholds)]
@@ -75,7 +75,7 @@ def forest_plot(
     low, high = svg.padded(min(values), max(values))
     scale = svg.Scale(low, high, LABEL_MARGIN, WIDTH - RIGHT_MARGIN)
     axis_y = height - bottom + 6
-    ticks = [(tick, fmt.change(tick)) for tick in svg.nice_ticks(low, high, 8)]
+    ticks = svg.percent_labels(svg.nice_ticks(low, high, 8))
     body = [*_group_bands(rows, positions, row_height), *svg.x_axis(scale, axis_y, top - 8, ticks)]
     body += _threshold_lines(thresholds, scale, top - 8, axis_y)
     for row, y in zip(rows, positions, strict=True):
@@ -126,12 +126,15 @@ def _threshold_lines(
     for index, threshold in enumerate(thresholds):
         x = scale(threshold.value)
         parts.append(svg.line(x, top, x, bottom, stroke=threshold.colour, width=2, dash="6 4"))
+        # Keep the label inside the frame when the line is near an edge.
+        anchor = "end" if x > scale.end - 120 else "start" if x < scale.start + 120 else "middle"
+        nudge = {"end": 4.0, "start": -4.0, "middle": 0.0}[anchor]
         parts.append(
             svg.text(
-                x,
+                x + nudge,
                 top - 6 - 14 * index,
                 threshold.label,
-                anchor="middle",
+                anchor=anchor,
                 size=12,
                 weight="bold",
                 fill=threshold.colour,
@@ -180,7 +183,7 @@ def _forest_legend(y: float) -> list[str]:
 
 def budget_plot(title: str, budgets: Sequence[str], series: Sequence[Series]) -> str:
     """QA/100k at each token budget: the baseline and each variant."""
-    height, top, bottom, left, legend_width = 380.0, 24.0, 64.0, 80.0, 190.0
+    height, top, bottom, left, legend_width = 380.0, 24.0, 64.0, 80.0, 250.0
     values = [v for s in series for v in s.values if v is not None]
     low, high = svg.padded(min(values, default=0.0), max(values, default=1.0))
     y_scale = svg.Scale(low, high, height - bottom, top)
@@ -203,24 +206,30 @@ def budget_plot(title: str, budgets: Sequence[str], series: Sequence[Series]) ->
             rotate=True,
         )
     )
-    for index, one in enumerate(series):
+    # The baseline goes on top, dashed, so variants equal to it stay visible beneath.
+    for one in sorted(series, key=lambda one: one.baseline):
         body += _series(one, xs, y_scale)
-        body += _legend_entry(right + 24, top + 12 + 22 * index, one)
+    for index, one in enumerate(series):
+        body += _legend_entry(right + 20, top + 12 + 22 * index, one)
     return svg.document(WIDTH, height, title, body)
 
 
 def _series(series: Series, xs: list[float], y_scale: svg.Scale) -> list[str]:
     points = [(x, y_scale(v)) for x, v in zip(xs, series.values, strict=True) if v is not None]
-    width = 3.0 if series.baseline else 2.0
-    parts = [svg.polyline(points, stroke=series.colour, width=width)] if len(points) > 1 else []
-    parts += [svg.circle(x, y, 4.5, fill=series.colour) for x, y in points]
-    return parts
+    if series.baseline:
+        line = svg.polyline(points, stroke=series.colour, width=2.5, dash="7 5")
+        markers = [svg.rect(x - 4, y - 4, 8, 8, fill=series.colour) for x, y in points]
+    else:
+        line = svg.polyline(points, stroke=series.colour, width=2.5)
+        markers = [svg.circle(x, y, 4.5, fill=series.colour) for x, y in points]
+    return ([line] if len(points) > 1 else []) + markers
 
 
 def _legend_entry(x: float, y: float, series: Series) -> list[str]:
     weight = "bold" if series.baseline else "normal"
+    dash = "7 5" if series.baseline else None
     return [
-        svg.line(x, y - 4, x + 26, y - 4, stroke=series.colour, width=3),
+        svg.line(x, y - 4, x + 26, y - 4, stroke=series.colour, width=3, dash=dash),
         svg.text(x + 34, y, series.name, size=12, weight=weight),
     ]
 

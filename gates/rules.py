@@ -85,6 +85,7 @@ class Requirement:
     comparator: str
     threshold: Value
     unit: str
+    measure: str
 
     def judge(
         self,
@@ -101,6 +102,7 @@ class Requirement:
             threshold=self.threshold,
             observed=observed,
             unit=self.unit,
+            measure=self.measure,
             interval=None if comparison is None else comparison.interval,
         )
 
@@ -151,22 +153,26 @@ def decide(verdicts: Sequence[VariantVerdict]) -> tuple[str, str | None, str]:
         return REJECT, None, "the registry lists no candidate variants"
     passing = [verdict for verdict in verdicts if verdict.passed]
     if not passing:
-        blocked = "; ".join(
-            f"{v.variant}: {', '.join(g.name for g in v.blocking)}" for v in verdicts
-        )
-        return REJECT, None, f"no variant passed every gate ({blocked})"
+        return REJECT, None, "no variant passed every gate"
     best = min(passing, key=_rank)
     reason = (
         f"{best.variant} passed every gate with the largest QA/100k gain ({_gain(best.qa_gain)})"
     )
     tied = [v for v in passing if v is not best and v.qa_gain == best.qa_gain]
     if tied:
-        others = ", ".join(f"{v.variant} {_gain(v.latency_change)}" for v in tied)
-        reason += (
-            f"; tied on QA/100k with {', '.join(v.variant for v in tied)}, it has the lower"
-            f" mean latency change ({_gain(best.latency_change)} against {others})"
-        )
+        reason += f"; {_tie_break(best, tied)}"
     return PROMOTE, best.variant, reason
+
+
+def _tie_break(best: VariantVerdict, tied: Sequence[VariantVerdict]) -> str:
+    names = ", ".join(v.variant for v in tied)
+    if any(v.latency_change == best.latency_change for v in tied):
+        return f"tied with {names} on QA/100k and mean latency, registry order decides"
+    others = ", ".join(f"{v.variant} {_gain(v.latency_change)}" for v in tied)
+    return (
+        f"tied with {names} on QA/100k, it has the lower mean latency change"
+        f" ({_gain(best.latency_change)} against {others})"
+    )
 
 
 def _rank(verdict: VariantVerdict) -> tuple[float, float]:
@@ -227,7 +233,9 @@ def _staleness(ctx: Context, file: str, provenance: Provenance) -> str | None:
 
 def analysis_current(ctx: Context) -> GateResult:
     """The analysis was made with this registry, on this commit, with enough resamples."""
-    requirement = Requirement("analysis_current", "==", "this config and commit", TEXT)
+    requirement = Requirement(
+        "analysis_current", "==", "this config and commit", TEXT, "analysis commit"
+    )
     analysis = ctx.evidence.analysis
     if isinstance(analysis, Absent):
         return requirement.unmet(analysis.reason)
@@ -260,7 +268,7 @@ def analysis_current(ctx: Context) -> GateResult:
 
 def run_completed(ctx: Context) -> GateResult:
     """The variant's benchmark ran, every trial finished, and it ran as the registry says."""
-    requirement = Requirement("run_completed", "==", 0, COUNT)
+    requirement = Requirement("run_completed", "==", 0, COUNT, "failed trials")
     analysis = _analysis(ctx)
     if isinstance(analysis, str):
         return requirement.unmet(analysis)
@@ -286,7 +294,7 @@ def run_completed(ctx: Context) -> GateResult:
 def qa_improvement(ctx: Context) -> GateResult:
     """Pooled QA/100k point estimate at least the registry's improvement."""
     threshold = ctx.thresholds.qa_improvement
-    requirement = Requirement("qa_improvement", ">=", threshold, RELATIVE_CHANGE)
+    requirement = Requirement("qa_improvement", ">=", threshold, RELATIVE_CHANGE, "QA/100k change")
     row = _pooled(ctx, QA)
     if isinstance(row, str):
         return requirement.unmet(row)
@@ -303,7 +311,9 @@ def qa_improvement(ctx: Context) -> GateResult:
 
 def qa_significance(ctx: Context) -> GateResult:
     """The BCa lower bound of the QA gain is above 0 at the multiplicity-adjusted level."""
-    requirement = Requirement("qa_significance", ">", 0.0, RELATIVE_CHANGE)
+    requirement = Requirement(
+        "qa_significance", ">", 0.0, RELATIVE_CHANGE, "QA/100k interval lower bound"
+    )
     row = _pooled(ctx, QA)
     analysis = ctx.evidence.analysis
     if isinstance(row, str) or isinstance(analysis, Absent):
@@ -316,23 +326,30 @@ def qa_significance(ctx: Context) -> GateResult:
     low = row.interval.low
     passed = low > 0
     reason = (
-        f"BCa lower bound {fmt.change(low)} {'>' if passed else '<='} 0"
-        f" at the adjusted {fmt.level(row.interval.confidence_level)} level"
-        f" ({analysis.correction.method}, family of {analysis.correction.family_size})"
+        f"lower bound {fmt.change(low)} {'>' if passed else '<='} 0"
+        f" ({row.interval_method} interval at the adjusted {fmt.level(row.confidence_level)},"
+        f" {analysis.correction.method}, family of {row.family_size})"
     )
     return requirement.judge(passed, reason, low, row)
 
 
 def _level_problem(analysis: StatisticalAnalysis, row: Comparison, ctx: Context) -> str | None:
-    """Why the row's interval is not the multiplicity-adjusted BCa interval, if it is not."""
+    """Why the row's interval is not at the multiplicity-adjusted level, if it is not.
+
+    The level must be 1 - alpha / m for the row's family of m comparisons, the
+    family no smaller than the comparisons the analysis made on that metric
+    and budget, and alpha and the method those of the registry.
+    """
     correction = analysis.correction
-    candidates = len(_candidate_names(ctx))
-    expected_alpha = correction.alpha / max(correction.family_size, 1)
+    made = sum(
+        1
+        for other in analysis.comparisons
+        if (other.metric, other.budget) == (row.metric, row.budget)
+        and analysis.variants.get(other.variant, None) is not None
+        and analysis.variants[other.variant].intent != "baseline"
+    )
+    adjusted_level = 1 - correction.alpha / max(row.family_size, 1)
     checks = (
-        (
-            analysis.interval_method.lower() == "bca",
-            f"interval method is {analysis.interval_method}, not BCa",
-        ),
         (
             correction.method == ctx.thresholds.correction,
             f"the analysis corrected with {correction.method}, the registry asks for"
@@ -343,31 +360,18 @@ def _level_problem(analysis: StatisticalAnalysis, row: Comparison, ctx: Context)
             f"the analysis used alpha {correction.alpha}, the registry {ctx.thresholds.alpha}",
         ),
         (
-            correction.family_size >= candidates,
-            f"a family of {correction.family_size} comparisons is smaller than the"
-            f" {candidates} candidates",
+            row.family_size >= made,
+            f"the row claims a family of {row.family_size}, but the analysis made {made}"
+            f" {fmt.metric_label(row.metric)} comparisons at {row.budget}",
         ),
         (
-            math.isclose(correction.adjusted_alpha, expected_alpha)
-            and math.isclose(correction.adjusted_confidence_level, 1 - expected_alpha),
-            f"the correction is inconsistent: alpha {correction.alpha} over"
-            f" {correction.family_size} is not {correction.adjusted_alpha}",
-        ),
-        (
-            math.isclose(row.confidence_level, correction.adjusted_confidence_level),
+            math.isclose(row.confidence_level, adjusted_level),
             f"interval not at the multiplicity-adjusted level: it is at"
             f" {fmt.level(row.confidence_level)}, the adjusted level is"
-            f" {fmt.level(correction.adjusted_confidence_level)}",
+            f" {fmt.level(adjusted_level)}",
         ),
     )
     return next((problem for ok, problem in checks if not ok), None)
-
-
-def _candidate_names(ctx: Context) -> list[str]:
-    analysis = ctx.evidence.analysis
-    if isinstance(analysis, Absent):
-        return []
-    return [name for name, run in analysis.variants.items() if run.intent != "baseline"]
 
 
 # --- performance intent --------------------------------------------------------------
@@ -376,7 +380,9 @@ def _candidate_names(ctx: Context) -> list[str]:
 def qa_unchanged(ctx: Context) -> GateResult:
     """QA/100k equal to the baseline's, or its interval within the equivalence margin."""
     margin = ctx.thresholds.qa_equivalence_margin
-    requirement = Requirement("qa_unchanged", WITHIN, margin, RELATIVE_CHANGE)
+    requirement = Requirement(
+        "qa_unchanged", WITHIN, margin, RELATIVE_CHANGE, "QA/100k change and interval"
+    )
     row = _pooled(ctx, QA)
     if isinstance(row, str):
         return requirement.unmet(row)
@@ -398,9 +404,11 @@ def qa_unchanged(ctx: Context) -> GateResult:
 
 def promised_improvement(ctx: Context) -> GateResult:
     """The variant's promised metric improves: its interval's upper bound is below 0."""
-    requirement = Requirement(f"{ctx.variant.metric}_improvement", "<", 0.0, RELATIVE_CHANGE)
-    row = _pooled(ctx, ctx.metric)
     label = fmt.metric_label(ctx.metric)
+    requirement = Requirement(
+        f"{ctx.variant.metric}_improvement", "<", 0.0, RELATIVE_CHANGE, f"{label} upper bound"
+    )
+    row = _pooled(ctx, ctx.metric)
     if isinstance(row, str):
         return requirement.unmet(row)
     if row.interval is None:
@@ -411,7 +419,7 @@ def promised_improvement(ctx: Context) -> GateResult:
         f"{label} {_gain(row.relative_change)}, upper bound {fmt.change(high)}"
         f" {'<' if passed else '>='} 0 at {fmt.level(row.interval.confidence_level)}"
     )
-    return requirement.judge(passed, reason, row.relative_change, row)
+    return requirement.judge(passed, reason, high, row)
 
 
 # --- every variant -------------------------------------------------------------------
@@ -420,9 +428,9 @@ def promised_improvement(ctx: Context) -> GateResult:
 def _non_inferiority(name: str, metric: str) -> Callable[[Context], GateResult]:
     def gate(ctx: Context) -> GateResult:
         threshold = ctx.thresholds.performance_regression
-        requirement = Requirement(name, "<=", threshold, RELATIVE_CHANGE)
-        row = _pooled(ctx, metric)
         label = fmt.metric_label(metric)
+        requirement = Requirement(name, "<=", threshold, RELATIVE_CHANGE, f"{label} upper bound")
+        row = _pooled(ctx, metric)
         if isinstance(row, str):
             return requirement.unmet(row)
         if row.interval is None:
@@ -446,7 +454,7 @@ latency_p95_non_inferiority = _non_inferiority("latency_p95_non_inferiority", LA
 def power(ctx: Context) -> GateResult:
     """Achieved power on the primary metric, so a pass is not luck and a fail is not noise."""
     threshold = ctx.thresholds.power
-    requirement = Requirement("power", ">=", threshold, FRACTION)
+    requirement = Requirement("power", ">=", threshold, FRACTION, "achieved power")
     row = _pooled(ctx, ctx.metric)
     label = fmt.metric_label(ctx.metric)
     if isinstance(row, str):
@@ -487,7 +495,7 @@ def _from_artifact(
 
 def mutation_score(ctx: Context) -> GateResult:
     threshold = ctx.thresholds.mutation_score
-    requirement = Requirement("mutation_score", ">=", threshold, FRACTION)
+    requirement = Requirement("mutation_score", ">=", threshold, FRACTION, "mutants killed")
 
     def judge(testing: AdvancedTesting) -> GateResult:
         score = testing.mutation_score
@@ -503,7 +511,7 @@ def mutation_score(ctx: Context) -> GateResult:
 
 def property_coverage(ctx: Context) -> GateResult:
     threshold = ctx.thresholds.property_coverage
-    requirement = Requirement("property_coverage", ">=", threshold, FRACTION)
+    requirement = Requirement("property_coverage", ">=", threshold, FRACTION, "property coverage")
 
     def judge(testing: AdvancedTesting) -> GateResult:
         coverage = testing.property_coverage
@@ -517,7 +525,7 @@ def property_coverage(ctx: Context) -> GateResult:
 def security(ctx: Context) -> GateResult:
     """High-severity bandit findings. Bandit's levels are LOW, MEDIUM, HIGH: it has no CRITICAL."""
     allowed = ctx.thresholds.security_high_findings
-    requirement = Requirement("security", "<=", allowed, COUNT)
+    requirement = Requirement("security", "<=", allowed, COUNT, "high-severity findings")
     scan = ctx.evidence.security
     if isinstance(scan, Absent):
         return requirement.unmet(scan.reason)
@@ -544,7 +552,7 @@ def security(ctx: Context) -> GateResult:
 
 
 def smoke_tests(ctx: Context) -> GateResult:
-    requirement = Requirement("smoke_tests", "==", 0, COUNT)
+    requirement = Requirement("smoke_tests", "==", 0, COUNT, "failures and errors")
 
     def judge(smoke: SmokeTests) -> GateResult:
         broken = smoke.failed + smoke.errors
@@ -559,7 +567,7 @@ def smoke_tests(ctx: Context) -> GateResult:
 
 
 def differential(ctx: Context) -> GateResult:
-    requirement = Requirement("differential", "==", 0, COUNT)
+    requirement = Requirement("differential", "==", 0, COUNT, "output mismatches")
     name = ctx.variant.name
 
     def judge(report: Differential) -> GateResult:
@@ -576,7 +584,7 @@ def differential(ctx: Context) -> GateResult:
 
 
 def shadow(ctx: Context) -> GateResult:
-    requirement = Requirement("shadow", "==", 0, COUNT)
+    requirement = Requirement("shadow", "==", 0, COUNT, "shadow violations")
     name = ctx.variant.name
 
     def judge(report: Shadow) -> GateResult:
@@ -597,7 +605,7 @@ def shadow(ctx: Context) -> GateResult:
 
 def environment_stable(ctx: Context) -> GateResult:
     """The A/A comparison (baseline against itself) found no difference."""
-    requirement = Requirement("environment_stable", "==", True, FLAG)
+    requirement = Requirement("environment_stable", "==", True, FLAG, "A/A stable")
     analysis = ctx.evidence.analysis
     if isinstance(analysis, Absent):
         return requirement.unmet(analysis.reason)

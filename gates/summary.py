@@ -79,6 +79,7 @@ def gate_document(gate: GateResult) -> dict[str, object]:
         "comparator": gate.comparator,
         "threshold": gate.threshold,
         "observed": gate.observed,
+        "measure": gate.measure,
         "unit": gate.unit,
         "interval": _interval(gate.interval),
         "reason": gate.reason,

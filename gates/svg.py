@@ -55,9 +55,21 @@ def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     ticks = []
     tick = first
     while tick <= high + step * 1e-9:
-        ticks.append(round(tick, 12))
+        if tick >= low - step * 1e-9:
+            ticks.append(round(tick, 12))
         tick += step
     return ticks
+
+
+def percent_labels(ticks: list[float]) -> list[tuple[float, str]]:
+    """Tick labels for fractions as percentages, with only as many decimals as the step needs."""
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
+    decimals = 0 if step * 100 >= 1 - 1e-9 and (step * 100) % 1 < 1e-9 else 1
+    labels = []
+    for tick in ticks:
+        label = f"{tick * 100:+.{decimals}f}%"
+        labels.append((tick, "0%" if abs(tick) < 1e-12 else label))
+    return labels
 
 
 def padded(low: float, high: float, share: float = 0.08) -> tuple[float, float]:
@@ -132,9 +144,14 @@ def diamond(x: float, y: float, radius: float, *, fill: str) -> str:
     return f'<polygon points="{path}" fill="{fill}" stroke="white"/>'
 
 
-def polyline(points: list[tuple[float, float]], *, stroke: str, width: float = 2.0) -> str:
+def polyline(
+    points: list[tuple[float, float]], *, stroke: str, width: float = 2.0, dash: str | None = None
+) -> str:
     path = " ".join(f"{num(x)},{num(y)}" for x, y in points)
-    return f'<polyline points="{path}" fill="none" stroke="{stroke}" stroke-width="{width}"/>'
+    dashes = f' stroke-dasharray="{dash}"' if dash else ""
+    return (
+        f'<polyline points="{path}" fill="none" stroke="{stroke}" stroke-width="{width}"{dashes}/>'
+    )
 
 
 def document(width: float, height: float, label: str, body: list[str]) -> str:

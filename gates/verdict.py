@@ -54,6 +54,7 @@ class GateResult:
     threshold: Value
     observed: Value
     unit: str
+    measure: str = ""
     interval: Interval | None = None
 
 
@@ -88,6 +89,15 @@ class Verdict:
     chosen: str | None
     reason: str
     variants: tuple[VariantVerdict, ...]
+
+    @property
+    def blocked_summary(self) -> str:
+        """Which gates blocked which variant, in one line: ``V1: power; V4: qa_improvement``."""
+        return "; ".join(
+            f"{v.variant}: {', '.join(gate.name for gate in v.blocking)}"
+            for v in self.variants
+            if not v.passed
+        )
 
     @property
     def gate_names(self) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 The result never holds the file's text, so it can be cached by content hash and shipped
 between processes cheaply. Two levels exist because the baseline needs far less than the
 hybrid ranker: ``detailed=False`` gives whole-file facts (token count, imports, entry
-guard); ``detailed=True`` adds chunk spans with their exact token counts and signatures.
+guard) without a full parse; ``detailed=True`` parses Python with ``ast`` and adds chunk
+spans with their exact token counts and signatures.
 Term statistics (for BM25) are computed separately, per chunk, only when asked.
 """
 
@@ -13,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from packrepo.chunking import ChunkSpan, chunk_text, python_facts, windows
+from packrepo.chunking import ChunkSpan, chunk_text, light_python_facts, python_facts, windows
 from packrepo.terms import term_counts
 from packrepo.text import DecodedText, longest_backtick_run
 from packrepo.tokens import TokenCounter
 
 # Bump whenever analysis output changes for the same input: it is part of every cache key.
-ANALYSER_VERSION = 1
+ANALYSER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def analyse(
 ) -> FileAnalysis:
     text = decoded.text
     lines = text.splitlines(keepends=True)
-    facts = python_facts(text, lines) if kind == "python" else None
+    facts = None
+    if kind == "python":
+        facts = python_facts(text, lines) if detailed else light_python_facts(lines)
     chunks: tuple[Chunk, ...] = ()
     if detailed:
         spans = facts.chunks if facts is not None else _text_chunks(kind, lines)

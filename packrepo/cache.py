@@ -6,6 +6,11 @@ of the path that changes the analysis). A changed file has a new key, another en
 new directory, a new analyser version a new tree: stale entries are never read, only
 orphaned. Entries are JSON, never pickle, so a hostile cache cannot run code.
 
+Warm runs skip reading unchanged files: a per-tree snapshot records each path's
+(size, mtime_ns, inode), content key and analysis. A path whose stat signature still
+matches reuses the analysis without being read; its text is read at render time and its
+content key checked again then, so the content hash stays the validity key.
+
 Concurrency: every write goes to a temporary file in the entry's directory and is moved
 into place with ``os.replace``, which is atomic on POSIX, so a reader sees a whole entry
 or none; two processes writing the same key write the same bytes. A corrupt or
@@ -36,9 +41,14 @@ from packrepo.analysis import (
 
 
 def default_cache_dir(environ: Mapping[str, str], configured: str | None = None) -> Path:
-    """``FASTPATH_CACHE_DIR``, else ``$XDG_CACHE_HOME/packrepo``, else ``~/.cache/packrepo``."""
+    """``FASTPATH_CACHE_DIR``, else ``$XDG_CACHE_HOME/packrepo``, else ``~/.cache/packrepo``.
+
+    ``configured`` (from explicitly passed flags) wins over the environment.
+    """
     if configured:
         return Path(configured)
+    if environ.get("FASTPATH_CACHE_DIR"):
+        return Path(environ["FASTPATH_CACHE_DIR"])
     xdg = environ.get("XDG_CACHE_HOME")
     if xdg:
         return Path(xdg) / "packrepo"
@@ -47,6 +57,21 @@ def default_cache_dir(environ: Mapping[str, str], configured: str | None = None)
 
 def content_key(data: bytes, kind: str) -> str:
     return f"{hashlib.blake2b(data, digest_size=20).hexdigest()}-{kind}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One file as the last run saw it; trusted only while its stat signature holds."""
+
+    signature: tuple[int, int, int]
+    key: str
+    analysis: FileAnalysis
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise TypeError("expected int")
+    return value
 
 
 @dataclass
@@ -60,12 +85,12 @@ class CacheStats:
 class AnalysisCache:
     """Reads and writes analysis entries under one encoding's directory."""
 
-    directory: Path
+    directory: str
     stats: CacheStats = field(default_factory=CacheStats)
 
     @classmethod
     def open(cls, base: Path, encoding: str) -> AnalysisCache:
-        return cls(directory=base / f"analysis-v{ANALYSER_VERSION}" / encoding)
+        return cls(directory=os.path.join(base, f"analysis-v{ANALYSER_VERSION}", encoding))
 
     def get_analysis(self, key: str, *, detailed: bool) -> FileAnalysis | None:
         document = self._read(self._path("detail" if detailed else "file", key))
@@ -92,22 +117,51 @@ class AnalysisCache:
     def put_terms(self, key: str, terms: ChunkTerms) -> None:
         self._write(self._path("terms", key), terms_to_json(terms))
 
-    def _path(self, level: str, key: str) -> Path:
-        return self.directory / level / key[:2] / f"{key}.json"
+    def load_snapshot(self, root: str, *, detailed: bool) -> dict[str, Snapshot]:
+        """What the last run saw in ``root``: per path, its stat signature, key and analysis."""
+        document = self._read(self._snapshot_path(root, detailed))
+        snapshot: dict[str, Snapshot] = {}
+        if not isinstance(document, dict):
+            return snapshot
+        for path, row in document.items():
+            try:
+                size, mtime_ns, inode, key, analysis = row
+                signature = (_int(size), _int(mtime_ns), _int(inode))
+                snapshot[path] = Snapshot(signature, str(key), analysis_from_json(analysis))
+            except (KeyError, TypeError, ValueError):
+                continue  # one corrupt row costs one re-read, not the snapshot
+        return snapshot
+
+    def save_snapshot(self, root: str, snapshot: dict[str, Snapshot], *, detailed: bool) -> None:
+        document = {
+            path: [*entry.signature, entry.key, analysis_to_json(entry.analysis)]
+            for path, entry in sorted(snapshot.items())
+        }
+        self._write(self._snapshot_path(root, detailed), document)
+
+    def _snapshot_path(self, root: str, detailed: bool) -> str:
+        digest = hashlib.blake2b(root.encode("utf-8", "surrogateescape"), digest_size=16)
+        level = "detail" if detailed else "file"
+        return os.path.join(self.directory, "trees", f"{digest.hexdigest()}-{level}.json")
+
+    def _path(self, level: str, key: str) -> str:
+        # Plain string joins: pathlib costs a measurable share of a warm run.
+        return os.path.join(self.directory, level, key[:2], key + ".json")
 
     @staticmethod
-    def _read(path: Path) -> Any:
+    def _read(path: str) -> Any:
         try:
             with open(path, "rb") as handle:
                 return json.loads(handle.read())
         except (OSError, ValueError):  # missing, unreadable, truncated or not JSON
             return None
 
-    def _write(self, path: Path, document: Any) -> None:
+    def _write(self, path: str, document: Any) -> None:
         payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             try:
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(payload)

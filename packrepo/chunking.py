@@ -21,12 +21,17 @@ its decorators, or a section title), which the demotion ladder emits on its own.
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from dataclasses import dataclass
 
 WINDOW_LINES = 60
 MAX_SECTION_LINES = 150
 
+_IMPORT_START = re.compile(r"[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+[\w.])")
+_MAIN_GUARD = re.compile(
+    r"if\s+(?:__name__\s*==\s*(['\"])__main__\1|(['\"])__main__\2\s*==\s*__name__)\s*:"
+)
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")
@@ -70,6 +75,42 @@ def python_facts(text: str, lines: list[str]) -> PythonFacts | None:
         imports=_imports(module),
         has_main_guard=any(_is_main_guard(node) for node in module.body),
     )
+
+
+def light_python_facts(lines: list[str]) -> PythonFacts:
+    """Imports and entry guard without parsing the whole file: what the baseline needs.
+
+    ``ast.parse`` of a large module allocates many times the source's size; this parses
+    only the import statements (each on its own, continuation lines included), so memory
+    stays flat and the baseline stays fast. An import-looking line inside a string may be
+    counted as an import: harmless for a centrality heuristic.
+    """
+    imports: set[str] = set()
+    index = 0
+    while index < len(lines):
+        if _IMPORT_START.match(lines[index]):
+            statement, index = _statement(lines, index)
+            with contextlib.suppress(SyntaxError, ValueError, RecursionError):
+                imports.update(_imports(ast.parse(statement)))
+        index += 1
+    guard = any(_MAIN_GUARD.match(line) for line in lines if line.startswith("if"))
+    return PythonFacts(chunks=(), imports=tuple(sorted(imports)), has_main_guard=guard)
+
+
+def _statement(lines: list[str], index: int) -> tuple[str, int]:
+    """The logical line starting at ``index`` (brackets and backslashes), dedented."""
+    parts = [lines[index].strip()]
+    depth = _depth(parts[0])
+    while (depth > 0 or parts[-1].endswith("\\")) and index + 1 < len(lines):
+        index += 1
+        parts.append(lines[index].strip())
+        depth += _depth(parts[-1])
+    return "\n".join(parts), index
+
+
+def _depth(code: str) -> int:
+    code = code.split("#", 1)[0]
+    return code.count("(") - code.count(")")
 
 
 def windows(lines: list[str], start: int, end: int, kind: str, name: str) -> tuple[ChunkSpan, ...]:

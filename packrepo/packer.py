@@ -33,7 +33,7 @@ from packrepo.pipeline import (
     TextStore,
     analyse_tree,
 )
-from packrepo.render import FORMATS, Block, Renderer
+from packrepo.render import FORMATS, Block, Renderer, Segment
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, scan
 from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
 from packrepo.terms import query_terms
@@ -114,6 +114,7 @@ def pack_to(
     cache = _cache(options)
     terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
     tree = analyse_tree(
+        options.root,
         scanned.files,
         AnalysisRequest(
             encoding=options.encoding,
@@ -219,10 +220,16 @@ class _Writer:
         self.counter = counter
         self.store = store
         self.budget = budget
+        self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
 
     def estimate(self, block: Block) -> int:
-        framing = self.counter.count(self.renderer.framing(block))
-        return framing + sum(segment.tokens for segment in block.segments)
+        key = (block.path, block.segments)
+        estimate = self._estimates.get(key)
+        if estimate is None:
+            framing = self.counter.count(self.renderer.framing(block))
+            estimate = framing + sum(segment.tokens for segment in block.segments)
+            self._estimates[key] = estimate
+        return estimate
 
     def render(self, block: Block) -> str:
         lines = self.store.text(block.path).splitlines(keepends=True)

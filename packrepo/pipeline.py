@@ -7,7 +7,6 @@ out sorted by path, which is why V1, V2 and V3 cannot change the pack.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import zlib
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms
-from packrepo.cache import AnalysisCache, content_key
+from packrepo.cache import AnalysisCache, Snapshot, content_key
 from packrepo.errors import PackError
 from packrepo.scan import ScannedFile
 from packrepo.text import decode, kind_of, looks_binary
@@ -92,11 +91,30 @@ def reduce_terms(terms: ChunkTerms, keep: frozenset[str]) -> ChunkTerms:
 class TextStore(Protocol):
     def add(self, scanned: ScannedFile, data: bytes) -> None: ...
 
+    def add_unread(self, scanned: ScannedFile, key: str) -> None: ...
+
     def text(self, path: str) -> str: ...
 
 
 @dataclass
-class MemoryStore:
+class _Unread:
+    """Files a warm V1 run did not read: read at render, refused if their key changed."""
+
+    locations: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def add_unread(self, scanned: ScannedFile, key: str) -> None:
+        self.locations[scanned.path] = (scanned.abspath, key)
+
+    def text(self, path: str) -> str:
+        abspath, key = self.locations[path]
+        data = read_file(abspath)
+        if data is None or content_key(data, key.rsplit("-", 1)[1]) != key:
+            raise PackError(f"{path} changed while it was being packed")
+        return decode(data).text
+
+
+@dataclass
+class MemoryStore(_Unread):
     """The baseline: every decoded text stays in memory."""
 
     texts: dict[str, str] = field(default_factory=dict)
@@ -105,11 +123,12 @@ class MemoryStore:
         self.texts[scanned.path] = decode(data).text
 
     def text(self, path: str) -> str:
-        return self.texts[path]
+        text = self.texts.get(path)
+        return super().text(path) if text is None else text
 
 
 @dataclass
-class CompressedStore:
+class CompressedStore(_Unread):
     """V3 with compression: the raw bytes, zlib-compressed; decoded again on demand."""
 
     blobs: dict[str, bytes] = field(default_factory=dict)
@@ -118,28 +137,16 @@ class CompressedStore:
         self.blobs[scanned.path] = zlib.compress(data, 6)
 
     def text(self, path: str) -> str:
-        return decode(zlib.decompress(self.blobs[path])).text
+        blob = self.blobs.get(path)
+        return super().text(path) if blob is None else decode(zlib.decompress(blob)).text
 
 
 @dataclass
-class RereadStore:
-    """V3 without compression: only where the file is and a digest to prove it unchanged."""
-
-    locations: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+class RereadStore(_Unread):
+    """V3 without compression: only where the file is and its key, to prove it unchanged."""
 
     def add(self, scanned: ScannedFile, data: bytes) -> None:
-        self.locations[scanned.path] = (scanned.abspath, _digest(data))
-
-    def text(self, path: str) -> str:
-        abspath, digest = self.locations[path]
-        data = read_file(abspath)
-        if data is None or _digest(data) != digest:
-            raise PackError(f"{path} changed while it was being packed")
-        return decode(data).text
-
-
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=20).digest()
+        self.add_unread(scanned, content_key(data, kind_of(scanned.path)))
 
 
 def read_file(abspath: str) -> bytes | None:
@@ -155,6 +162,7 @@ def read_file(abspath: str) -> bytes | None:
 
 
 def analyse_tree(
+    root: str,
     files: tuple[ScannedFile, ...],
     request: AnalysisRequest,
     store: TextStore,
@@ -164,6 +172,7 @@ def analyse_tree(
 ) -> AnalysedTree:
     """Read and analyse every file; ``batch_size`` set means a process pool (V2)."""
     tree = AnalysedTree(records=[])
+    snapshot = _Snapshots(cache, root, request.detailed) if cache is not None else None
     worker_request = request if cache is None else _full_terms(request)
     runner: _Runner = (
         _SequentialRunner(worker_request)
@@ -171,11 +180,13 @@ def analyse_tree(
         else _PoolRunner(worker_request, batch_size)
     )
     with runner:
-        for job, key in _jobs(files, store, tree, request, cache):
+        for job, key in _jobs(files, store, tree, request, cache, snapshot):
             runner.submit(job, key)
-            tree.records.extend(_finish(request, cache, runner.ready()))
-        tree.records.extend(_finish(request, cache, runner.drain()))
+            tree.records.extend(_finish(request, cache, snapshot, runner.ready()))
+        tree.records.extend(_finish(request, cache, snapshot, runner.drain()))
     tree.records.sort(key=lambda record: record.path)
+    if snapshot is not None:
+        snapshot.save()
     tree.replaced = sum(1 for record in tree.records if record.analysis.replaced)
     return tree
 
@@ -190,9 +201,16 @@ def _jobs(
     tree: AnalysedTree,
     request: AnalysisRequest,
     cache: AnalysisCache | None,
+    snapshot: _Snapshots | None,
 ) -> Iterator[tuple[FileJob, str | None]]:
     """Jobs still to compute; cache hits go straight into ``tree``."""
     for scanned in files:
+        if snapshot is not None and cache is not None:
+            unread = snapshot.unchanged(scanned, request, cache)
+            if unread is not None:
+                store.add_unread(scanned, snapshot.key(scanned.path))
+                tree.records.append(_record(request, scanned.path, unread))
+                continue
         data = read_file(scanned.abspath)
         if data is None:
             tree.skipped["unreadable"] += 1
@@ -204,9 +222,13 @@ def _jobs(
         job = FileJob(path=scanned.path, kind=kind_of(scanned.path), data=data)
         key = content_key(data, job.kind) if cache is not None else None
         hit = _cached(cache, key, request) if key is not None else None
-        if hit is not None:
+        if hit is not None and key is not None:
+            if snapshot is not None:
+                snapshot.seen(job.path, scanned.signature, key, hit.analysis)
             tree.records.append(_record(request, job.path, hit))
         else:
+            if snapshot is not None:
+                snapshot.pending[job.path] = scanned.signature
             yield job, key
 
 
@@ -229,9 +251,12 @@ def _cached(cache: AnalysisCache | None, key: str, request: AnalysisRequest) -> 
 def _finish(
     request: AnalysisRequest,
     cache: AnalysisCache | None,
+    snapshot: _Snapshots | None,
     done: Iterator[tuple[FileJob, str | None, FileResult]],
 ) -> Iterator[FileRecord]:
     for job, key, result in done:
+        if snapshot is not None and key is not None:
+            snapshot.seen(job.path, snapshot.pending.pop(job.path), key, result.analysis)
         if cache is not None and key is not None:
             cache.put_analysis(key, result.analysis, detailed=request.detailed)
             if result.terms is not None:
@@ -244,6 +269,45 @@ def _record(request: AnalysisRequest, path: str, result: FileResult) -> FileReco
     if terms is not None and request.keep_terms is not None:
         terms = reduce_terms(terms, request.keep_terms)
     return FileRecord(path=path, analysis=result.analysis, terms=terms)
+
+
+class _Snapshots:
+    """The per-tree snapshot of the V1 cache: reuse, record, save."""
+
+    def __init__(self, cache: AnalysisCache, root: str, detailed: bool) -> None:
+        self._cache = cache
+        self._root = root
+        self._detailed = detailed
+        self._previous = cache.load_snapshot(root, detailed=detailed)
+        self._current: dict[str, Snapshot] = {}
+        self.pending: dict[str, tuple[int, int, int]] = {}
+
+    def unchanged(
+        self, scanned: ScannedFile, request: AnalysisRequest, cache: AnalysisCache
+    ) -> FileResult | None:
+        entry = self._previous.get(scanned.path)
+        if entry is None or entry.signature != scanned.signature:
+            return None
+        terms = None
+        if request.with_terms:
+            terms = cache.get_terms(entry.key, len(entry.analysis.chunks))
+            if terms is None:
+                return None
+        cache.stats.hits += 1
+        self._current[scanned.path] = entry
+        return FileResult(analysis=entry.analysis, terms=terms)
+
+    def key(self, path: str) -> str:
+        return self._current[path].key
+
+    def seen(
+        self, path: str, signature: tuple[int, int, int], key: str, analysis: FileAnalysis
+    ) -> None:
+        self._current[path] = Snapshot(signature, key, analysis)
+
+    def save(self) -> None:
+        if self._current != self._previous:
+            self._cache.save_snapshot(self._root, self._current, detailed=self._detailed)
 
 
 class _Runner(Protocol):

@@ -34,6 +34,13 @@ class ScannedFile:
     path: str
     abspath: str
     size: int
+    mtime_ns: int = 0
+    inode: int = 0
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """(size, mtime_ns, inode): unchanged means the content almost surely is too."""
+        return (self.size, self.mtime_ns, self.inode)
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool
         return "binary"
     if info.st_size > walk.max_file_bytes:
         return "oversize"
-    walk.files.append(ScannedFile(path=rel, abspath=entry.path, size=info.st_size))
+    walk.files.append(ScannedFile(rel, entry.path, info.st_size, info.st_mtime_ns, info.st_ino))
     return ""
 
 

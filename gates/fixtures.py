@@ -99,7 +99,7 @@ def comparison(
         "metric": metric,
         "n_units": 48 if budget == POOLED else 16,
         "baseline_value": baseline_value,
-        "variant_value": round(baseline_value * (1 + effect.change), 10),
+        "variant_value": baseline_value * (1 + effect.change),
         "relative_change": effect.change,
         "ci_low": round(low, 10),
         "ci_high": round(high, 10),
@@ -315,6 +315,19 @@ def _git_sha_of(documents: Mapping[str, Mapping[str, object]]) -> str:
 def passing_documents(registry: Registry, git_sha: str = GIT_SHA) -> dict[str, dict[str, object]]:
     """A complete artifacts directory under which every candidate passes."""
     return {**artifact_documents(registry, git_sha), BANDIT_FILE: bandit_report()}
+
+
+def find_row(
+    analysis: Mapping[str, object], variant: str, metric: str, budget: str = POOLED
+) -> dict[str, object]:
+    """The comparison row of ``analysis_document`` output to edit in a test."""
+    rows = analysis["comparisons"]
+    assert isinstance(rows, list)
+    for row in rows:
+        if (row["variant"], row["metric"], row["budget"]) == (variant, metric, budget):
+            assert isinstance(row, dict)
+            return row
+    raise KeyError(f"no {variant}/{metric}/{budget} row")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

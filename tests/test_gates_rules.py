@@ -1,0 +1,766 @@
+"""The gates and the decision, driven from hand-built evidence (gates.fixtures).
+
+Every threshold is read from the registry in pyproject.toml, never repeated
+here: a test that needs "just below the threshold" computes it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gates import fixtures
+from gates.evidence import (
+    ADVANCED_FILE,
+    ANALYSIS_FILE,
+    BANDIT_FILE,
+    BANDIT_PROVENANCE_FILE,
+    DIFFERENTIAL_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    Evidence,
+    evidence_from_files,
+)
+from gates.exitcodes import ExitCode, for_decision
+from gates.fixtures import Effect, find_row
+from gates.rules import decide, evaluate
+from gates.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA
+from gates.verdict import PROMOTE, REJECT, RELATIVE_CHANGE, GateResult, VariantVerdict, Verdict
+from packrepo.registry import Registry, load_registry, parse_registry
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+REGISTRY = load_registry(PYPROJECT)
+GATES = REGISTRY.gates
+QUALITY = next(v.name for v in REGISTRY.candidates if v.intent == "quality")
+LATENCY_VARIANT = next(v.name for v in REGISTRY.candidates if v.metric == "latency")
+MEMORY_VARIANT = next(v.name for v in REGISTRY.candidates if v.metric == "memory")
+OTHER_SHA = "dead000000000000000000000000000000000002"
+
+Documents = dict[str, dict[str, Any]]
+
+
+def passing() -> Documents:
+    return copy.deepcopy(PASSING)
+
+
+PASSING: Documents = fixtures.passing_documents(REGISTRY)
+
+
+def judge(
+    documents: Documents, registry: Registry = REGISTRY, checkout: str | None = None
+) -> Verdict:
+    files = fixtures.encode(documents, registry.config_sha256)
+    return evaluate(registry, evidence_from_files(files, checkout))
+
+
+def gate_of(verdict: Verdict, variant: str, name: str) -> GateResult:
+    for variant_verdict in verdict.variants:
+        if variant_verdict.variant == variant:
+            gate = variant_verdict.gate(name)
+            assert gate is not None, f"{variant} has no gate {name}"
+            return gate
+    raise AssertionError(f"no verdict for {variant}")
+
+
+def analysis(documents: Documents) -> dict[str, Any]:
+    return documents[ANALYSIS_FILE]
+
+
+def row(documents: Documents, variant: str, metric: str) -> dict[str, Any]:
+    return find_row(analysis(documents), variant, metric)
+
+
+# --- the baseline fixture ---------------------------------------------------------
+
+
+def test_passing_evidence_passes_every_gate_and_promotes_the_largest_qa_gain() -> None:
+    verdict = judge(passing())
+    failures = {v.variant: [g.reason for g in v.blocking] for v in verdict.variants}
+    assert all(not reasons for reasons in failures.values()), failures
+    assert verdict.decision == PROMOTE
+    gains = {v.variant: v.qa_gain for v in verdict.variants}
+    assert verdict.chosen == max(gains, key=lambda name: gains[name] or 0.0)
+
+
+def test_every_gate_records_threshold_observation_interval_and_reason() -> None:
+    verdict = judge(passing())
+    gate = gate_of(verdict, QUALITY, "latency_non_inferiority")
+    pooled = row(PASSING, QUALITY, LATENCY_MEAN)
+    assert gate.threshold == GATES["performance_regression"]
+    assert gate.comparator == "<="
+    assert gate.observed == pytest.approx(pooled["ci_high"])
+    assert gate.interval is not None
+    assert (gate.interval.low, gate.interval.high) == (pooled["ci_low"], pooled["ci_high"])
+    assert gate.interval.confidence_level == pooled["confidence_level"]
+    assert gate.unit == RELATIVE_CHANGE
+    assert "upper bound" in gate.reason
+    for variant_verdict in verdict.variants:
+        assert all(g.reason and g.measure for g in variant_verdict.gates)
+
+
+# --- every gate, both ways ----------------------------------------------------------
+
+Mutation = Callable[[Documents], None]
+
+
+def set_row(variant: str, metric: str, **values: Any) -> Mutation:
+    def mutate(documents: Documents) -> None:
+        row(documents, variant, metric).update(values)
+
+    return mutate
+
+
+def set_in(file: str, *path: str, value: Any) -> Mutation:
+    def mutate(documents: Documents) -> None:
+        target = documents[file]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def set_power(variant: str, metric: str, **values: Any) -> Mutation:
+    def mutate(documents: Documents) -> None:
+        row(documents, variant, metric)["power"].update(values)
+
+    return mutate
+
+
+def drop_entry(file: str, variant: str) -> Mutation:
+    def mutate(documents: Documents) -> None:
+        del documents[file]["variants"][variant]
+
+    return mutate
+
+
+def high_findings(count: int, severity: str = "HIGH") -> Mutation:
+    def mutate(documents: Documents) -> None:
+        report = fixtures.bandit_report(count)
+        for finding in report["results"]:  # type: ignore[attr-defined]
+            finding["issue_severity"] = severity
+        documents[BANDIT_FILE] = report
+
+    return mutate
+
+
+QA_THRESHOLD = float(GATES["qa_improvement"])
+REGRESSION = float(GATES["performance_regression"])
+POWER = float(GATES["power"])
+MUTATION = float(GATES["mutation_score"])
+COVERAGE = float(GATES["property_coverage"])
+
+# (gate, variant, mutation, expected to pass, words the reason must contain)
+CASES: list[tuple[str, str, Mutation, bool, str]] = [
+    (
+        "analysis_current",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "provenance", "config_sha256", value="f" * 64),
+        False,
+        "config",
+    ),
+    (
+        "analysis_current",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "n_resamples", value=int(GATES["bootstrap_samples"]) - 1),
+        False,
+        "resamples",
+    ),
+    (
+        "run_completed",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "variants", QUALITY, "error", value="worker crashed: MemoryError"),
+        False,
+        "worker crashed",
+    ),
+    (
+        "run_completed",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "variants", QUALITY, "n_failed", value=2),
+        False,
+        "2 of 48 trials failed",
+    ),
+    (
+        "run_completed",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "variants", QUALITY, "intent", value="performance"),
+        False,
+        "registry says quality",
+    ),
+    (
+        "run_completed",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "variants", QUALITY, "n_trials", value=0),
+        False,
+        "no trials",
+    ),
+    (
+        "qa_improvement",
+        QUALITY,
+        set_row(QUALITY, QA, relative_change=QA_THRESHOLD - 0.001),
+        False,
+        "<",
+    ),
+    ("qa_improvement", QUALITY, set_row(QUALITY, QA, relative_change=QA_THRESHOLD), True, ">="),
+    # 1.13 / 1.0 - 1 is 0.1299999...: rounding must not fail a variant exactly at the threshold.
+    (
+        "qa_improvement",
+        QUALITY,
+        set_row(QUALITY, QA, relative_change=(1 + QA_THRESHOLD) / 1.0 - 1),
+        True,
+        ">=",
+    ),
+    (
+        "qa_improvement",
+        QUALITY,
+        set_row(QUALITY, QA, relative_change=None),
+        False,
+        "not computable",
+    ),
+    ("qa_significance", QUALITY, set_row(QUALITY, QA, ci_low=0.0), False, "<= 0"),
+    ("qa_significance", QUALITY, set_row(QUALITY, QA, ci_low=-0.01), False, "<= 0"),
+    ("qa_significance", QUALITY, set_row(QUALITY, QA, ci_low=0.001), True, "> 0"),
+    (
+        "qa_significance",
+        QUALITY,
+        set_row(QUALITY, QA, confidence_level=0.95),
+        False,
+        "not at the multiplicity-adjusted level",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        set_row(QUALITY, QA, family_size=1, confidence_level=1 - float(GATES["alpha"])),
+        False,
+        "claims a family of 1",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "correction", "alpha", value=0.10),
+        False,
+        "alpha",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "correction", "method", value="none"),
+        False,
+        "corrected with none",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        set_row(QUALITY, QA, ci_low=None, ci_high=None),
+        False,
+        "no interval",
+    ),
+    (
+        "qa_unchanged",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, QA, relative_change=0.001, ci_low=0.0, ci_high=0.002),
+        False,
+        "outside",
+    ),
+    (
+        "qa_unchanged",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, QA, ci_low=-0.001, ci_high=0.001),
+        False,
+        "outside",
+    ),
+    (
+        "qa_unchanged",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, QA, ci_low=None, ci_high=None),
+        True,
+        "identical",
+    ),
+    (
+        "qa_unchanged",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, QA, ci_low=None, ci_high=None, variant_value=0.1),
+        False,
+        "no interval",
+    ),
+    (
+        "latency_improvement",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, LATENCY_MEAN, ci_high=0.0),
+        False,
+        ">= 0",
+    ),
+    (
+        "latency_improvement",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, LATENCY_MEAN, ci_high=-0.001),
+        True,
+        "< 0",
+    ),
+    (
+        "memory_improvement",
+        MEMORY_VARIANT,
+        set_row(MEMORY_VARIANT, PEAK_MEMORY, ci_high=0.01),
+        False,
+        ">= 0",
+    ),
+    (
+        "memory_improvement",
+        MEMORY_VARIANT,
+        set_row(MEMORY_VARIANT, PEAK_MEMORY, ci_high=-0.01),
+        True,
+        "< 0",
+    ),
+    (
+        "latency_non_inferiority",
+        QUALITY,
+        set_row(QUALITY, LATENCY_MEAN, ci_high=REGRESSION + 0.001),
+        False,
+        ">",
+    ),
+    (
+        "latency_non_inferiority",
+        QUALITY,
+        set_row(QUALITY, LATENCY_MEAN, ci_high=REGRESSION),
+        True,
+        "<=",
+    ),
+    (
+        "latency_non_inferiority",
+        LATENCY_VARIANT,
+        set_row(LATENCY_VARIANT, LATENCY_MEAN, ci_low=-0.3, ci_high=REGRESSION + 0.05),
+        False,
+        ">",
+    ),
+    (
+        "latency_p95_non_inferiority",
+        QUALITY,
+        set_row(QUALITY, LATENCY_P95, ci_high=REGRESSION + 0.001),
+        False,
+        "p95",
+    ),
+    (
+        "latency_p95_non_inferiority",
+        QUALITY,
+        set_row(QUALITY, LATENCY_P95, ci_high=REGRESSION),
+        True,
+        "p95",
+    ),
+    (
+        "power",
+        QUALITY,
+        set_power(QUALITY, QA, achieved=POWER - 0.01, units_for_80=120, underpowered=True),
+        False,
+        "120 units needed",
+    ),
+    ("power", QUALITY, set_power(QUALITY, QA, achieved=POWER, underpowered=False), True, "power"),
+    ("power", QUALITY, set_row(QUALITY, QA, power=None), False, "no power analysis"),
+    (
+        "power",
+        MEMORY_VARIANT,
+        set_power(MEMORY_VARIANT, PEAK_MEMORY, achieved=0.5, units_for_80=300, underpowered=True),
+        False,
+        "300 units",
+    ),
+    (
+        "mutation_score",
+        QUALITY,
+        set_in(ADVANCED_FILE, "mutation_score", value=MUTATION - 0.01),
+        False,
+        "killed",
+    ),
+    (
+        "mutation_score",
+        QUALITY,
+        set_in(ADVANCED_FILE, "mutation_score", value=MUTATION),
+        True,
+        "killed",
+    ),
+    (
+        "property_coverage",
+        QUALITY,
+        set_in(ADVANCED_FILE, "property_coverage", value=COVERAGE - 0.01),
+        False,
+        "cover",
+    ),
+    (
+        "property_coverage",
+        QUALITY,
+        set_in(ADVANCED_FILE, "property_coverage", value=COVERAGE),
+        True,
+        "cover",
+    ),
+    ("security", QUALITY, high_findings(int(GATES["security_high_findings"]) + 1), False, "B602"),
+    ("security", QUALITY, high_findings(3, severity="MEDIUM"), True, "0 high-severity"),
+    (
+        "security",
+        QUALITY,
+        set_in(BANDIT_FILE, "errors", value=[{"filename": "x.py", "reason": "syntax error"}]),
+        False,
+        "could not scan",
+    ),
+    ("smoke_tests", QUALITY, set_in(SMOKE_FILE, "failed", value=1), False, "1 failed"),
+    ("smoke_tests", QUALITY, set_in(SMOKE_FILE, "errors", value=1), False, "1 errors"),
+    ("smoke_tests", QUALITY, set_in(SMOKE_FILE, "passed", value=0), False, "0 passed"),
+    ("smoke_tests", QUALITY, set_in(SMOKE_FILE, "exitstatus", value=5), False, "exit status 5"),
+    (
+        "differential",
+        LATENCY_VARIANT,
+        set_in(DIFFERENTIAL_FILE, "variants", LATENCY_VARIANT, "mismatches", value=2),
+        False,
+        "2 mismatch",
+    ),
+    (
+        "differential",
+        LATENCY_VARIANT,
+        set_in(DIFFERENTIAL_FILE, "variants", LATENCY_VARIANT, "clean", value=False),
+        False,
+        "not clean",
+    ),
+    (
+        "differential",
+        LATENCY_VARIANT,
+        set_in(DIFFERENTIAL_FILE, "variants", LATENCY_VARIANT, "compared", value=0),
+        False,
+        "0 compared",
+    ),
+    (
+        "differential",
+        LATENCY_VARIANT,
+        drop_entry(DIFFERENTIAL_FILE, LATENCY_VARIANT),
+        False,
+        "no entry",
+    ),
+    (
+        "shadow",
+        QUALITY,
+        set_in(SHADOW_FILE, "variants", QUALITY, "violations", "crash", value=1),
+        False,
+        "crash 1",
+    ),
+    (
+        "shadow",
+        QUALITY,
+        set_in(SHADOW_FILE, "variants", QUALITY, "clean", value=False),
+        False,
+        "not clean",
+    ),
+    ("shadow", QUALITY, set_in(SHADOW_FILE, "requests", value=0), False, "0 shadowed"),
+    ("shadow", QUALITY, drop_entry(SHADOW_FILE, QUALITY), False, "no entry"),
+    (
+        "environment_stable",
+        QUALITY,
+        set_in(
+            ANALYSIS_FILE,
+            "environment",
+            value={"stable": False, "aa_significant": ["latency_mean/120k"], "machines": ["m1"]},
+        ),
+        False,
+        "latency_mean/120k",
+    ),
+    (
+        "environment_stable",
+        QUALITY,
+        set_in(
+            ANALYSIS_FILE,
+            "environment",
+            value={"stable": True, "aa_significant": ["latency_mean/50k"], "machines": ["m1"]},
+        ),
+        True,
+        "after correction",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("gate", "variant", "mutate", "should_pass", "words"),
+    CASES,
+    ids=[f"{c[0]}-{c[1]}-{'pass' if c[3] else 'fail'}-{i}" for i, c in enumerate(CASES)],
+)
+def test_gate(gate: str, variant: str, mutate: Mutation, should_pass: bool, words: str) -> None:
+    documents = passing()
+    mutate(documents)
+    verdict = judge(documents)
+    result = gate_of(verdict, variant, gate)
+    assert result.passed is should_pass, result.reason
+    assert words in result.reason
+    if not should_pass:
+        assert verdict.chosen != variant
+        assert gate in {
+            g.name for v in verdict.variants if v.variant == variant for g in v.blocking
+        }
+
+
+def test_checkout_on_another_commit_makes_the_analysis_stale() -> None:
+    verdict = judge(passing(), checkout=OTHER_SHA)
+    gate = gate_of(verdict, QUALITY, "analysis_current")
+    assert not gate.passed
+    assert f"the checkout is at {OTHER_SHA[:12]}" in gate.reason
+    assert verdict.decision == REJECT
+
+
+def test_checkout_on_the_analysed_commit_is_current() -> None:
+    gate = gate_of(judge(passing(), checkout=fixtures.GIT_SHA), QUALITY, "analysis_current")
+    assert gate.passed
+    assert "not a git checkout" not in gate.reason
+
+
+def test_equivalence_margin_from_the_registry_widens_qa_unchanged() -> None:
+    table = {
+        "schema": 1,
+        "budgets": list(REGISTRY.budgets),
+        "seed": REGISTRY.seed,
+        "variants": {
+            name: {
+                "intent": v.intent,
+                "flags": v.flags,
+                **({"metric": v.metric} if v.metric else {}),
+            }
+            for name, v in REGISTRY.variants.items()
+        },
+        "gates": {**GATES, "qa_equivalence_margin": 0.01},
+    }
+    registry = parse_registry(table)
+    registry = Registry(**{**registry.__dict__, "config_sha256": REGISTRY.config_sha256})
+    documents = passing()
+    row(documents, LATENCY_VARIANT, QA).update(relative_change=0.002, ci_low=-0.005, ci_high=0.008)
+    assert gate_of(judge(documents, registry), LATENCY_VARIANT, "qa_unchanged").passed
+    assert not gate_of(judge(documents), LATENCY_VARIANT, "qa_unchanged").passed
+
+
+# --- missing and stale evidence -------------------------------------------------------
+
+ARTIFACT_GATES = {
+    ADVANCED_FILE: ("mutation_score", "property_coverage"),
+    DIFFERENTIAL_FILE: ("differential",),
+    SHADOW_FILE: ("shadow",),
+    SMOKE_FILE: ("smoke_tests",),
+    BANDIT_FILE: ("security",),
+}
+
+
+@pytest.mark.parametrize("file", sorted(ARTIFACT_GATES))
+def test_missing_evidence_fails_its_gates_with_the_reason(file: str) -> None:
+    documents = passing()
+    del documents[file]
+    verdict = judge(documents)
+    assert verdict.decision == REJECT
+    for variant in verdict.variants:
+        for name in ARTIFACT_GATES[file]:
+            gate = variant.gate(name)
+            assert gate is not None
+            assert not gate.passed
+            assert gate.reason == f"{file} is missing"
+        assert {g.name for g in variant.blocking} == set(ARTIFACT_GATES[file])
+
+
+@pytest.mark.parametrize("file", sorted(ARTIFACT_GATES))
+def test_evidence_for_another_commit_is_stale(file: str) -> None:
+    documents = passing()
+    if file == BANDIT_FILE:
+        documents[BANDIT_PROVENANCE_FILE] = fixtures.bandit_sidecar(
+            fixtures.encode({BANDIT_FILE: documents[BANDIT_FILE]}, "")[BANDIT_FILE],
+            REGISTRY.config_sha256,
+            OTHER_SHA,
+        )
+    else:
+        documents[file]["provenance"]["git_sha"] = OTHER_SHA
+    verdict = judge(documents)
+    expected = (
+        f"{file} was produced for commit {OTHER_SHA[:12]}, analysis for {fixtures.GIT_SHA[:12]}"
+    )
+    for variant in verdict.variants:
+        for name in ARTIFACT_GATES[file]:
+            gate = variant.gate(name)
+            assert gate is not None
+            assert not gate.passed
+            assert gate.reason == expected
+    assert verdict.decision == REJECT
+
+
+def test_evidence_for_another_config_is_stale() -> None:
+    documents = passing()
+    documents[SMOKE_FILE]["provenance"]["config_sha256"] = "a" * 64
+    gate = gate_of(judge(documents), QUALITY, "smoke_tests")
+    assert not gate.passed
+    assert "smoke_tests.json was produced with config aaaaaaaaaaaa" in gate.reason
+
+
+def test_bandit_without_its_provenance_sidecar_fails_security() -> None:
+    documents = passing()
+    files = fixtures.encode(documents, REGISTRY.config_sha256)
+    del files[BANDIT_PROVENANCE_FILE]
+    verdict = evaluate(REGISTRY, evidence_from_files(files, None))
+    gate = gate_of(verdict, QUALITY, "security")
+    assert not gate.passed
+    assert "bandit.provenance.json is missing" in gate.reason
+    assert "python -m gates.stamp" in gate.reason
+
+
+def test_bandit_sidecar_for_another_report_fails_security() -> None:
+    documents = passing()
+    files = fixtures.encode(documents, REGISTRY.config_sha256)
+    files[BANDIT_FILE] = files[BANDIT_FILE].replace(b'"results"', b'"results" ', 1)
+    gate = gate_of(evaluate(REGISTRY, evidence_from_files(files, None)), QUALITY, "security")
+    assert not gate.passed
+    assert "stamped for a different bandit.json" in gate.reason
+
+
+def test_missing_analysis_fails_every_gate_that_needs_it_and_rejects() -> None:
+    documents = passing()
+    del documents[ANALYSIS_FILE]
+    verdict = judge(documents)
+    assert verdict.decision == REJECT
+    assert verdict.chosen is None
+    for variant in verdict.variants:
+        assert all(not gate.passed for gate in variant.gates)
+        assert all("statistical_analysis.json is missing" in g.reason for g in variant.gates)
+
+
+def test_a_variant_absent_from_the_analysis_has_no_evidence() -> None:
+    documents = passing()
+    effects = fixtures.default_effects(REGISTRY)
+    del effects[QUALITY]
+    documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, effects)
+    verdict = judge(documents)
+    blocked = next(v for v in verdict.variants if v.variant == QUALITY)
+    assert not blocked.passed
+    assert f"no evidence: {QUALITY} is not in statistical_analysis.json" in {
+        g.reason for g in blocked.blocking
+    }
+    assert verdict.chosen != QUALITY
+
+
+def test_a_crashed_variant_is_rejected_with_its_error() -> None:
+    documents = passing()
+    analysis(documents)["variants"][QUALITY]["error"] = "Traceback: ZeroDivisionError in ranker"
+    verdict = judge(documents)
+    blocked = next(v for v in verdict.variants if v.variant == QUALITY)
+    assert [g.name for g in blocked.blocking] == ["run_completed"]
+    assert "ZeroDivisionError in ranker" in blocked.blocking[0].reason
+
+
+# --- the decision ----------------------------------------------------------------------
+
+
+def test_aa_only_evidence_never_promotes() -> None:
+    """Only the baseline's A/A comparison: every other artifact is clean, and still no promotion."""
+    documents = passing()
+    documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, effects={})
+    verdict = judge(documents)
+    assert verdict.decision == REJECT
+    assert verdict.chosen is None
+    assert for_decision(verdict.decision) == ExitCode.REJECT
+    for variant in verdict.variants:
+        assert "run_completed" in {g.name for g in variant.blocking}
+        assert variant.qa_gain is None
+
+
+def test_aa_rows_for_the_baseline_are_never_a_candidate() -> None:
+    documents = passing()
+    verdict = judge(documents)
+    assert REGISTRY.baseline.name not in {v.variant for v in verdict.variants}
+
+
+def test_injected_latency_regression_is_rejected_by_non_inferiority() -> None:
+    """Point estimate +2% (harmless-looking), upper bound +15%: not non-inferior."""
+    documents = passing()
+    row(documents, QUALITY, LATENCY_MEAN).update(relative_change=0.02, ci_low=-0.11, ci_high=0.15)
+    verdict = judge(documents)
+    blocked = next(v for v in verdict.variants if v.variant == QUALITY)
+    assert [g.name for g in blocked.blocking] == ["latency_non_inferiority"]
+    assert "upper bound +15.0% > +10.0% (point estimate +2.0%)" in blocked.blocking[0].reason
+    assert verdict.chosen != QUALITY
+
+
+def test_without_passing_quality_variants_a_performance_variant_is_promoted() -> None:
+    documents = passing()
+    for variant in REGISTRY.candidates:
+        if variant.intent == "quality":
+            row(documents, variant.name, QA)["relative_change"] = QA_THRESHOLD / 2
+    verdict = judge(documents)
+    assert verdict.decision == PROMOTE
+    assert REGISTRY.variant(verdict.chosen or "").intent == "performance"
+
+
+def test_tie_on_qa_gain_goes_to_the_lower_latency() -> None:
+    quality = [v.name for v in REGISTRY.candidates if v.intent == "quality"]
+    assert len(quality) >= 2
+    first, second = quality[:2]
+    effects = fixtures.default_effects(REGISTRY)
+    effects[first][QA] = effects[second][QA] = Effect(0.18, 0.08)
+    effects[first][LATENCY_MEAN] = Effect(0.04, 0.03)
+    effects[second][LATENCY_MEAN] = Effect(-0.01, 0.03)
+    documents = passing()
+    documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, effects)
+    verdict = judge(documents)
+    assert verdict.chosen == second
+    assert f"tied with {first} on QA/100k" in verdict.reason
+
+
+def test_a_registry_without_candidates_rejects() -> None:
+    registry = Registry(
+        variants={REGISTRY.baseline.name: REGISTRY.baseline},
+        gates=GATES,
+        encoding=REGISTRY.encoding,
+        budgets=REGISTRY.budgets,
+        seed=REGISTRY.seed,
+        config_sha256=REGISTRY.config_sha256,
+    )
+    verdict = judge(passing(), registry)
+    assert (verdict.decision, verdict.chosen) == (REJECT, None)
+    assert "no candidate" in verdict.reason
+
+
+def _verdict(name: str, passed: bool, qa_gain: float, latency: float) -> VariantVerdict:
+    gate = GateResult("g", passed, "r", "==", 0, 0, "count")
+    return VariantVerdict(name, "quality", QA, (gate,), qa_gain, latency)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.sampled_from([-0.1, 0.0, 0.13, 0.2]),
+            st.floats(-0.5, 0.5, allow_nan=False),
+        ),
+        max_size=6,
+    )
+)
+def test_decision_picks_the_best_passing_variant_or_rejects(
+    candidates: list[tuple[bool, float, float]],
+) -> None:
+    verdicts = [_verdict(f"V{i}", *c) for i, c in enumerate(candidates)]
+    decision, chosen, _ = decide(verdicts)
+    passing_ones = [v for v in verdicts if v.passed]
+    if not passing_ones:
+        assert (decision, chosen) == (REJECT, None)
+        return
+    assert decision == PROMOTE
+    best = next(v for v in verdicts if v.variant == chosen)
+    assert best.passed
+    for other in passing_ones:
+        assert (best.qa_gain or 0.0) >= (other.qa_gain or 0.0)
+        if other.qa_gain == best.qa_gain:
+            assert (best.latency_change or 0.0) <= (other.latency_change or 0.0)
+
+
+def test_exit_codes_are_the_documented_ones() -> None:
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 124, 130]
+    assert for_decision(PROMOTE) == ExitCode.PROMOTE
+    assert for_decision(REJECT) == ExitCode.REJECT
+    with pytest.raises(ValueError, match="unknown decision"):
+        for_decision("maybe")
+
+
+def test_evidence_object_is_immutable() -> None:
+    evidence = evidence_from_files(fixtures.encode(passing(), REGISTRY.config_sha256), None)
+    assert isinstance(evidence, Evidence)
+    with pytest.raises(AttributeError):
+        evidence.checkout_git_sha = "x"  # type: ignore[misc]

@@ -1,0 +1,397 @@
+"""The benchmark artifact: typed records, versioned JSON, validated on load.
+
+``benchmarks/SCHEMA.md`` documents every field. Reading refuses any ``schema``
+other than :data:`ARTIFACT_SCHEMA` and names the first bad field by its path,
+e.g. ``artifacts/V3_benchmark.json: trials[12].latency_ns must be a
+non-negative integer``. Writing is atomic (a temporary file, then
+``os.replace``) with sorted keys.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from benchmarks.schedule import FIRST, SECOND
+from benchmarks.summary import Summary, summarise
+
+ARTIFACT_SCHEMA = 1
+ARTIFACT_KIND = "fastpath-benchmark"
+MEMORY_METHODS = ("linux-clear-refs-vmhwm", "ru-maxrss-since-start")
+
+T = TypeVar("T")
+
+
+class ArtifactError(ValueError):
+    """An artifact is unreadable, of an unknown schema, or malformed."""
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    name: str  # "baseline", "baseline-2" (A/A run) or the variant's name
+    variant: str  # the registry variant whose flags the arm's worker ran with
+    flags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CorpusRef:
+    name: str
+    version: str
+    sha256: str  # the sdist's, or a digest of the local tree
+    tokens: int
+    questions: int  # questions asked of it in this run
+
+
+@dataclass(frozen=True)
+class GoldRef:
+    path: str
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    id: str
+    repository: str
+    question_id: str
+    budget: int
+    question: str
+    gold: GoldRef
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One pack by one arm of one unit: what was measured, or the error."""
+
+    unit_id: str
+    repository: str
+    question_id: str
+    budget: int
+    arm: str
+    order_index: int
+    position: str  # "first" or "second" within its pair
+    warmup: bool
+    ok: bool
+    error: str | None
+    qa_score: float | None
+    pack_tokens: int | None
+    latency_ns: int | None
+    peak_rss_bytes: int | None
+    memory_method: str | None
+    gold_lines: int | None
+    present_lines: int | None
+    unverified_lines: int | None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    variant: str
+    arms: tuple[ArmSpec, ...]
+    profile: dict[str, Any]
+    seed: int
+    budgets: tuple[int, ...]
+    corpus: tuple[CorpusRef, ...]
+    oracle: dict[str, Any]
+    environment: dict[str, Any]
+    units: tuple[UnitRecord, ...]
+    trials: tuple[Trial, ...]
+    summaries: tuple[Summary, ...]
+    timings: dict[str, Any]
+
+    def summary(self, arm: str, budget: int) -> Summary:
+        for summary in self.summaries:
+            if summary.arm == arm and summary.budget == budget:
+                return summary
+        raise KeyError((arm, budget))
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def artifact_to_json(artifact: Artifact) -> dict[str, Any]:
+    document = asdict(artifact)
+    return {"schema": ARTIFACT_SCHEMA, "kind": ARTIFACT_KIND, **document}
+
+
+def trial_to_json(trial: Trial) -> dict[str, Any]:
+    return asdict(trial)
+
+
+def dumps(document: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def write_artifact(path: Path, artifact: Artifact) -> None:
+    """Write atomically: readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(dumps(artifact_to_json(artifact)))
+        os.replace(scratch, path)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Reading and validation
+# ---------------------------------------------------------------------------
+
+
+class _Check:
+    """Typed access to a JSON object that names the path of the first bad field."""
+
+    def __init__(self, value: Any, where: str) -> None:
+        if not isinstance(value, dict):
+            raise ArtifactError(f"{where or 'the document'} must be an object")
+        self.value = value
+        self.where = where
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str) -> Any:
+        if key not in self.value:
+            raise ArtifactError(f"{self.path(key)} is missing")
+        return self.value[key]
+
+    def text(self, key: str, *, nullable: bool = False) -> Any:
+        return self._typed(key, _is_text, "a non-empty string", nullable)
+
+    def count(self, key: str, *, nullable: bool = False) -> Any:
+        return self._typed(key, _is_count, "a non-negative integer", nullable)
+
+    def number(self, key: str, *, nullable: bool = False) -> Any:
+        return self._typed(key, _is_finite, "a finite number", nullable)
+
+    def flag(self, key: str) -> Any:
+        return self._typed(key, lambda v: isinstance(v, bool), "true or false", False)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.get(key)
+        if not isinstance(value, dict):
+            raise ArtifactError(f"{self.path(key)} must be an object")
+        return value
+
+    def items(self, key: str, parse: Callable[[Any, str], T]) -> tuple[T, ...]:
+        value = self.get(key)
+        if not isinstance(value, list):
+            raise ArtifactError(f"{self.path(key)} must be a list")
+        return tuple(parse(item, f"{self.path(key)}[{i}]") for i, item in enumerate(value))
+
+    def _typed(self, key: str, ok: Callable[[Any], bool], what: str, nullable: bool) -> Any:
+        value = self.get(key)
+        if (value is None and nullable) or ok(value):
+            return value
+        raise ArtifactError(f"{self.path(key)} must be {what}{' or null' if nullable else ''}")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parse_arm(value: Any, where: str) -> ArmSpec:
+    check = _Check(value, where)
+    flags = check.mapping("flags")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in flags.items()):
+        raise ArtifactError(f"{check.path('flags')} must map names to strings")
+    return ArmSpec(name=check.text("name"), variant=check.text("variant"), flags=dict(flags))
+
+
+def _parse_corpus_ref(value: Any, where: str) -> CorpusRef:
+    check = _Check(value, where)
+    return CorpusRef(
+        name=check.text("name"),
+        version=check.text("version"),
+        sha256=check.text("sha256"),
+        tokens=check.count("tokens"),
+        questions=check.count("questions"),
+    )
+
+
+def _parse_unit(value: Any, where: str) -> UnitRecord:
+    check = _Check(value, where)
+    gold = _Check(check.mapping("gold"), check.path("gold"))
+    return UnitRecord(
+        id=check.text("id"),
+        repository=check.text("repository"),
+        question_id=check.text("question_id"),
+        budget=check.count("budget"),
+        question=check.text("question"),
+        gold=GoldRef(gold.text("path"), gold.count("start_line"), gold.count("end_line")),
+    )
+
+
+def _parse_trial(value: Any, where: str) -> Trial:
+    check = _Check(value, where)
+    ok = check.flag("ok")
+    trial = Trial(
+        unit_id=check.text("unit_id"),
+        repository=check.text("repository"),
+        question_id=check.text("question_id"),
+        budget=check.count("budget"),
+        arm=check.text("arm"),
+        order_index=check.count("order_index"),
+        position=check.text("position"),
+        warmup=check.flag("warmup"),
+        ok=ok,
+        error=check.text("error", nullable=ok),
+        qa_score=check.number("qa_score", nullable=not ok),
+        pack_tokens=check.count("pack_tokens", nullable=not ok),
+        latency_ns=check.count("latency_ns", nullable=not ok),
+        peak_rss_bytes=check.count("peak_rss_bytes", nullable=True),
+        memory_method=check.text("memory_method", nullable=True),
+        gold_lines=check.count("gold_lines", nullable=not ok),
+        present_lines=check.count("present_lines", nullable=not ok),
+        unverified_lines=check.count("unverified_lines", nullable=not ok),
+    )
+    if trial.position not in (FIRST, SECOND):
+        raise ArtifactError(f"{check.path('position')} must be {FIRST!r} or {SECOND!r}")
+    if ok and trial.error is not None:
+        raise ArtifactError(f"{check.path('error')} must be null when ok is true")
+    if trial.qa_score is not None and not 0.0 <= trial.qa_score <= 1.0:
+        raise ArtifactError(f"{check.path('qa_score')} must be within [0, 1]")
+    if trial.memory_method is not None and trial.memory_method not in MEMORY_METHODS:
+        raise ArtifactError(f"{check.path('memory_method')} must be one of {MEMORY_METHODS}")
+    return trial
+
+
+def _parse_summary(value: Any, where: str) -> Summary:
+    check = _Check(value, where)
+    return Summary(
+        arm=check.text("arm"),
+        budget=check.count("budget"),
+        n_ok=check.count("n_ok"),
+        n_failed=check.count("n_failed"),
+        qa_score_sum=check.number("qa_score_sum"),
+        pack_tokens_sum=check.count("pack_tokens_sum"),
+        qa_per_100k=check.number("qa_per_100k", nullable=True),
+        latency_p50_ns=check.number("latency_p50_ns", nullable=True),
+        latency_p95_ns=check.number("latency_p95_ns", nullable=True),
+        latency_mean_ns=check.number("latency_mean_ns", nullable=True),
+        peak_rss_mean_bytes=check.number("peak_rss_mean_bytes", nullable=True),
+        peak_rss_max_bytes=check.count("peak_rss_max_bytes", nullable=True),
+    )
+
+
+def _parse_budget(value: Any, where: str) -> int:
+    if not _is_count(value) or value == 0:
+        raise ArtifactError(f"{where} must be a positive integer")
+    return int(value)
+
+
+def parse_artifact(document: Any, *, source: str = "artifact") -> Artifact:
+    """Validate a decoded artifact; errors read ``<source>: <field path> must be ...``."""
+    try:
+        return _parse(document)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{source}: {exc}") from None
+
+
+def _parse(document: Any) -> Artifact:
+    check = _Check(document, "")
+    if document.get("kind") != ARTIFACT_KIND:
+        raise ArtifactError(f"kind must be {ARTIFACT_KIND!r}, got {document.get('kind')!r}")
+    if document.get("schema") != ARTIFACT_SCHEMA:
+        raise ArtifactError(
+            f"schema {document.get('schema')!r} is not supported (this version reads"
+            f" {ARTIFACT_SCHEMA})"
+        )
+    profile = check.mapping("profile")
+    _Check(profile, "profile").text("name")
+    artifact = Artifact(
+        variant=check.text("variant"),
+        arms=check.items("arms", _parse_arm),
+        profile=profile,
+        seed=check.count("seed"),
+        budgets=check.items("budgets", _parse_budget),
+        corpus=check.items("corpus", _parse_corpus_ref),
+        oracle=check.mapping("oracle"),
+        environment=check.mapping("environment"),
+        units=check.items("units", _parse_unit),
+        trials=check.items("trials", _parse_trial),
+        summaries=check.items("summaries", _parse_summary),
+        timings=check.mapping("timings"),
+    )
+    _check_consistency(artifact)
+    return artifact
+
+
+def _check_consistency(artifact: Artifact) -> None:
+    """Cross-field rules: known arms and units, one measured trial per unit and arm."""
+    arm_names = [arm.name for arm in artifact.arms]
+    if len(arm_names) != 2 or len(set(arm_names)) != 2:
+        raise ArtifactError(f"arms must name two distinct arms, got {arm_names}")
+    units = {unit.id: unit for unit in artifact.units}
+    for i, trial in enumerate(artifact.trials):
+        if trial.arm not in arm_names:
+            raise ArtifactError(f"trials[{i}].arm {trial.arm!r} is not one of {arm_names}")
+        unit = units.get(trial.unit_id)
+        if unit is None:
+            raise ArtifactError(f"trials[{i}].unit_id {trial.unit_id!r} is not in units")
+        if (unit.repository, unit.question_id, unit.budget) != (
+            trial.repository,
+            trial.question_id,
+            trial.budget,
+        ):
+            raise ArtifactError(f"trials[{i}] does not match its unit {trial.unit_id!r}")
+    measured = Counter((t.unit_id, t.arm) for t in artifact.trials if not t.warmup)
+    for unit_id in units:
+        for arm in arm_names:
+            if measured[(unit_id, arm)] != 1:
+                raise ArtifactError(
+                    f"unit {unit_id!r} has {measured[(unit_id, arm)]} measured trials of arm"
+                    f" {arm!r}; every unit needs exactly one per arm"
+                )
+    _check_summaries(artifact, arm_names)
+
+
+def _check_summaries(artifact: Artifact, arm_names: Sequence[str]) -> None:
+    expected = summarise(artifact.trials, arm_names, artifact.budgets)
+    if len(expected) != len(artifact.summaries):
+        raise ArtifactError(f"summaries must hold {len(expected)} cells (arm x budget)")
+    for i, (want, got) in enumerate(zip(expected, artifact.summaries, strict=True)):
+        for field_name, want_value in asdict(want).items():
+            got_value = getattr(got, field_name)
+            if not _same(want_value, got_value):
+                raise ArtifactError(
+                    f"summaries[{i}].{field_name} is {got_value!r} but the trials give"
+                    f" {want_value!r}"
+                )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def load_artifact(path: Path | str) -> Artifact:
+    """Read and validate an artifact file."""
+    path = Path(path)
+    try:
+        document = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc})") from None
+    return parse_artifact(document, source=str(path))

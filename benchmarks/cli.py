@@ -1,0 +1,172 @@
+"""``python -m benchmarks``: run a benchmark, prepare the corpus, inspect questions or artifacts.
+
+Every error the libraries raise becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.arms import WorkerError
+from benchmarks.artifact import ArtifactError, load_artifact
+from benchmarks.corpus import (
+    DEFAULT_CORPUS_LIST,
+    CorpusError,
+    cache_dir,
+    ensure_tree,
+    load_corpus,
+    measure_tokens,
+)
+from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
+from benchmarks.profiles import PROFILES, ProfileError, get_profile
+from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
+from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+_EXPECTED_ERRORS = (
+    ArtifactError,
+    BenchmarkError,
+    CorpusError,
+    OracleError,
+    ProfileError,
+    RegistryError,
+    WorkerError,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--registry", type=Path, default=DEFAULT_PYPROJECT, help="pyproject.toml")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS_LIST, help="corpus list (JSON)"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="corpus cache (default $PACKREPO_CORPUS_DIR)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="paired, interleaved trials of one variant")
+    run.add_argument("--variant", required=True, help="a variant of [tool.fastpath.variants]")
+    run.add_argument("--budgets", default=None, help="e.g. 50k,120k,200k (default: registry)")
+    run.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
+    run.add_argument("--profile", default="standard", help=f"one of {', '.join(PROFILES)}")
+    run.add_argument("--output", type=Path, required=True, help="artifact path (JSON)")
+    run.add_argument("--trial-timeout", type=float, default=600.0, help="seconds per trial")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
+    corpus.add_argument("--measure", action="store_true", help="also count tokens")
+
+    questions = commands.add_parser("questions", help="print a repository's questions")
+    questions.add_argument("repository")
+    questions.add_argument("--seed", type=int, default=None)
+
+    validate = commands.add_parser("validate", help="check an artifact against the schema")
+    validate.add_argument("artifact", type=Path)
+    return parser
+
+
+def _budgets(text: str | None, registry_budgets: Sequence[str]) -> tuple[int, ...]:
+    from packrepo import BudgetError, parse_budget
+
+    labels = [b for b in (text.split(",") if text else registry_budgets) if b.strip()]
+    if not labels:
+        raise BenchmarkError("no budget given")
+    try:
+        budgets = tuple(sorted({parse_budget(label.strip()) for label in labels}))
+    except BudgetError as exc:
+        raise BenchmarkError(f"--budgets: {exc}") from None
+    return budgets
+
+
+def _run(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    registry.variant(args.variant)  # unknown variants fail before anything is fetched
+    profile = get_profile(args.profile)
+    budgets = _budgets(args.budgets, profile.budgets or registry.budgets)
+    config = RunConfig(
+        variant=args.variant,
+        budgets=budgets,
+        seed=registry.seed if args.seed is None else args.seed,
+        profile=profile,
+        output=args.output,
+        corpus=load_corpus(args.corpus),
+        registry=registry,
+        cache=args.cache_dir or cache_dir(),
+        trial_timeout_s=args.trial_timeout,
+        progress=not args.no_progress,
+    )
+    artifact = run_benchmark(config)
+    for summary in artifact.summaries:
+        qa = "n/a" if summary.qa_per_100k is None else f"{summary.qa_per_100k:.3f}"
+        p50 = "n/a" if summary.latency_p50_ns is None else f"{summary.latency_p50_ns / 1e6:.0f} ms"
+        print(
+            f"{summary.arm:>12} {summary.budget:>7}  QA/100k {qa:>8}  p50 {p50:>8}"
+            f"  ok {summary.n_ok} failed {summary.n_failed}"
+        )
+    print(f"wrote {config.output} ({artifact.timings['wall_seconds']:.0f} s)")
+    return EXIT_OK
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.corpus)
+    cache = args.cache_dir or cache_dir()
+    for entry in corpus:
+        root = ensure_tree(entry, cache=cache)
+        line = f"{entry.name}=={entry.version}: {root}"
+        if args.measure:
+            line += f" ({measure_tokens(root)} tokens; listed {entry.tokens})"
+        print(line)
+    return EXIT_OK
+
+
+def _questions(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.corpus)
+    entry = corpus.entry(args.repository)
+    cache = args.cache_dir or cache_dir()
+    root = ensure_tree(entry, cache=cache)
+    seed = load_registry(args.registry).seed if args.seed is None else args.seed
+    question_set = ensure_question_set(
+        root,
+        name=entry.name,
+        version=entry.version,
+        digest=entry.sha256 or tree_digest(root),
+        seed=seed,
+        cache=cache,
+    )
+    print(
+        f"{entry.name}: {question_set.eligible_targets} eligible targets,"
+        f" {question_set.dropped_verbatim} dropped by the verbatim check;"
+        f" prepared tree {question_set.tree}"
+    )
+    for question in question_set.questions:
+        gold = question.gold
+        print(f"{question.id}  [{gold.path}:{gold.start_line}-{gold.end_line}]")
+        print(f"    Q: {question.text}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    artifact = load_artifact(args.artifact)
+    print(
+        f"{args.artifact}: valid ({artifact.variant}, {len(artifact.trials)} trials,"
+        f" {len(artifact.units)} units)"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = {"run": _run, "corpus": _corpus, "questions": _questions, "validate": _validate}
+    try:
+        return command[args.command](args)
+    except _EXPECTED_ERRORS as exc:
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("benchmarks: interrupted; trials measured so far are in the .jsonl", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,68 @@
+"""Benchmark profiles: how much of the corpus a run measures. The one place they are defined.
+
+A profile takes the first ``repositories`` entries of the corpus list (the pinned
+list is ordered smallest first) and the first ``questions_per_repository``
+questions of each repository's seeded question set; every (repository,
+question, budget) is a unit. Before measuring, each arm's worker packs every
+chosen repository ``warmup_rounds`` times (recorded, excluded from summaries), so
+the measured trials see warm imports, page cache and (for V1) a filled cache.
+
+Sizes were measured on the 2-core reference machine (see README "Benchmarks").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ProfileError(ValueError):
+    """An unknown profile name."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    repositories: int | None  # the first N corpus entries; None means all of them
+    questions_per_repository: int
+    warmup_rounds: int
+    budgets: tuple[str, ...] | None  # None: the registry's budgets
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile(
+            name="quick",
+            repositories=2,
+            questions_per_repository=3,
+            warmup_rounds=1,
+            budgets=None,
+            description="smoke run for tests and a first look; under a minute",
+        ),
+        Profile(
+            name="standard",
+            repositories=8,
+            questions_per_repository=3,
+            warmup_rounds=1,
+            budgets=None,
+            description="the pipeline default: 8 repositories, sized for the 20-minute pipeline",
+        ),
+        Profile(
+            name="full",
+            repositories=None,
+            questions_per_repository=12,
+            warmup_rounds=1,
+            budgets=None,
+            description="every repository of the corpus, 12 questions each; about an hour a run",
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(PROFILES)
+        raise ProfileError(f"unknown profile `{name}` (known: {known})") from None

@@ -1,0 +1,374 @@
+"""A benchmark run: prepare the corpus and questions, run paired trials, write the artifact.
+
+The flow of one run (R0 for the baseline, R1 for a variant):
+
+1. the profile's repositories are fetched and extracted (``benchmarks.corpus``)
+   and their question sets prepared (``benchmarks.oracle``), both cached;
+2. two arms are planned from the registry: baseline against the variant, or
+   baseline against a second baseline worker for the A/A noise floor;
+3. each arm gets its own worker process (``benchmarks.arms``);
+4. warm-up pairs, then every unit as an ABBA-interleaved pair
+   (``benchmarks.schedule``); each trial is appended to ``<output>.jsonl``
+   as soon as it is measured;
+5. the artifact (trials, summaries, environment) is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from benchmarks.arms import Arm, ArmWorker, WorkerError, plan_arms
+from benchmarks.artifact import (
+    ArmSpec,
+    Artifact,
+    CorpusRef,
+    GoldRef,
+    Trial,
+    UnitRecord,
+    trial_to_json,
+    write_artifact,
+)
+from benchmarks.corpus import Corpus, CorpusEntry, ensure_tree
+from benchmarks.environment import fingerprint, load_average
+from benchmarks.oracle import (
+    ORACLE_VERSION,
+    QUESTION_POOL,
+    Question,
+    QuestionSet,
+    ensure_question_set,
+    tree_digest,
+)
+from benchmarks.profiles import Profile
+from benchmarks.schedule import ScheduledTrial, Unit, interleave, make_units
+from benchmarks.summary import summarise
+from packrepo.registry import Registry
+
+TRIAL_TIMEOUT_S = 600.0
+ORACLE_METHOD = (
+    "evidence recall, a proxy for QA accuracy with no LLM: the fraction of the gold lines"
+    " (the target's span) that the pack contains; questions are docstring sentences with"
+    " identifiers removed, asked of a tree whose copy of that docstring is removed"
+)
+
+
+class BenchmarkError(RuntimeError):
+    """A run cannot go on (no questions, a worker that will not start, ...)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    variant: str
+    budgets: tuple[int, ...]
+    seed: int
+    profile: Profile
+    output: Path
+    corpus: Corpus
+    registry: Registry
+    cache: Path
+    trial_timeout_s: float = TRIAL_TIMEOUT_S
+    progress: bool = True
+
+    @property
+    def stream_path(self) -> Path:
+        """Where trials are streamed as they complete: the output with ``.jsonl``."""
+        return self.output.with_suffix(".jsonl")
+
+
+@dataclass(frozen=True)
+class Repository:
+    entry: CorpusEntry
+    digest: str
+    question_set: QuestionSet
+    questions: tuple[Question, ...]  # the profile's prefix of the question set
+
+
+# ---------------------------------------------------------------------------
+# Preparation
+# ---------------------------------------------------------------------------
+
+
+def chosen_entries(corpus: Corpus, profile: Profile) -> tuple[CorpusEntry, ...]:
+    count = len(corpus) if profile.repositories is None else profile.repositories
+    return corpus.entries[:count]
+
+
+def prepare_repositories(config: RunConfig) -> tuple[Repository, ...]:
+    """Fetch, extract and prepare every repository of the profile (cached after the first run)."""
+    repositories = []
+    for entry in chosen_entries(config.corpus, config.profile):
+        root = ensure_tree(entry, cache=config.cache)
+        digest = entry.sha256 or tree_digest(root)
+        question_set = ensure_question_set(
+            root,
+            name=entry.name,
+            version=entry.version,
+            digest=digest,
+            seed=config.seed,
+            cache=config.cache,
+        )
+        questions = question_set.questions[: config.profile.questions_per_repository]
+        repositories.append(Repository(entry, digest, question_set, questions))
+    return tuple(repositories)
+
+
+def plan_units(repositories: Sequence[Repository], budgets: Sequence[int]) -> tuple[Unit, ...]:
+    return make_units(
+        [(r.entry.name, [q.id for q in r.questions]) for r in repositories], sorted(budgets)
+    )
+
+
+def warmup_units(
+    repositories: Sequence[Repository], budgets: Sequence[int], rounds: int
+) -> list[Unit]:
+    """Each repository's first question at the smallest budget, ``rounds`` times."""
+    smallest = min(budgets)
+    return [
+        Unit(r.entry.name, r.questions[0].id, smallest)
+        for _ in range(rounds)
+        for r in repositories
+        if r.questions
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Trials
+# ---------------------------------------------------------------------------
+
+
+def trial_record(scheduled: ScheduledTrial, response: dict[str, Any]) -> Trial:
+    """A trial from a worker's response; a failure keeps its error and no measurement."""
+    unit = scheduled.unit
+    ok = bool(response.get("ok"))
+    measured = response if ok else {}
+    return Trial(
+        unit_id=unit.id,
+        repository=unit.repository,
+        question_id=unit.question_id,
+        budget=unit.budget,
+        arm=scheduled.arm,
+        order_index=scheduled.order_index,
+        position=scheduled.position,
+        warmup=scheduled.warmup,
+        ok=ok,
+        error=None if ok else str(response.get("error") or "unknown error"),
+        qa_score=measured.get("qa_score"),
+        pack_tokens=measured.get("pack_tokens"),
+        latency_ns=measured.get("latency_ns"),
+        peak_rss_bytes=measured.get("peak_rss_bytes"),
+        memory_method=measured.get("memory_method"),
+        gold_lines=measured.get("gold_lines"),
+        present_lines=measured.get("present_lines"),
+        unverified_lines=measured.get("unverified_lines"),
+    )
+
+
+def _request(scheduled: ScheduledTrial, repositories: dict[str, Repository]) -> dict[str, Any]:
+    repository = repositories[scheduled.unit.repository]
+    question = next(q for q in repository.questions if q.id == scheduled.unit.question_id)
+    return {
+        "op": "pack",
+        "tree": str(repository.question_set.tree),
+        "budget": scheduled.unit.budget,
+        "query": question.text,
+        "gold": {
+            "path": question.gold.path,
+            "start_line": question.gold.start_line,
+            "end_line": question.gold.end_line,
+        },
+    }
+
+
+def _measure(worker: ArmWorker, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """One trial; a worker that dies or hangs becomes a failed trial and is restarted."""
+    try:
+        return worker.request(request, timeout_s)
+    except WorkerError as exc:
+        try:
+            worker.start()
+        except WorkerError as restart:
+            raise BenchmarkError(f"{exc}; restarting it failed: {restart}") from None
+        return {"ok": False, "error": str(exc)}
+
+
+@contextmanager
+def _workers(arms: Sequence[Arm], scratch: Path) -> Iterator[dict[str, ArmWorker]]:
+    workers = {arm.name: ArmWorker(arm, scratch=scratch) for arm in arms}
+    try:
+        for worker in workers.values():
+            try:
+                worker.start()
+            except WorkerError as exc:
+                raise BenchmarkError(str(exc)) from None
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
+    """A rich progress bar on stderr; a no-op callable when disabled."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _stream_header(config: RunConfig, arms: Sequence[Arm], started_at: str) -> dict[str, Any]:
+    return {
+        "record": "run",
+        "kind": "fastpath-benchmark-trials",
+        "schema": 1,
+        "variant": config.variant,
+        "arms": [{"name": a.name, "variant": a.variant, "flags": a.flags} for a in arms],
+        "profile": config.profile.name,
+        "seed": config.seed,
+        "budgets": sorted(config.budgets),
+        "started_at": started_at,
+    }
+
+
+def _write_line(stream: IO[bytes], record: dict[str, Any]) -> None:
+    stream.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+    stream.flush()
+
+
+def run_trials(
+    schedule: Sequence[ScheduledTrial],
+    workers: dict[str, ArmWorker],
+    repositories: dict[str, Repository],
+    *,
+    stream: IO[bytes],
+    timeout_s: float,
+    progress: bool,
+) -> list[Trial]:
+    trials: list[Trial] = []
+    with _progress(progress, len(schedule), "trials") as advance:
+        for scheduled in schedule:
+            request = _request(scheduled, repositories)
+            response = _measure(workers[scheduled.arm], request, timeout_s)
+            trial = trial_record(scheduled, response)
+            _write_line(stream, {"record": "trial", **trial_to_json(trial)})
+            trials.append(trial)
+            advance()
+    return trials
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_benchmark(config: RunConfig) -> Artifact:
+    """Run the whole benchmark of ``config`` and write its artifact and trial stream."""
+    started_at, wall_start = _now(), time.perf_counter()
+    load_start = load_average()
+    arms = plan_arms(config.registry, config.variant)
+    repositories = prepare_repositories(config)
+    if not any(r.questions for r in repositories):
+        raise BenchmarkError("the profile selects no question")
+    units = plan_units(repositories, config.budgets)
+    schedule = interleave(
+        units,
+        (arms[0].name, arms[1].name),
+        seed=config.seed,
+        warmup_units=warmup_units(repositories, config.budgets, config.profile.warmup_rounds),
+    )
+    prepared_s = time.perf_counter() - wall_start
+    by_name = {r.entry.name: r for r in repositories}
+    config.output.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="packrepo-bench-") as scratch,
+        _workers(arms, Path(scratch)) as workers,
+        config.stream_path.open("wb") as stream,
+    ):
+        _write_line(stream, _stream_header(config, arms, started_at))
+        trials_start = time.perf_counter()
+        trials = run_trials(
+            schedule,
+            workers,
+            by_name,
+            stream=stream,
+            timeout_s=config.trial_timeout_s,
+            progress=config.progress,
+        )
+        trials_s = time.perf_counter() - trials_start
+        environment = fingerprint(arms, {name: w.ready for name, w in workers.items()})
+    environment["load_average"] = {"start": load_start, "end": load_average()}
+    artifact = Artifact(
+        variant=config.variant,
+        arms=tuple(ArmSpec(a.name, a.variant, dict(a.flags)) for a in arms),
+        profile={
+            "name": config.profile.name,
+            "repositories": len(repositories),
+            "questions_per_repository": config.profile.questions_per_repository,
+            "warmup_rounds": config.profile.warmup_rounds,
+        },
+        seed=config.seed,
+        budgets=tuple(sorted(config.budgets)),
+        corpus=tuple(
+            CorpusRef(r.entry.name, r.entry.version, r.digest, r.entry.tokens, len(r.questions))
+            for r in repositories
+        ),
+        oracle={"version": ORACLE_VERSION, "question_pool": QUESTION_POOL, "method": ORACLE_METHOD},
+        environment=environment,
+        units=_unit_records(units, by_name),
+        trials=tuple(trials),
+        summaries=summarise(trials, [a.name for a in arms], config.budgets),
+        timings={
+            "started_at": started_at,
+            "finished_at": _now(),
+            "prepare_seconds": round(prepared_s, 3),
+            "trials_seconds": round(trials_s, 3),
+            "wall_seconds": round(time.perf_counter() - wall_start, 3),
+        },
+    )
+    write_artifact(config.output, artifact)
+    return artifact
+
+
+def _unit_records(
+    units: Sequence[Unit], repositories: dict[str, Repository]
+) -> tuple[UnitRecord, ...]:
+    records = []
+    for unit in units:
+        question = next(
+            q for q in repositories[unit.repository].questions if q.id == unit.question_id
+        )
+        gold = question.gold
+        records.append(
+            UnitRecord(
+                id=unit.id,
+                repository=unit.repository,
+                question_id=unit.question_id,
+                budget=unit.budget,
+                question=question.text,
+                gold=GoldRef(gold.path, gold.start_line, gold.end_line),
+            )
+        )
+    return tuple(records)

@@ -1,0 +1,162 @@
+"""The trial worker: one long-lived process per arm, packing on request.
+
+Run as ``python -m benchmarks.worker``. The runner starts it with exactly its
+arm's ``FASTPATH_*`` flags in the environment and nothing else of the kind, so
+``packrepo.pack(..., flags=None)`` reads that arm's flags and no other.
+
+Protocol (JSON lines): on start-up the worker writes one ``ready`` line with
+its pid, its own ``FASTPATH_*`` environment and the flags packrepo parsed from
+it (the runner checks both against the arm). Then for every request line::
+
+    {"op": "pack", "tree": ..., "budget": 120000, "query": ..., "gold": {...}}
+
+it writes one response line: ``ok``, ``qa_score``, ``pack_tokens``,
+``latency_ns``, ``peak_rss_bytes``, ``memory_method`` and the evidence counts,
+or ``ok: false`` and ``error``. ``{"op": "exit"}`` or end of input stops it.
+
+Measurement: latency is ``time.perf_counter_ns()`` around the ``pack`` call
+alone. Peak memory is this process's peak resident set size during the call:
+on Linux the peak is reset before the call by writing ``5`` to
+``/proc/self/clear_refs`` and ``VmHWM`` is read from ``/proc/self/status``
+after it (``linux-clear-refs-vmhwm``); elsewhere ``ru_maxrss``, the peak since
+the process started (``ru-maxrss-since-start``), is all there is. Either way the
+memory of child processes (V2's pool) is not included.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from benchmarks.oracle import GoldSpan, score_evidence
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS to its current RSS; False where Linux does not allow it."""
+    try:
+        CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_bytes() -> int | None:
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _ru_maxrss_bytes() -> int | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
+
+
+class _Worker:
+    def __init__(self) -> None:
+        import packrepo  # imported before the first trial, so no trial pays for it
+
+        self.packrepo = packrepo
+        self.can_reset_peak = _reset_peak_rss() and _peak_rss_bytes() is not None
+        self.memory_method = (
+            "linux-clear-refs-vmhwm" if self.can_reset_peak else "ru-maxrss-since-start"
+        )
+        self.file_lines: dict[tuple[str, str], list[str]] = {}
+
+    def ready(self) -> dict[str, Any]:
+        fastpath_env = {k: v for k, v in os.environ.items() if k.startswith("FASTPATH_")}
+        flags = self.packrepo.Flags.from_environ(os.environ).to_manifest()
+        return {
+            "event": "ready",
+            "pid": os.getpid(),
+            "fastpath_env": fastpath_env,
+            "effective_flags": flags,
+            "memory_method": self.memory_method,
+            "python": sys.version.split()[0],
+        }
+
+    def lines_of(self, tree: str, path: str) -> list[str]:
+        key = (tree, path)
+        if key not in self.file_lines:
+            self.file_lines[key] = (Path(tree) / path).read_text(encoding="utf-8").split("\n")
+        return self.file_lines[key]
+
+    def pack(self, request: dict[str, Any]) -> dict[str, Any]:
+        gold = GoldSpan(**request["gold"])
+        file_lines = self.lines_of(request["tree"], gold.path)
+        gc.collect()  # outside the timed call: no arm pays for the previous one's garbage
+        if self.can_reset_peak:
+            _reset_peak_rss()
+        started = time.perf_counter_ns()
+        result = self.packrepo.pack(request["tree"], request["budget"], request["query"])
+        latency_ns = time.perf_counter_ns() - started
+        peak = _peak_rss_bytes() if self.can_reset_peak else _ru_maxrss_bytes()
+        evidence = score_evidence(gold, file_lines, result.manifest["items"], result.text)
+        return {
+            "ok": True,
+            "error": None,
+            "qa_score": evidence.score,
+            "pack_tokens": int(result.tokens),
+            "latency_ns": latency_ns,
+            "peak_rss_bytes": peak,
+            "memory_method": self.memory_method,
+            "gold_lines": evidence.gold_lines,
+            "present_lines": evidence.present_lines,
+            "unverified_lines": evidence.unverified_lines,
+        }
+
+
+def _emit(stream: IO[bytes], message: dict[str, Any]) -> None:
+    stream.write(orjson.dumps(message) + b"\n")
+    stream.flush()
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    return {"ok": False, "error": f"{type(exc).__name__}: {exc}".strip().rstrip(":")}
+
+
+def serve(requests: IO[bytes], responses: IO[bytes]) -> None:
+    try:
+        worker = _Worker()
+    except Exception as exc:  # the runner reports a worker that cannot start
+        _emit(responses, {"event": "failed", "error": _failure(exc)["error"]})
+        return
+    _emit(responses, worker.ready())
+    for line in requests:
+        request = orjson.loads(line)
+        if request.get("op") == "exit":
+            break
+        try:
+            _emit(responses, worker.pack(request))
+        except Exception as exc:  # a failed trial is recorded, never dropped
+            traceback.print_exc(file=sys.stderr)
+            _emit(responses, _failure(exc))
+
+
+def main() -> None:
+    # The protocol owns the real stdout; anything else that prints goes to stderr.
+    responses = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    serve(sys.stdin.buffer, responses)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+import sys
+
+from pipeline.promote import main
+
+sys.exit(main())

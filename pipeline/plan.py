@@ -1,0 +1,187 @@
+"""The plan: which nox sessions run, in which phase, with which arguments.
+
+A plan is data. ``--dry-run`` prints it; :mod:`pipeline.run` executes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packrepo.registry import Registry, RegistryError
+
+PHASES = ("building", "running", "tracking", "evaluating")
+DEFAULT_TIMEOUT_SECONDS = 7200.0
+PROFILES = ("quick", "standard", "full")
+
+
+class PlanError(ValueError):
+    """The options do not make a runnable plan (unknown variant, bad timeout, ...)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One nox session of the pipeline."""
+
+    stage: str  # the design's stage label: B0, R1, T1, ...
+    phase: str  # one of PHASES
+    session: str
+    args: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
+    variant: str | None = None
+    flags: dict[str, str] = field(default_factory=dict)
+    # Benchmark steps are CPU-bound and timing-sensitive: the runner never runs
+    # more of them at once than there are cores.
+    is_benchmark: bool = False
+
+    def command(self, python: str = sys.executable) -> list[str]:
+        """The nox invocation; nox runs on the interpreter that runs the orchestrator."""
+        command = [python, "-m", "nox", "-s", self.session]
+        if self.args:
+            command += ["--", *self.args]
+        return command
+
+
+@dataclass(frozen=True)
+class Options:
+    variants: tuple[str, ...] | None = None  # None: every arm of the registry
+    parallel: bool = False
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    skip_building: bool = False
+    profile: str = "standard"
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    options: Options
+    artifacts_dir: Path
+    concurrency: int  # how many running-phase steps may run at once
+
+    def phase(self, name: str) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.phase == name)
+
+
+def parse_variants(text: str | None) -> tuple[str, ...] | None:
+    """``"baseline,V1,V3"`` -> ("baseline", "V1", "V3"); empty -> None (all arms)."""
+    if not text:
+        return None
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    return names or None
+
+
+def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Plan:
+    """Every stage of the design in order; the arms come from the registry."""
+    if options.timeout_seconds <= 0:
+        raise PlanError(f"`--timeout` must be positive, got {options.timeout_seconds:g}")
+    if options.profile not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise PlanError(f"`--profile` must be one of {known}, got {options.profile!r}")
+    arms = _selected_arms(registry, options.variants)
+    steps: list[Step] = []
+    if not options.skip_building:
+        steps += _building_steps()
+    steps += _benchmark_steps(registry, arms, options.profile)
+    steps += _testing_steps()
+    variant_args = ("--variants", ",".join(arms)) if options.variants else ()
+    steps.append(
+        Step(
+            "T1-T2",
+            "tracking",
+            "analyze",
+            args=variant_args,
+            artifacts=("statistical_analysis.json", "bca_analysis.json", "risk_assessment.json"),
+        )
+    )
+    steps.append(
+        Step(
+            "E1",
+            "evaluating",
+            "gates",
+            args=variant_args,
+            artifacts=("gates.json", "pipeline_report.json", "report.md", "report.html"),
+        )
+    )
+    concurrency = (os.cpu_count() or 1) if options.parallel else 1
+    return Plan(tuple(steps), options, artifacts_dir, concurrency)
+
+
+def _selected_arms(registry: Registry, variants: tuple[str, ...] | None) -> tuple[str, ...]:
+    if variants is None:
+        return tuple(registry.variants)
+    for name in variants:
+        try:
+            registry.variant(name)
+        except RegistryError as exc:
+            raise PlanError(f"`--variants`: {exc}") from None
+    baseline = registry.baseline.name
+    # The baseline's A/A run is the noise floor every decision needs.
+    return (baseline, *(name for name in variants if name != baseline))
+
+
+def _building_steps() -> list[Step]:
+    return [
+        Step("B0", "building", "boot", artifacts=("boot_env.json",)),
+        Step("B1", "building", "lint", artifacts=("ruff.json", "mypy.json", "bandit.json")),
+        Step("B2", "building", "smoke", artifacts=("smoke_tests.json",)),
+    ]
+
+
+def _benchmark_steps(registry: Registry, arms: Sequence[str], profile: str) -> list[Step]:
+    steps = []
+    for name in arms:
+        variant = registry.variant(name)
+        artifact = "baseline.json" if variant.is_baseline else f"{name}_benchmark.json"
+        steps.append(
+            Step(
+                "R0" if variant.is_baseline else "R1",
+                "running",
+                f"bench-{name}",
+                args=("--profile", profile),
+                artifacts=(artifact,),
+                variant=name,
+                flags=dict(variant.flags),
+                is_benchmark=True,
+            )
+        )
+    return steps
+
+
+def _testing_steps() -> list[Step]:
+    return [
+        Step("R2", "running", "advanced", artifacts=("advanced_testing.json",)),
+        Step("R3", "running", "differential", artifacts=("differential.json",)),
+        Step("R4", "running", "shadow", artifacts=("shadow.json",)),
+    ]
+
+
+def render_plan(plan: Plan) -> str:
+    """The dry-run text: sessions, commands, flags and artifact paths, phase by phase."""
+    options = plan.options
+    lines = [
+        f"Promotion plan: profile {options.profile}, timeout {options.timeout_seconds:g} s, "
+        f"{'parallel' if options.parallel else 'sequential'} "
+        f"(at most {plan.concurrency} running-phase session(s) at once, "
+        "one benchmark per core)",
+        f"Artifacts: {plan.artifacts_dir}",
+    ]
+    for phase in PHASES:
+        steps = plan.phase(phase)
+        if not steps:
+            lines.append(f"\n[{phase}] skipped")
+            continue
+        lines.append(f"\n[{phase}]")
+        for step in steps:
+            lines.append(f"  {step.stage:<6} {step.session}")
+            lines.append(f"         $ {shlex.join(step.command('python'))}")
+            if step.flags:
+                flags = " ".join(f"{key}={value}" for key, value in sorted(step.flags.items()))
+                lines.append(f"         flags: {flags}")
+            artifacts = ", ".join(str(plan.artifacts_dir / name) for name in step.artifacts)
+            lines.append(f"         writes: {artifacts}")
+    return "\n".join(lines)

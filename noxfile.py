@@ -23,7 +23,9 @@ ARTIFACTS = ROOT / "artifacts"
 
 def _install(session: nox.Session, *groups: str, project: bool = True) -> None:
     """Install the project (non-editable, as users get it) and dependency groups."""
-    requirements = [req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)]
+    requirements = [
+        req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
+    ]
     if requirements:
         session.install(*requirements)
     if project:
@@ -45,4 +47,52 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", "packrepo")
-    session.run("bandit", "-q", "-c", "pyproject.toml", "-r", "packrepo", "analysis", "gates", "benchmarks")
+    session.run(
+        "bandit", "-q", "-c", "pyproject.toml", "-r", "packrepo", "analysis", "gates", "benchmarks"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Benchmarks (R0-R1): one session per registry variant, generated, so that a variant
+# added to [tool.fastpath.variants] gets its session with no change here.
+# ---------------------------------------------------------------------------
+FASTPATH = PYPROJECT["tool"]["fastpath"]
+
+
+def _bench_output(variant: str, spec: dict[str, object]) -> str:
+    return (
+        "artifacts/baseline.json"
+        if spec.get("intent") == "baseline"
+        else f"artifacts/{variant}_benchmark.json"
+    )
+
+
+def _bench(session: nox.Session, *, variant: str, spec: dict[str, object]) -> None:
+    """Paired, interleaved trials of one variant; posargs override the defaults (last wins)."""
+    _install(session, "pipeline")
+    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    defaults = [
+        "--variant", variant,
+        "--output", _bench_output(variant, spec),
+        "--budgets", ",".join(FASTPATH["budgets"]),
+        "--seed", str(FASTPATH["seed"]),
+        "--profile", "standard",
+    ]  # fmt: skip
+    session.run("python", "-m", "benchmarks", "run", *defaults, *session.posargs)
+
+
+def _register_bench(variant: str, spec: dict[str, object]) -> None:
+    def bench(session: nox.Session) -> None:
+        _bench(session, variant=variant, spec=spec)
+
+    if spec.get("intent") == "baseline":
+        bench.__doc__ = "R0: A/A benchmark, the baseline against itself (the noise floor)."
+    else:
+        what = str(spec.get("description", "")).split(":")[0]
+        bench.__doc__ = f"R1: benchmark {variant} ({what}) against the paired baseline."
+    bench.__name__ = bench.__qualname__ = f"bench_{variant}"
+    nox.session(name=f"bench-{variant}", default=False, tags=["bench"])(bench)
+
+
+for _variant, _spec in FASTPATH["variants"].items():
+    _register_bench(_variant, _spec)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gates.errors import GatesInputError
+from gates.errors import EvidenceError, GateConfigError
 from gates.evidence import Evidence, StatisticalAnalysis, load_evidence
 from gates.exitcodes import ExitCode, for_decision
 from gates.html import render_html
@@ -107,14 +107,22 @@ def remove_outputs(artifacts: Path) -> None:
         (artifacts / name).unlink(missing_ok=True)
 
 
+def _naming_the_file(exc: Exception, config: Path) -> str:
+    """Evidence errors name their file; configuration errors get the registry's path."""
+    message = str(exc)
+    if isinstance(exc, EvidenceError) or str(config) in message:
+        return message
+    return f"{config}: {message}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
         outcome = decide(arguments.artifacts, arguments.config)
-    except (GatesInputError, RegistryError) as exc:
+    except (EvidenceError, GateConfigError, RegistryError) as exc:
         with contextlib.suppress(OSError):
             remove_outputs(arguments.artifacts)
-        print(f"gates: error: {exc}", file=sys.stderr)
+        print(f"gates: error: {_naming_the_file(exc, arguments.config)}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except OSError as exc:
         print(

@@ -1,0 +1,1 @@
+"""wordsmith: small text utilities (handmade test fixture)."""

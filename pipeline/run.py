@@ -119,8 +119,9 @@ class _Child:
 
     def _pump(self, log: Log) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            log.child(self.result.step.session, line)
+        with self.process.stdout as output:
+            for line in output:
+                log.child(self.result.step.session, line)
 
     def poll(self) -> int | None:
         return self.process.poll()

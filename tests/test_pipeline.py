@@ -1,0 +1,211 @@
+"""The orchestrator behind ``invoke promote``: plan, exit codes, deadline, Ctrl-C, crashes.
+
+The sessions here are SIMULATED: each step runs a tiny Python script instead
+of its nox session, so the orchestration (order, concurrency, signals, exit
+codes, partial reports) is tested in seconds. The real sessions are exercised
+by ``nox -s pipeline``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from packrepo.registry import load_registry
+from pipeline.plan import Options, PlanError, Step, build_plan, render_plan
+from pipeline.promote import main, run
+
+ROOT = Path(__file__).parent.parent
+REGISTRY = load_registry(ROOT / "pyproject.toml")
+
+SIMULATED_SESSION = textwrap.dedent(
+    """
+    import json, pathlib, sys, time
+    session, artifacts, action = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+    print(f"simulated {session}: {action}", flush=True)
+    if action == "fail":
+        sys.exit(1)
+    if action == "sleep":
+        time.sleep(60)
+    if action in ("promote", "reject"):
+        report = {"schema": 1, "kind": "fastpath-pipeline-report", "decision": action}
+        (artifacts / "pipeline_report.json").write_text(json.dumps(report))
+    (artifacts / f"{session}.done").write_text("ok")
+    """
+)
+
+
+def simulated(artifacts: Path, actions: dict[str, str]):
+    def command_for(step: Step) -> list[str]:
+        action = actions.get(step.session, "ok")
+        return [sys.executable, "-c", SIMULATED_SESSION, step.session, str(artifacts), action]
+
+    return command_for
+
+
+def make_plan(tmp_path: Path, **options: object):
+    return build_plan(REGISTRY, Options(**options), tmp_path)  # type: ignore[arg-type]
+
+
+def test_plan_covers_every_stage_in_order_with_registry_arms(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path)
+    sessions = [step.session for step in plan.steps]
+    arms = [f"bench-{name}" for name in REGISTRY.variants]
+    assert sessions == [
+        "boot", "lint", "smoke", *arms, "advanced", "differential", "shadow", "analyze", "gates",
+    ]  # fmt: skip
+    assert [step.phase for step in plan.steps][-2:] == ["tracking", "evaluating"]
+
+
+def test_dry_run_prints_sessions_commands_flags_and_artifacts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["promote", "--dry-run", "--variants", "V3", "--profile", "quick"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "bench-baseline" in out  # the A/A noise floor is always planned
+    assert "bench-V3" in out
+    assert "bench-V4" not in out
+    assert "python -m nox -s bench-V3 -- --profile quick" in out
+    assert "FASTPATH_MEMORY_OPTIMIZATION=1" in out
+    assert "artifacts/V3_benchmark.json" in out
+
+
+def test_dry_run_runs_nothing(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, skip_building=True)
+    text = render_plan(plan)
+    assert "[building] skipped" in text
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["promote", "--variants", "V9"], "unknown variant `V9`"),
+        (["promote", "--timeout", "0"], "`--timeout` must be positive"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.fastpath]\nschema = 99\n")
+    assert main(["promote", "--config", str(config)]) == 2
+    assert "schema" in capsys.readouterr().err
+
+
+def test_build_plan_refuses_unknown_profile(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match="profile"):
+        make_plan(tmp_path, profile="huge")
+
+
+@pytest.mark.parametrize(("decision", "code"), [("promote", 0), ("reject", 1)])
+def test_exit_code_is_the_gates_decision(tmp_path: Path, decision: str, code: int) -> None:
+    plan = make_plan(tmp_path, variants=("V1",), skip_building=True, parallel=True)
+    assert run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": decision})) == code
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert timings["concurrency"] == plan.concurrency
+    assert set(timings["stages"]) >= {"bench-baseline", "bench-V1", "analyze"}
+    assert "simulated bench-V1: ok" in (tmp_path / "pipeline.log").read_text()
+
+
+def test_no_report_from_the_gates_means_bad_input(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, variants=("V1",), skip_building=True)
+    assert run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": "fail"})) == 2
+
+
+def test_a_crashing_variant_does_not_stop_the_others(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, variants=("V1", "V2", "V3"), skip_building=True)
+    actions = {"bench-V2": "fail", "gates": "reject"}
+    assert run(plan, REGISTRY, command_for=simulated(tmp_path, actions)) == 1
+    for session in ("bench-V1", "bench-V3", "analyze"):
+        assert (tmp_path / f"{session}.done").exists()
+    steps = json.loads((tmp_path / "timings.json").read_text())["steps"]
+    status = {step["session"]: step["status"] for step in steps}
+    assert status["bench-V2"] == "failed"
+    assert status["bench-V3"] == "ok"
+
+
+def test_timeout_stops_children_and_writes_a_partial_report(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, variants=("V1",), skip_building=True, timeout_seconds=1.5)
+    started = time.monotonic()
+    code = run(plan, REGISTRY, command_for=simulated(tmp_path, {"bench-V1": "sleep"}))
+    assert code == 124
+    assert time.monotonic() - started < 30
+    report = json.loads((tmp_path / "pipeline_report.json").read_text())
+    assert report["decision"] == "timeout"
+    assert report["complete"] is False
+    status = {step["session"]: step["status"] for step in report["steps"]}
+    assert status["bench-baseline"] == "ok"
+    assert status["bench-V1"] == "timeout"
+    assert status["gates"] == "pending"
+    assert "no decision" in (tmp_path / "report.md").read_text()
+
+
+def test_previous_artifacts_are_set_aside_not_deleted(tmp_path: Path) -> None:
+    (tmp_path / "V1_benchmark.json").write_text('{"old": true}')
+    plan = make_plan(tmp_path, variants=("V1",), skip_building=True)
+    run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": "reject"}))
+    assert (tmp_path / "previous" / "V1_benchmark.json").read_text() == '{"old": true}'
+
+
+SIGINT_DRIVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    sys.path.insert(0, {tests!r})
+    from packrepo.registry import load_registry
+    from pipeline.plan import Options, build_plan
+    from pipeline.promote import run
+    from test_pipeline import simulated
+    artifacts = Path({artifacts!r})
+    registry = load_registry(Path({root!r}) / "pyproject.toml")
+    plan = build_plan(registry, Options(variants=("V1",), skip_building=True), artifacts)
+    sys.exit(run(plan, registry, command_for=simulated(artifacts, {{"bench-V1": "sleep"}})))
+    """
+)
+
+
+def test_sigint_stops_children_cleanly_and_exits_130(tmp_path: Path) -> None:
+    driver = SIGINT_DRIVER.format(
+        root=str(ROOT), tests=str(ROOT / "tests"), artifacts=str(tmp_path)
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver], stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    log = tmp_path / "pipeline.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and "simulated bench-V1: sleep" in log.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        process.kill()
+        process.communicate()
+        pytest.fail("the simulated bench-V1 session never started")
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    report = json.loads((tmp_path / "pipeline_report.json").read_text())
+    assert report["decision"] == "interrupted"
+    # The sleeping child's process group is gone: no simulated session outlives us.
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"simulated.*{tmp_path}"], capture_output=True, text=True, check=False
+    )
+    assert leftovers.stdout.strip() == ""

@@ -1,0 +1,132 @@
+"""V4: the query steers the pack, the ladder demotes, and the import stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from packrepo import Flags, pack
+from packrepo.chunking import python_facts
+from packrepo.hybrid import ChunkStats, bm25, pagerank
+from packrepo.terms import query_terms, split_identifier
+
+V4 = Flags(policy_v2=True, hybrid_mode=True, adaptive_threshold=0.85)
+
+
+def covered(result_items: list[dict[str, object]], path: str, line: int) -> bool:
+    return any(
+        item["path"] == path and int(item["start_line"]) <= line <= int(item["end_line"])  # type: ignore[call-overload]
+        for item in result_items
+    )
+
+
+def targeted_line(root: Path, path: str, needle: str) -> int:
+    lines = (root / path).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if needle in line)
+
+
+def test_query_pulls_the_targeted_function_into_a_tight_pack(tiny_repo: Path) -> None:
+    budget = 1200  # a quarter of the tree
+    line = targeted_line(tiny_repo, "pkg/budget_rules.py", "return tokens <= budget")
+    with_query = pack(tiny_repo, budget, "where is the token budget enforced?", flags=V4)
+    assert covered(with_query.manifest["items"], "pkg/budget_rules.py", line)
+    other_query = pack(tiny_repo, budget, "step 3 of module 7", flags=V4)
+    assert other_query.text != with_query.text
+    baseline = pack(tiny_repo, budget, flags=Flags())
+    assert not covered(baseline.manifest["items"], "pkg/budget_rules.py", line)
+
+
+def test_query_about_a_function_brings_its_body(tiny_repo: Path) -> None:
+    text = (tiny_repo / "pkg" / "mod7.py").read_text()
+    name = next(line.split("(")[0][4:] for line in text.splitlines() if line.startswith("def "))
+    result = pack(tiny_repo, 600, f"what does {name} compute?", flags=V4)
+    chunks = [i for i in result.manifest["items"] if i["path"] == "pkg/mod7.py"]
+    assert chunks
+    assert any(i["mode"] in ("chunk", "full") for i in chunks)
+    assert f"def {name}(" in result.text
+    assert "return value" in result.text
+
+
+def test_ladder_demotes_to_chunks_and_signatures(tiny_repo: Path) -> None:
+    result = pack(tiny_repo, 900, "step value module", flags=V4)
+    modes = {item["mode"] for item in result.manifest["items"]}
+    assert "chunk" in modes or "signature" in modes
+    for item in result.manifest["items"]:
+        if item["mode"] == "signature":
+            lines = (tiny_repo / item["path"]).read_text().splitlines()
+            first = lines[item["start_line"] - 1].lstrip()
+            assert first.startswith(("def ", "class ", "@", "async def", "#"))
+
+
+def test_without_a_query_v4_still_packs_sensibly(tiny_repo: Path) -> None:
+    result = pack(tiny_repo, 1500, flags=V4)
+    assert 0.9 * 1500 <= result.tokens <= 1500
+    assert result.manifest["items"][0]["path"] in {i["path"] for i in result.manifest["items"]}
+    assert "README.md" in {item["path"] for item in result.manifest["items"]}
+
+
+def test_identifier_splitting_and_query_terms() -> None:
+    assert split_identifier("TokenCounter") == ("tokencounter", "token", "counter")
+    assert split_identifier("parse_budgets") == ("parse_budget", "parse", "budget")
+    assert query_terms("How does the TokenCounter count tokens?") == (
+        "tokencounter", "token", "counter", "count",
+    )  # fmt: skip
+
+
+def test_bm25_prefers_the_rarer_term_and_the_shorter_chunk() -> None:
+    chunks = {
+        "both": [ChunkStats({"common": 1, "rare": 1}, 10)],
+        "common": [ChunkStats({"common": 1}, 10)] * 3,
+        "rare_short": [ChunkStats({"rare": 1}, 10)],
+        "rare_long": [ChunkStats({"rare": 1}, 100)],
+        "none": [ChunkStats({"other": 5}, 10)],
+    }
+    scores = bm25(chunks, ["rare", "common"])
+    assert scores["both"][0] > scores["rare_short"][0]
+    assert scores["rare_short"][0] > scores["common"][0] > 0  # rarer term, same length
+    assert scores["rare_short"][0] > scores["rare_long"][0] > 0  # same term, shorter chunk
+    assert scores["none"] == (0.0,)
+
+
+def test_personalised_pagerank_flows_along_imports() -> None:
+    graph = {"a.py": ("core.py",), "b.py": ("core.py",), "core.py": (), "lonely.py": ()}
+    rank = pagerank(graph, {"a.py": 1.0})
+    assert abs(sum(rank.values()) - 1.0) < 1e-9
+    assert rank["core.py"] > rank["b.py"]
+    assert rank["lonely.py"] == 0.0
+
+
+def test_python_chunks_partition_the_file_with_signatures() -> None:
+    source = (
+        '"""Doc."""\nimport os\n\n\n@decorator\ndef f(\n    a,\n):\n'
+        "    # comment\n    return a\n\n\n"
+        "class C:\n    x = 1\n\n    def m(self):\n        pass\n\n    @property\n    def p(self):\n"
+        "        return 2\n\n\nif __name__ == '__main__':\n    f(1)\n"
+    )
+    lines = source.splitlines(keepends=True)
+    facts = python_facts(source, lines)
+    assert facts is not None
+    assert facts.has_main_guard
+    assert facts.imports == ("0|os|",)
+    spans = [(c.start, c.end, c.kind, c.name, c.signature) for c in facts.chunks]
+    assert spans == [
+        (1, 4, "module", "<module>", None),
+        (5, 12, "function", "f", (5, 8)),
+        (13, 15, "class", "C", (13, 13)),
+        (16, 18, "method", "C.m", (16, 16)),
+        (19, 23, "method", "C.p", (19, 20)),
+        (24, 25, "module", "<module>", None),
+    ]
+
+
+def test_import_packrepo_does_not_pull_in_numpy_scipy_or_the_tokenizer() -> None:
+    code = (
+        "import sys, packrepo, packrepo.cli\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'scipy', 'bpe_openai')]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -9,7 +9,6 @@ made-up fixture value, not a baseline: the gates never read this module.
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,11 @@ from gates.evidence import (
     SHADOW_FILE,
     SMOKE_FILE,
     TIMINGS_FILE,
+    Provenance,
 )
 from gates.jsonio import SCHEMA, dumps, write_all_atomically
 from gates.provenance import checkout_git_sha
+from gates.stamp import sidecar_document
 from gates.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
 from packrepo.registry import Registry, load_registry
 
@@ -288,13 +289,9 @@ def bandit_report(high_findings: int = 0) -> dict[str, object]:
 def bandit_sidecar(
     bandit_bytes: bytes, config_sha256: str, git_sha: str = GIT_SHA
 ) -> dict[str, object]:
-    return {
-        "schema": SCHEMA,
-        "kind": KINDS[BANDIT_PROVENANCE_FILE],
-        "subject": BANDIT_FILE,
-        "subject_sha256": hashlib.sha256(bandit_bytes).hexdigest(),
-        "provenance": provenance(config_sha256, git_sha),
-    }
+    """What ``python -m gates.stamp artifacts/bandit.json`` writes."""
+    stamp = Provenance(git_sha=git_sha, config_sha256=config_sha256, created_unix=CREATED_UNIX)
+    return sidecar_document(Path(BANDIT_FILE), bandit_bytes, stamp)
 
 
 def encode(documents: Mapping[str, Mapping[str, object]], config_sha256: str) -> dict[str, bytes]:

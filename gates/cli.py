@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import platform
 import sys
@@ -55,7 +56,23 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--config", type=Path, default=Path("pyproject.toml"), help="the registry (pyproject.toml)"
     )
+    parser.add_argument(
+        "--variants",
+        help="judge only these candidates, e.g. V1,V4 (default: every candidate in the registry)",
+    )
     return parser.parse_args(argv)
+
+
+def select_candidates(registry: Registry, names: str | None) -> Registry:
+    """The registry with only the named candidates (and the baseline); None keeps them all."""
+    if not names:
+        return registry
+    chosen = {name.strip() for name in names.split(",") if name.strip()}
+    for name in sorted(chosen):
+        registry.variant(name)  # an unknown name is a configuration error
+    keep = {registry.baseline.name, *chosen}
+    variants = {name: v for name, v in registry.variants.items() if name in keep}
+    return dataclasses.replace(registry, variants=variants)
 
 
 def render_outputs(
@@ -79,9 +96,9 @@ def render_outputs(
     return outputs, markdown
 
 
-def decide(artifacts: Path, config: Path) -> Outcome:
+def decide(artifacts: Path, config: Path, variants: str | None = None) -> Outcome:
     """Read, judge, render, then write: raises GatesInputError or RegistryError on bad input."""
-    registry = load_registry(config)
+    registry = select_candidates(load_registry(config), variants)
     thresholds_from_registry(registry)
     validate_candidates(registry)
     evidence = load_evidence(artifacts, checkout_git_sha(config.resolve().parent))
@@ -118,7 +135,7 @@ def _naming_the_file(exc: Exception, config: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
-        outcome = decide(arguments.artifacts, arguments.config)
+        outcome = decide(arguments.artifacts, arguments.config, arguments.variants)
     except (EvidenceError, GateConfigError, RegistryError) as exc:
         with contextlib.suppress(OSError):
             remove_outputs(arguments.artifacts)

@@ -71,6 +71,7 @@ def run_in_process(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Run:
     """The same CLI without a new interpreter: cheaper for the many error cases."""
     monkeypatch.chdir(workspace)
@@ -78,7 +79,7 @@ def run_in_process(
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     capsys.readouterr()
-    code = main(["--artifacts", "artifacts", "--config", "pyproject.toml"])
+    code = main(["--artifacts", "artifacts", "--config", "pyproject.toml", *extra])
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
 
@@ -256,3 +257,23 @@ def test_unwritable_step_summary_warns_but_keeps_the_decision(
     )
     assert completed.returncode == ExitCode.PROMOTE
     assert completed.stderr.startswith("gates: warning: cannot append to $GITHUB_STEP_SUMMARY")
+
+
+def test_variants_restricts_the_candidates_judged(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    performance = [v.name for v in REGISTRY.candidates if v.intent == "performance"]
+    chosen = ",".join(performance)
+    completed = run_in_process(workspace, capsys, monkeypatch, extra=("--variants", chosen))
+    assert completed.returncode == ExitCode.PROMOTE
+    gates = orjson.loads((workspace / "artifacts" / "gates.json").read_bytes())
+    assert list(gates["variants"]) == performance
+    assert gates["chosen"] in performance
+
+
+def test_unknown_variant_is_a_configuration_error(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    completed = run_in_process(workspace, capsys, monkeypatch, extra=("--variants", "V9"))
+    assert completed.returncode == ExitCode.BAD_INPUT
+    assert "unknown variant `V9`" in completed.stderr

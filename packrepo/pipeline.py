@@ -390,7 +390,8 @@ class _PoolRunner:
             yield from self._collect()
 
     def _send(self) -> None:
-        assert self._pool is not None
+        if self._pool is None:
+            raise RuntimeError("the process pool is used outside its with-block")
         jobs = [job for job, _ in self._batch]
         self._in_flight.append((self._batch, self._pool.submit(analyse_batch, self._request, jobs)))
         self._batch = []

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 from packrepo.text import language_of
 
@@ -115,8 +114,22 @@ def _cdata(text: str) -> str:
     return _XML_FORBIDDEN.sub("\ufffd", text).replace("]]>", "]]]]><![CDATA[>")
 
 
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+        "\r": "&#13;",
+    }
+)
+
+
 def _attr(value: str) -> str:
-    return quoteattr(_XML_FORBIDDEN.sub("\ufffd", value))
+    """A double-quoted XML attribute value."""
+    return '"' + _XML_FORBIDDEN.sub("\ufffd", value).translate(_ATTRIBUTE_ESCAPES) + '"'
 
 
 def _one_line(value: str) -> str:

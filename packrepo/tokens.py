@@ -26,6 +26,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
@@ -134,9 +135,13 @@ def load_counter(encoding: str) -> TokenCounter:
 
 def load_public_counter(encoding: str) -> TokenCounter:
     """The counter through the public ``bpe_openai`` API (slow to import, always correct)."""
-    import bpe_openai
+    with warnings.catch_warnings():
+        # bpe-openai 0.1.x reads its vocabularies with a deprecated importlib.resources
+        # call; that is its business, not our users'.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
 
-    public = bpe_openai.get_encoding(encoding)
+        public = bpe_openai.get_encoding(encoding)
 
     def count_piece(text: str) -> int:
         return len(public.encode_ordinary(text))

@@ -319,10 +319,12 @@ def find_row(
 ) -> dict[str, object]:
     """The comparison row of ``analysis_document`` output to edit in a test."""
     rows = analysis["comparisons"]
-    assert isinstance(rows, list)
-    for row in rows:
-        if (row["variant"], row["metric"], row["budget"]) == (variant, metric, budget):
-            assert isinstance(row, dict)
+    for row in rows if isinstance(rows, list) else ():
+        if isinstance(row, dict) and (row["variant"], row["metric"], row["budget"]) == (
+            variant,
+            metric,
+            budget,
+        ):
             return row
     raise KeyError(f"no {variant}/{metric}/{budget} row")
 

@@ -75,40 +75,41 @@ class Fields:
             raise self.error(key, "is missing")
         return self.raw[key]
 
-    def _typed(self, key: str, value: object, kind: type | tuple[type, ...], label: str) -> object:
+    def _wrong(self, key: str, value: object, label: str) -> EvidenceError:
         # bool is an int in Python but never a count or a measurement in JSON.
-        if isinstance(value, bool) and kind is not bool:
-            raise self.error(key, f"must be {label}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.error(key, f"must be {label}, got {type(value).__name__}")
-        return value
+        found = "a boolean" if isinstance(value, bool) else type(value).__name__
+        return self.error(key, f"must be {label}, got {found}")
 
     def text(self, key: str) -> str:
-        value = self._typed(key, self._get(key), str, "a string")
-        assert isinstance(value, str)
-        return value
+        value = self._get(key)
+        if isinstance(value, str):
+            return value
+        raise self._wrong(key, value, "a string")
 
     def maybe_text(self, key: str) -> str | None:
         value = self._get(key)
         return None if value is None else self.text(key)
 
     def flag(self, key: str) -> bool:
-        value = self._typed(key, self._get(key), bool, "true or false")
-        assert isinstance(value, bool)
-        return value
+        value = self._get(key)
+        if isinstance(value, bool):
+            return value
+        raise self._wrong(key, value, "true or false")
 
     def integer(self, key: str) -> int:
-        value = self._typed(key, self._get(key), int, "an integer")
-        assert isinstance(value, int)
-        return value
+        value = self._get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise self._wrong(key, value, "an integer")
 
     def maybe_integer(self, key: str) -> int | None:
         value = self._get(key)
         return None if value is None else self.integer(key)
 
     def number(self, key: str) -> float:
-        value = self._typed(key, self._get(key), (int, float), "a number")
-        assert isinstance(value, int | float)
+        value = self._get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self._wrong(key, value, "a number")
         if not math.isfinite(value):
             raise self.error(key, "must be finite")
         return float(value)
@@ -118,13 +119,20 @@ class Fields:
         return None if value is None else self.number(key)
 
     def child(self, key: str) -> Fields:
-        value = self._typed(key, self._get(key), dict, "an object")
-        assert isinstance(value, dict)
-        return Fields(value, f"{self.where}.{key}")
+        value = self._get(key)
+        if isinstance(value, dict):
+            return Fields(value, f"{self.where}.{key}")
+        raise self._wrong(key, value, "an object")
 
     def maybe_child(self, key: str) -> Fields | None:
         value = self._get(key)
         return None if value is None else self.child(key)
+
+    def _list(self, key: str) -> list[object]:
+        value = self._get(key)
+        if isinstance(value, list):
+            return value
+        raise self._wrong(key, value, "a list")
 
     def children(self, key: str) -> Iterator[tuple[str, Fields]]:
         """The entries of an object whose values are objects, in document order."""
@@ -137,19 +145,17 @@ class Fields:
 
     def items(self, key: str) -> Iterator[Fields]:
         """The entries of a list of objects."""
-        value = self._typed(key, self._get(key), list, "a list")
-        assert isinstance(value, list)
-        for index, item in enumerate(value):
+        for index, item in enumerate(self._list(key)):
             if not isinstance(item, dict):
                 raise self.error(f"{key}[{index}]", "must be an object")
             yield Fields(item, f"{self.where}.{key}[{index}]")
 
     def texts(self, key: str) -> tuple[str, ...]:
-        value = self._typed(key, self._get(key), list, "a list")
-        assert isinstance(value, list)
-        if not all(isinstance(item, str) for item in value):
+        value = self._list(key)
+        texts = tuple(item for item in value if isinstance(item, str))
+        if len(texts) != len(value):
             raise self.error(key, "must be a list of strings")
-        return tuple(value)
+        return texts
 
     def numbers(self, key: str) -> dict[str, float]:
         """An object mapping names to numbers."""

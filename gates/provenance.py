@@ -7,7 +7,9 @@ Producers of evidence record the same two values (see INPUTS.md);
 from __future__ import annotations
 
 import re
-import subprocess  # nosec B404 - runs git only, with a fixed argument list
+
+# git only, with a fixed argument list.
+import subprocess  # nosec B404
 import time
 from pathlib import Path
 
@@ -20,7 +22,8 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 def checkout_git_sha(directory: Path) -> str | None:
     """The commit checked out at ``directory``, or None if it is not a git checkout."""
     try:
-        completed = subprocess.run(  # nosec B603 B607 - fixed git invocation, no shell
+        # A fixed git invocation, no shell.
+        completed = subprocess.run(  # nosec B603 B607
             ["git", "-C", str(directory), "rev-parse", "HEAD"],
             capture_output=True,
             text=True,

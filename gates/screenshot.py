@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess  # nosec B404 - runs the Chromium binary with a fixed argument list
+
+# The Chromium binary only, with a fixed argument list.
+import subprocess  # nosec B404
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -60,7 +62,8 @@ def screenshot(
     with tempfile.TemporaryDirectory(prefix="gates-chromium-") as profile:
         command = chromium_command(chromium, page, image, Path(profile), window)
         try:
-            completed = subprocess.run(  # nosec B603 - fixed argument list, no shell
+            # A fixed argument list, no shell.
+            completed = subprocess.run(  # nosec B603
                 command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
             )
         except subprocess.TimeoutExpired:

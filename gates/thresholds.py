@@ -113,5 +113,4 @@ def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
     value = table.get(key)
     if value not in choices:
         raise GateConfigError(f"{GATES_TABLE} `{key}` must be one of {choices}, got {value!r}")
-    assert isinstance(value, str)
-    return value
+    return str(value)

@@ -11,6 +11,7 @@ anything else, so nothing leaks between arms.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -141,14 +142,13 @@ class ArmWorker:
         try:
             if process.poll() is None and process.stdin is not None:
                 process.stdin.write(b'{"op": "exit"}\n')
-                process.stdin.close()
+                process.stdin.flush()
             process.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             process.kill()
             process.wait()
         finally:
-            if process.stdout is not None:
-                process.stdout.close()
+            _close_pipes(process)
 
     def log_tail(self, lines: int = 5) -> str:
         try:
@@ -169,6 +169,7 @@ class ArmWorker:
         if line is None:
             process.kill()
             process.wait()
+            _close_pipes(process)
             self.process = None
             raise WorkerError(f"worker of arm {self.arm.name} gave no answer in {timeout_s:.0f} s")
         if not line:
@@ -182,8 +183,16 @@ class ArmWorker:
     def _death_note(self) -> str:
         process = self._running()
         code = process.poll()
+        _close_pipes(process)
         self.process = None
         return f"worker of arm {self.arm.name} died (exit {code}): {self.log_tail()}"
+
+
+def _close_pipes(process: subprocess.Popen[bytes]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):  # the worker is gone; unread input is moot
+                pipe.close()
 
 
 def _read_line(stream: IO[bytes], timeout_s: float) -> bytes | None:

@@ -316,11 +316,13 @@ def _parse(document: Any) -> Artifact:
             f"schema {document.get('schema')!r} is not supported (this version reads"
             f" {ARTIFACT_SCHEMA})"
         )
+    variant = check.text("variant")
+    arms = check.items("arms", _parse_arm)
     profile = check.mapping("profile")
     _Check(profile, "profile").text("name")
     artifact = Artifact(
-        variant=check.text("variant"),
-        arms=check.items("arms", _parse_arm),
+        variant=variant,
+        arms=arms,
         profile=profile,
         seed=check.count("seed"),
         budgets=check.items("budgets", _parse_budget),

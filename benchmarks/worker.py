@@ -135,10 +135,11 @@ def _failure(exc: BaseException) -> dict[str, Any]:
 def serve(requests: IO[bytes], responses: IO[bytes]) -> None:
     try:
         worker = _Worker()
-    except Exception as exc:  # the runner reports a worker that cannot start
+        ready = worker.ready()
+    except Exception as exc:  # the runner reports a worker that cannot start (bad flags, ...)
         _emit(responses, {"event": "failed", "error": _failure(exc)["error"]})
         return
-    _emit(responses, worker.ready())
+    _emit(responses, ready)
     for line in requests:
         request = orjson.loads(line)
         if request.get("op") == "exit":

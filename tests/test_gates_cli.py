@@ -277,3 +277,25 @@ def test_unknown_variant_is_a_configuration_error(
     completed = run_in_process(workspace, capsys, monkeypatch, extra=("--variants", "V9"))
     assert completed.returncode == ExitCode.BAD_INPUT
     assert "unknown variant `V9`" in completed.stderr
+
+
+def test_interrupt_exits_130(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("gates.cli.decide", interrupted)
+    assert run_in_process(workspace, capsys, monkeypatch).returncode == ExitCode.INTERRUPTED
+
+
+def test_unwritable_artifacts_exit_2_with_one_line(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(outputs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("gates.cli.write_all_atomically", full_disk)
+    completed = run_in_process(workspace, capsys, monkeypatch)
+    assert completed.returncode == ExitCode.BAD_INPUT
+    assert completed.stderr == "gates: error: cannot write to artifacts: No space left on device\n"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import subprocess
+import subprocess  # nosec B404 - starts this interpreter's workers, no shell
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -100,7 +100,7 @@ class ArmWorker:
             self.arm, os.environ if base_environment is None else base_environment, self.cache_dir
         )
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # nosec B603 - this interpreter, fixed module
                 [self.python, "-m", "benchmarks.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -127,7 +127,8 @@ class ArmWorker:
     def request(self, payload: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
         """Send one request; a dead or silent worker raises :class:`WorkerError`."""
         process = self._running()
-        assert process.stdin is not None
+        if process.stdin is None:
+            raise WorkerError(f"worker of arm {self.arm.name} has no input pipe")
         try:
             process.stdin.write(orjson.dumps(payload) + b"\n")
             process.stdin.flush()
@@ -164,7 +165,8 @@ class ArmWorker:
 
     def _receive(self, timeout_s: float) -> dict[str, Any]:
         process = self._running()
-        assert process.stdout is not None
+        if process.stdout is None:
+            raise WorkerError(f"worker of arm {self.arm.name} has no output pipe")
         line = _read_line(process.stdout, timeout_s)
         if line is None:
             process.kill()

@@ -72,7 +72,8 @@ def interleave(
     followed by the first measured pair in the order that continues the pattern.
     """
     shuffled = list(units)
-    random.Random(f"{seed}:schedule").shuffle(shuffled)  # noqa: S311 (ordering, not security)
+    # Ordering trials, not security.
+    random.Random(f"{seed}:schedule").shuffle(shuffled)  # noqa: S311  # nosec B311
     pairs = [(unit, True) for unit in warmup_units] + [(unit, False) for unit in shuffled]
     schedule: list[ScheduledTrial] = []
     for order_index, ((unit, warmup), arm_order) in enumerate(

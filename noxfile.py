@@ -6,9 +6,11 @@ with ``python -m``. ``nox -l`` lists every session with its docstring.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nox
+import nox.command
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -41,15 +43,63 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def boot(session: nox.Session) -> None:
+    """B0: environment manifest of the hermetic session (artifacts/boot_env.json)."""
+    _install(session, "pipeline")
+    session.run("python", "-m", "benchmarks.boot", "--output", "artifacts/boot_env.json")
+
+
+LINT_TARGETS = ("packrepo", "analysis", "gates", "benchmarks", "pipeline")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    """Static analysis: ruff, mypy --strict on packrepo, bandit."""
+    """B1: ruff, mypy --strict packrepo and bandit, each with a JSON artifact.
+
+    Every tool runs even when an earlier one finds something, so the gates
+    always get bandit.json; the session fails at the end if any tool did.
+    Posargs pick tools: ``nox -s lint -- bandit``.
+    """
     _install(session, "lint", "pipeline")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "--strict", "packrepo")
+    ARTIFACTS.mkdir(exist_ok=True)
+    tools = session.posargs or ["ruff", "mypy", "bandit"]
+    failed: list[str] = []
+    if "ruff" in tools:
+        ruff_json = ["--exit-zero", "--output-format", "json", "-o", "artifacts/ruff.json"]
+        session.run("ruff", "check", *ruff_json, ".")
+        _run_noting_failure(session, failed, "ruff", "ruff", "check", ".")
+        _run_noting_failure(session, failed, "ruff format", "ruff", "format", "--check", ".")
+    if "mypy" in tools:
+        _run_noting_failure(session, failed, "mypy", "mypy", "--strict", "packrepo")
+        with (ARTIFACTS / "mypy.json").open("w") as report:
+            session.run(
+                "mypy", "--strict", "packrepo", "-O", "json",
+                stdout=report, success_codes=[0, 1], log=False,
+            )  # fmt: skip
+    if "bandit" in tools:
+        bandit = ["bandit", "-q", "-c", "pyproject.toml", "-r", *LINT_TARGETS]
+        session.run(*bandit, "-f", "json", "-o", "artifacts/bandit.json", success_codes=[0, 1])
+        session.run("python", "-m", "gates.stamp", "artifacts/bandit.json")
+        _run_noting_failure(session, failed, "bandit", *bandit)
+    if failed:
+        session.error(f"lint failed: {', '.join(failed)} (details above and in artifacts/)")
+
+
+def _run_noting_failure(session: nox.Session, failed: list[str], label: str, *command: str) -> None:
+    try:
+        session.run(*command)
+    except nox.command.CommandFailed:
+        failed.append(label)
+
+
+@nox.session
+def smoke(session: nox.Session) -> None:
+    """B2: golden smokes, pytest -k "smoke or basic" --maxfail=1 (artifacts/smoke_tests.json)."""
+    _install(session, "test")
     session.run(
-        "bandit", "-q", "-c", "pyproject.toml", "-r", "packrepo", "analysis", "gates", "benchmarks"
-    )
+        "pytest", "-p", "pipeline.smoke", "--smoke-report", "artifacts/smoke_tests.json",
+        "-k", "smoke or basic", "--maxfail=1", "-q", "-p", "no:cacheprovider", *session.posargs,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -96,3 +146,39 @@ def _register_bench(variant: str, spec: dict[str, object]) -> None:
 
 for _variant, _spec in FASTPATH["variants"].items():
     _register_bench(_variant, _spec)
+
+
+# ---------------------------------------------------------------------------
+# Tracking (T1-T2), evaluating (E1) and the whole chain.
+# ---------------------------------------------------------------------------
+
+
+@nox.session
+def analyze(session: nox.Session) -> None:
+    """T1-T2: paired BCa intervals, multiplicity, power and risk from the benchmark artifacts."""
+    _install(session, "pipeline")
+    gates = FASTPATH["gates"]
+    session.run(
+        "python", "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
+        "--bootstrap-samples", str(gates["bootstrap_samples"]),
+        "--confidence-level", str(gates["confidence_level"]),
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def gates(session: nox.Session) -> None:
+    """E1: acceptance gates; writes gates.json, pipeline_report.json, report.md and report.html."""
+    _install(session, "pipeline")
+    # Exit 1 is a decision (reject), not a broken session; 2 is bad input.
+    session.run("python", "-m", "gates", "--artifacts", "artifacts", *session.posargs,
+                success_codes=[0, 1])  # fmt: skip
+
+
+@nox.session(venv_backend="none")
+def pipeline(session: nox.Session) -> None:
+    """The whole chain, B0 to E1, on the bundled registry and cached corpus (invoke promote)."""
+    args = session.posargs or ["--profile", "standard"]
+    # The orchestrator runs on nox's own interpreter and starts each stage as
+    # its own nox session; it exits 0 promote, 1 reject, 2 bad input, 124, 130.
+    session.run(sys.executable, "-m", "pipeline", "promote", *args, external=True)

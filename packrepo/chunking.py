@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 WINDOW_LINES = 60
@@ -246,9 +247,22 @@ def _header_end(
     return end
 
 
-def _imports(module: ast.Module) -> tuple[str, ...]:
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions (imports are
+    statements, and expressions are most of a tree's nodes)."""
+    pending = list(reversed(body))
+    while pending:
+        node = pending.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                pending.extend(reversed(children))
+
+
+def _imports(module: ast.Module | ast.Interactive) -> tuple[str, ...]:
     found: set[str] = set()
-    for node in ast.walk(module):
+    for node in _statements(module.body):
         if isinstance(node, ast.Import):
             found.update(f"0|{alias.name}|" for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -48,8 +48,10 @@ def _stem(term: str) -> str:
 
 def term_counts(text: str) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for word in _WORD.findall(text):
-        counts.update(split_identifier(word))
+    # Count words first, then split each distinct word once: code repeats its identifiers.
+    for word, times in Counter(_WORD.findall(text)).items():
+        for term in split_identifier(word):
+            counts[term] += times
     return counts
 
 

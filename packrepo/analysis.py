@@ -5,7 +5,8 @@ between processes cheaply. Two levels exist because the baseline needs far less 
 hybrid ranker: ``detailed=False`` gives whole-file facts (token count, imports, entry
 guard) without a full parse; ``detailed=True`` parses Python with ``ast`` and adds chunk
 spans with their exact token counts and signatures.
-Term statistics (for BM25) are computed separately, per chunk, only when asked.
+Term statistics (for BM25) are computed separately, per chunk and only for the query's
+terms, on every hybrid pack.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packrepo.chunking import ChunkSpan, chunk_text, light_python_facts, python_facts, windows
-from packrepo.terms import term_counts
+from packrepo.terms import query_term_counts
 from packrepo.text import DecodedText, longest_backtick_run
 from packrepo.tokens import TokenCounter
 
@@ -82,12 +83,18 @@ def analyse(
     )
 
 
-def chunk_terms(decoded: DecodedText, analysis: FileAnalysis) -> ChunkTerms:
+def chunk_terms(decoded: DecodedText, analysis: FileAnalysis, keep: frozenset[str]) -> ChunkTerms:
+    """Frequencies of the ``keep`` terms (the query's) and the length of every chunk.
+
+    Only the query's terms matter to BM25, so nothing else is kept; this is cheap enough
+    to compute on every pack, which is why term statistics are not cached.
+    """
     lines = decoded.text.splitlines(keepends=True)
-    counts = tuple(
-        term_counts("".join(lines[chunk.start - 1 : chunk.end])) for chunk in analysis.chunks
+    texts = ["".join(lines[chunk.start - 1 : chunk.end]) for chunk in analysis.chunks]
+    found = query_term_counts(texts, keep)
+    return ChunkTerms(
+        counts=tuple(counts for counts, _ in found), lengths=tuple(length for _, length in found)
     )
-    return ChunkTerms(counts=counts, lengths=tuple(sum(c.values()) for c in counts))
 
 
 def _text_chunks(kind: str, lines: list[str]) -> tuple[ChunkSpan, ...]:
@@ -147,20 +154,6 @@ def analysis_from_json(document: Any) -> FileAnalysis:
     if analysis.line_count <= 0 or analysis.tokens < 0:
         raise ValueError("impossible analysis")
     return analysis
-
-
-def terms_to_json(terms: ChunkTerms) -> dict[str, Any]:
-    return {"counts": [dict(c) for c in terms.counts], "lengths": list(terms.lengths)}
-
-
-def terms_from_json(document: Any, chunk_count: int) -> ChunkTerms:
-    counts = tuple(
-        {_typed(term, str): _typed(n, int) for term, n in c.items()} for c in document["counts"]
-    )
-    lengths = tuple(_typed(n, int) for n in document["lengths"])
-    if len(counts) != chunk_count or len(lengths) != chunk_count:
-        raise ValueError("term statistics do not match the chunks")
-    return ChunkTerms(counts=counts, lengths=lengths)
 
 
 def _chunk_from_json(row: Any) -> Chunk:

@@ -31,12 +31,9 @@ from typing import Any
 
 from packrepo.analysis import (
     ANALYSER_VERSION,
-    ChunkTerms,
     FileAnalysis,
     analysis_from_json,
     analysis_to_json,
-    terms_from_json,
-    terms_to_json,
 )
 
 
@@ -106,16 +103,6 @@ class AnalysisCache:
 
     def put_analysis(self, key: str, analysis: FileAnalysis, *, detailed: bool) -> None:
         self._write(self._path("detail" if detailed else "file", key), analysis_to_json(analysis))
-
-    def get_terms(self, key: str, chunk_count: int) -> ChunkTerms | None:
-        document = self._read(self._path("terms", key))
-        try:
-            return None if document is None else terms_from_json(document, chunk_count)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
-
-    def put_terms(self, key: str, terms: ChunkTerms) -> None:
-        self._write(self._path("terms", key), terms_to_json(terms))
 
     def load_snapshot(self, root: str, *, detailed: bool) -> dict[str, Snapshot]:
         """What the last run saw in ``root``: per path, its stat signature, key and analysis."""

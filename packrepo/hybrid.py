@@ -28,7 +28,7 @@ PAGERANK_ITERATIONS = 50
 
 @dataclass(frozen=True)
 class ChunkStats:
-    """Query-term frequencies and length (in terms) of one chunk."""
+    """Query-term frequencies and length (in characters) of one chunk."""
 
     counts: Mapping[str, int]
     length: int

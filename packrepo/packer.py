@@ -221,15 +221,38 @@ class _Writer:
         self.store = store
         self.budget = budget
         self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
+        self._first_framing: dict[tuple[str, Segment], int] = {}
+        self._extra_segment = self._extra_segment_cost()
 
     def estimate(self, block: Block) -> int:
+        """Framing plus the spans' own tokens; exact framing for one span, a bound beyond.
+
+        The ladder grows blocks a span at a time, and recounting a growing header for every
+        offer would dominate V4; each extra span is charged the measured cost of a span with
+        the widest label and a gap marker, an overestimate the exact count later corrects.
+        """
         key = (block.path, block.segments)
         estimate = self._estimates.get(key)
         if estimate is None:
-            framing = self.counter.count(self.renderer.framing(block))
+            first = (block.path, block.segments[0])
+            framing = self._first_framing.get(first)
+            if framing is None:
+                single = Block(block.path, block.segments[:1], block.backticks, 0)
+                framing = self.counter.count(self.renderer.framing(single))
+                self._first_framing[first] = framing
+            framing += self._extra_segment * (len(block.segments) - 1)
             estimate = framing + sum(segment.tokens for segment in block.segments)
             self._estimates[key] = estimate
         return estimate
+
+    def _extra_segment_cost(self) -> int:
+        wide = Segment(999_990, 999_991, "signature", 0.0, 0)
+        wider = Segment(999_995, 999_999, "signature", 0.0, 0)
+        one = Block("x", (wide,), 0, 0)
+        two = Block("x", (wide, wider), 0, 0)
+        return self.counter.count(self.renderer.framing(two)) - self.counter.count(
+            self.renderer.framing(one)
+        )
 
     def render(self, block: Block) -> str:
         lines = self.store.text(block.path).splitlines(keepends=True)

@@ -26,12 +26,12 @@ from packrepo.tokens import load_counter
 
 @dataclass(frozen=True)
 class AnalysisRequest:
-    """What to compute for each file; ``keep_terms`` None keeps every term (for the cache)."""
+    """What to compute for each file; ``keep_terms`` are the query's terms."""
 
     encoding: str
     detailed: bool
     with_terms: bool
-    keep_terms: frozenset[str] | None = None
+    keep_terms: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -68,21 +68,13 @@ def analyse_job(request: AnalysisRequest, job: FileJob) -> FileResult:
     counter = load_counter(request.encoding)
     decoded = decode(job.data)
     analysis = analyse(job.kind, decoded, counter, detailed=request.detailed)
-    terms = chunk_terms(decoded, analysis) if request.with_terms else None
-    if terms is not None and request.keep_terms is not None:
-        terms = reduce_terms(terms, request.keep_terms)
+    terms = chunk_terms(decoded, analysis, request.keep_terms) if request.with_terms else None
     return FileResult(analysis=analysis, terms=terms)
 
 
 def analyse_batch(request: AnalysisRequest, jobs: list[FileJob]) -> list[FileResult]:
     """Run in a worker process: picklable arguments in, picklable results out."""
     return [analyse_job(request, job) for job in jobs]
-
-
-def reduce_terms(terms: ChunkTerms, keep: frozenset[str]) -> ChunkTerms:
-    """Only the query's terms matter to BM25 (with each chunk's full length)."""
-    counts = tuple({t: n for t, n in counts.items() if t in keep} for counts in terms.counts)
-    return ChunkTerms(counts=counts, lengths=terms.lengths)
 
 
 # --- where text waits for rendering -------------------------------------------------------
@@ -134,7 +126,9 @@ class CompressedStore(_Unread):
     blobs: dict[str, bytes] = field(default_factory=dict)
 
     def add(self, scanned: ScannedFile, data: bytes) -> None:
-        self.blobs[scanned.path] = zlib.compress(data, 6)
+        self.blobs[scanned.path] = zlib.compress(
+            data, 1
+        )  # level 1: most of the saving, a third of the time
 
     def text(self, path: str) -> str:
         blob = self.blobs.get(path)
@@ -173,11 +167,8 @@ def analyse_tree(
     """Read and analyse every file; ``batch_size`` set means a process pool (V2)."""
     tree = AnalysedTree(records=[])
     snapshot = _Snapshots(cache, root, request.detailed) if cache is not None else None
-    worker_request = request if cache is None else _full_terms(request)
     runner: _Runner = (
-        _SequentialRunner(worker_request)
-        if batch_size is None
-        else _PoolRunner(worker_request, batch_size)
+        _SequentialRunner(request) if batch_size is None else _PoolRunner(request, batch_size)
     )
     with runner:
         for job, key in _jobs(files, store, tree, request, cache, snapshot):
@@ -191,10 +182,6 @@ def analyse_tree(
     return tree
 
 
-def _full_terms(request: AnalysisRequest) -> AnalysisRequest:
-    return AnalysisRequest(request.encoding, request.detailed, request.with_terms, None)
-
-
 def _jobs(
     files: tuple[ScannedFile, ...],
     store: TextStore,
@@ -205,8 +192,8 @@ def _jobs(
 ) -> Iterator[tuple[FileJob, str | None]]:
     """Jobs still to compute; cache hits go straight into ``tree``."""
     for scanned in files:
-        if snapshot is not None and cache is not None:
-            unread = snapshot.unchanged(scanned, request, cache)
+        if snapshot is not None and cache is not None and not request.with_terms:
+            unread = snapshot.unchanged(scanned, cache)
             if unread is not None:
                 store.add_unread(scanned, snapshot.key(scanned.path))
                 tree.records.append(_record(request, scanned.path, unread))
@@ -221,7 +208,7 @@ def _jobs(
         store.add(scanned, data)
         job = FileJob(path=scanned.path, kind=kind_of(scanned.path), data=data)
         key = content_key(data, job.kind) if cache is not None else None
-        hit = _cached(cache, key, request) if key is not None else None
+        hit = _lookup(cache, snapshot, scanned, key, request, data) if key is not None else None
         if hit is not None and key is not None:
             if snapshot is not None:
                 snapshot.seen(job.path, scanned.signature, key, hit.analysis)
@@ -232,19 +219,30 @@ def _jobs(
             yield job, key
 
 
-def _cached(cache: AnalysisCache | None, key: str, request: AnalysisRequest) -> FileResult | None:
+def _lookup(
+    cache: AnalysisCache | None,
+    snapshot: _Snapshots | None,
+    scanned: ScannedFile,
+    key: str,
+    request: AnalysisRequest,
+    data: bytes,
+) -> FileResult | None:
+    """A cached analysis of exactly these bytes: the snapshot's first, else the entry's."""
+    hit = snapshot.known(scanned, key, request, data) if snapshot is not None else None
+    return hit if hit is not None else _cached(cache, key, request, data)
+
+
+def _cached(
+    cache: AnalysisCache | None, key: str, request: AnalysisRequest, data: bytes
+) -> FileResult | None:
     if cache is None:
         return None
     analysis = cache.get_analysis(key, detailed=request.detailed)
     if analysis is None:
         return None
-    if not request.with_terms:
-        return FileResult(analysis=analysis, terms=None)
-    terms = cache.get_terms(key, len(analysis.chunks))
-    if terms is None:
-        cache.stats.hits -= 1  # half an entry is a miss: the job recomputes both parts
-        cache.stats.misses += 1
-        return None
+    terms = None
+    if request.with_terms:
+        terms = chunk_terms(decode(data), analysis, request.keep_terms)
     return FileResult(analysis=analysis, terms=terms)
 
 
@@ -259,16 +257,11 @@ def _finish(
             snapshot.seen(job.path, snapshot.pending.pop(job.path), key, result.analysis)
         if cache is not None and key is not None:
             cache.put_analysis(key, result.analysis, detailed=request.detailed)
-            if result.terms is not None:
-                cache.put_terms(key, result.terms)
         yield _record(request, job.path, result)
 
 
 def _record(request: AnalysisRequest, path: str, result: FileResult) -> FileRecord:
-    terms = result.terms
-    if terms is not None and request.keep_terms is not None:
-        terms = reduce_terms(terms, request.keep_terms)
-    return FileRecord(path=path, analysis=result.analysis, terms=terms)
+    return FileRecord(path=path, analysis=result.analysis, terms=result.terms)
 
 
 class _Snapshots:
@@ -282,19 +275,26 @@ class _Snapshots:
         self._current: dict[str, Snapshot] = {}
         self.pending: dict[str, tuple[int, int, int]] = {}
 
-    def unchanged(
-        self, scanned: ScannedFile, request: AnalysisRequest, cache: AnalysisCache
-    ) -> FileResult | None:
+    def unchanged(self, scanned: ScannedFile, cache: AnalysisCache) -> FileResult | None:
+        """The previous analysis if the file's stat signature has not changed."""
         entry = self._previous.get(scanned.path)
         if entry is None or entry.signature != scanned.signature:
             return None
-        terms = None
-        if request.with_terms:
-            terms = cache.get_terms(entry.key, len(entry.analysis.chunks))
-            if terms is None:
-                return None
         cache.stats.hits += 1
         self._current[scanned.path] = entry
+        return FileResult(analysis=entry.analysis, terms=None)
+
+    def known(
+        self, scanned: ScannedFile, key: str, request: AnalysisRequest, data: bytes
+    ) -> FileResult | None:
+        """The previous analysis of exactly these bytes (the file was read and hashed)."""
+        entry = self._previous.get(scanned.path)
+        if entry is None or entry.key != key:
+            return None
+        self._cache.stats.hits += 1
+        terms = None
+        if request.with_terms:
+            terms = chunk_terms(decode(data), entry.analysis, request.keep_terms)
         return FileResult(analysis=entry.analysis, terms=terms)
 
     def key(self, path: str) -> str:

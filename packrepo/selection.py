@@ -78,7 +78,9 @@ class _FileState:
         if full:
             return full_block(candidate)
         segments = []
-        for index, chunk in enumerate(candidate.analysis.chunks):
+        all_chunks = candidate.analysis.chunks
+        for index in sorted(chunks | signatures):
+            chunk = all_chunks[index]
             score = candidate.chunk_scores[index] if candidate.chunk_scores else 0.0
             if index in chunks:
                 segments.append(

@@ -46,13 +46,34 @@ def _stem(term: str) -> str:
     return term
 
 
-def term_counts(text: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    # Count words first, then split each distinct word once: code repeats its identifiers.
-    for word, times in Counter(_WORD.findall(text)).items():
-        for term in split_identifier(word):
-            counts[term] += times
-    return counts
+def query_term_counts(texts: list[str], keep: frozenset[str]) -> list[tuple[dict[str, int], int]]:
+    """For each text: how often each ``keep`` term occurs, and its length in characters.
+
+    BM25's length normalisation needs only a consistent measure of length; characters
+    cost nothing to count. A term of a word is always a substring of the lower-cased word
+    (a part of it, or a part less its plural ``s``), so a text whose lower-cased form
+    contains no query term has no hits and is never split into words.
+    """
+    results: list[tuple[dict[str, int], int]] = []
+    for text in texts:
+        lower = text.lower()
+        counts: dict[str, int] = {}
+        if any(term in lower for term in keep):
+            for word, times in _counted_words(text):
+                for term in split_identifier(word):
+                    if term in keep:
+                        counts[term] = counts.get(term, 0) + times
+        results.append((counts, len(text)))
+    return results
+
+
+def _counted_words(text: str) -> list[tuple[str, int]]:
+    words = _WORD.findall(text)
+    return (
+        [(word, words.count(word)) for word in set(words)]
+        if len(words) < 64
+        else list(Counter(words).items())
+    )
 
 
 def query_terms(query: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.arms import WorkerError
-from benchmarks.artifact import ArtifactError, load_artifact
+from benchmarks.artifact import Artifact, ArtifactError, load_artifact
 from benchmarks.corpus import (
     DEFAULT_CORPUS_LIST,
     CorpusError,
@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check an artifact against the schema")
     validate.add_argument("artifact", type=Path)
+
+    table = commands.add_parser("table", help="QA/100k and latency of artifacts, as markdown")
+    table.add_argument("artifacts", type=Path, nargs="+")
     return parser
 
 
@@ -159,9 +162,41 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def markdown_table(artifacts: Sequence[Artifact]) -> str:
+    """One row per run and arm: QA/100k and p50 latency per budget, failures, wall time."""
+    budgets = sorted({b for a in artifacts for b in a.budgets})
+    header = ["run", "arm"] + [f"QA/100k @{b // 1000}k" for b in budgets]
+    header += [f"p50 ms @{b // 1000}k" for b in budgets] + ["failed", "run time"]
+    rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for artifact in artifacts:
+        for arm in artifact.arms:
+            cells = [artifact.variant, arm.name]
+            summaries = [artifact.summary(arm.name, b) for b in budgets]
+            cells += ["n/a" if s.qa_per_100k is None else f"{s.qa_per_100k:.3f}" for s in summaries]
+            cells += [
+                "n/a" if s.latency_p50_ns is None else f"{s.latency_p50_ns / 1e6:.0f}"
+                for s in summaries
+            ]
+            cells.append(str(sum(s.n_failed for s in summaries)))
+            cells.append(f"{artifact.timings.get('wall_seconds', 0):.0f} s")
+            rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _table(args: argparse.Namespace) -> int:
+    print(markdown_table([load_artifact(path) for path in args.artifacts]))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"run": _run, "corpus": _corpus, "questions": _questions, "validate": _validate}
+    command = {
+        "run": _run,
+        "corpus": _corpus,
+        "questions": _questions,
+        "validate": _validate,
+        "table": _table,
+    }
     try:
         return command[args.command](args)
     except _EXPECTED_ERRORS as exc:

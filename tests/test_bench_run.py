@@ -142,3 +142,13 @@ def test_validate_reports_a_malformed_artifact(
     path.write_bytes(orjson.dumps({"schema": 1, "kind": "fastpath-benchmark", "variant": "V3"}))
     assert main(["validate", str(path)]) == 2
     assert "V3_benchmark.json: arms is missing" in capsys.readouterr().err
+
+
+def test_table_prints_one_row_per_arm(
+    v4_run: tuple[Path, Artifact], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp_path, _ = v4_run
+    assert main(["table", str(tmp_path / "V4_benchmark.json")]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0].startswith("| run | arm | QA/100k @1k | QA/100k @3k |")
+    assert [row.split(" | ")[1] for row in rows[2:]] == ["baseline", "V4"]

@@ -6,7 +6,9 @@
 For each arm a new interpreter gets exactly that arm's ``FASTPATH_*`` flags (and a cache
 directory of its own), packs once and reports: tokens, fill, the sha256 of the text (equal
 to the baseline's or not), the wall time of the ``pack()`` call (tokenizer loading
-included, interpreter start-up excluded), ``ru_maxrss``, and, in another fresh process
+included, interpreter start-up excluded) and the CPU time it used (user + system,
+worker processes included: steadier than wall time on a shared machine), ``ru_maxrss``,
+and, in another fresh process
 because tracing slows everything down, the ``tracemalloc`` peak. V1 is run cold (empty
 cache) and then warm ``--repeats`` times; every arm's latency is the median of
 ``--repeats`` runs (cold for arms without a cache). Arms with hybrid mode are packed
@@ -45,6 +47,7 @@ class Run:
     budget: int
     sha256: str
     seconds: float
+    cpu_seconds: float
     maxrss_mb: float
     tracemalloc_mb: float | None
     items: int
@@ -60,9 +63,11 @@ def child(tree: str, budget: str, query: str | None, trace: bool) -> dict[str, A
 
     if trace:
         tracemalloc.start()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     result = packrepo.pack(tree, budget, query)  # flags from this process's environment
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     cache = result.manifest.get("cache") or {}
     return {
@@ -70,6 +75,7 @@ def child(tree: str, budget: str, query: str | None, trace: bool) -> dict[str, A
         "budget": result.manifest["budget"],
         "sha256": hashlib.sha256(result.text.encode("utf-8")).hexdigest(),
         "seconds": seconds,
+        "cpu_seconds": cpu,
         # Linux reports ru_maxrss in KiB.
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "tracemalloc_mb": peak,
@@ -77,6 +83,13 @@ def child(tree: str, budget: str, query: str | None, trace: bool) -> dict[str, A
         "files_scanned": result.manifest["files_scanned"],
         "cache_hits": cache.get("hits"),
     }
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and of its reaped children (V2's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # --- the parent: arms, processes, table -----------------------------------------------------
@@ -114,8 +127,15 @@ class ArmReport:
 
     @property
     def latency(self) -> float:
-        warm = self.runs[1:] if self.cold is not None else self.runs
-        return statistics.median(run.seconds for run in warm)
+        return statistics.median(run.seconds for run in self._timed)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self._timed)
+
+    @property
+    def _timed(self) -> list[Run]:
+        return self.runs[1:] if self.cold is not None else self.runs
 
 
 def measure(
@@ -150,9 +170,9 @@ def measure(
 def table(reports: list[ArmReport], baseline: str) -> str:
     base = next(report for report in reports if report.name == baseline)
     rows = [
-        "| arm | tokens | fill | = baseline | latency s (median) | ru_maxrss MB"
+        "| arm | tokens | fill | = baseline | wall s (median) | CPU s (median) | ru_maxrss MB"
         " | tracemalloc peak MB | query changes pack |",
-        "|---|---:|---:|---|---:|---:|---:|---|",
+        "|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for report in reports:
         run = report.first
@@ -163,16 +183,18 @@ def table(reports: list[ArmReport], baseline: str) -> str:
             query_effect = "yes" if len(differs) == 3 else "no"
         rows.append(
             f"| {report.name} | {run.tokens} | {100 * run.tokens / run.budget:.1f}% | {same}"
-            f" | {report.latency:.2f} | {run.maxrss_mb:.0f}"
+            f" | {report.latency:.2f} | {report.cpu:.2f} | {run.maxrss_mb:.0f}"
             f" | {report.traced.tracemalloc_mb or 0:.1f} | {query_effect} |"
         )
     lines = ["\n".join(rows), ""]
     for report in reports:
         if report.cold is not None:
-            ratio = report.cold.seconds / report.latency
+            cold = report.cold
             lines.append(
-                f"- {report.name}: cold {report.cold.seconds:.2f} s, warm {report.latency:.2f} s"
-                f" (median of {len(report.runs) - 1}), cold/warm = {ratio:.1f}x"
+                f"- {report.name}: cold {cold.seconds:.2f} s wall / {cold.cpu_seconds:.2f} s CPU,"
+                f" warm {report.latency:.2f} s / {report.cpu:.2f} s (median of"
+                f" {len(report.runs) - 1}); cold/warm = {cold.seconds / report.latency:.1f}x wall,"
+                f" {cold.cpu_seconds / report.cpu:.1f}x CPU"
             )
     for report in reports:
         if report.name == "V3":
@@ -233,6 +255,11 @@ def _download_and_extract(name: str, version: str) -> Path:
     return tree
 
 
+def _load() -> str:
+    """The 1-minute load average: latency on a shared machine means little without it."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.packer_bench")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -252,12 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tree = arguments.tree if arguments.tree else sdist_tree(arguments.sdist)
     registry = load_registry()
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="packer-bench-") as scratch:
         reports = measure(
             registry, tree, arguments.budget, arguments.query, arguments.repeats, Path(scratch)
         )
     print(f"tree: {tree} ({reports[0].first.files_scanned} files packed from)")
-    print(f"budget: {arguments.budget}, query: {arguments.query!r}\n")
+    print(f"budget: {arguments.budget}, query: {arguments.query!r}")
+    print(f"load average before/after: {load_before} / {_load()}\n")
     print(table(reports, registry.baseline.name))
     if arguments.json is not None:
         raw = {r.name: [run.__dict__ for run in [*r.runs, r.traced]] for r in reports}

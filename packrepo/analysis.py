@@ -21,7 +21,7 @@ from packrepo.text import DecodedText, longest_backtick_run
 from packrepo.tokens import TokenCounter
 
 # Bump whenever analysis output changes for the same input: it is part of every cache key.
-ANALYSER_VERSION = 2
+ANALYSER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class FileAnalysis:
 
     kind: str
     line_count: int
-    tokens: int  # of the whole decoded text
+    tokens: int  # of the whole decoded text (detailed: the sum of its chunks' counts)
     backticks: int  # longest backtick run, for Markdown fences
     replaced: bool  # undecodable bytes became U+FFFD
     imports: tuple[str, ...] = ()
@@ -71,10 +71,14 @@ def analyse(
     if detailed:
         spans = facts.chunks if facts is not None else _text_chunks(kind, lines)
         chunks = tuple(_measure(span, lines, counter) for span in spans)
+    # Chunks partition the file at line starts, where BPE rarely merges across, so their
+    # sum is within a few tokens of the whole: counting the file again would double the
+    # tokenizer's work for an estimate the exact count of the rendered pack settles anyway.
+    tokens = sum(chunk.tokens for chunk in chunks) if detailed else counter.count(text)
     return FileAnalysis(
         kind=kind,
         line_count=len(lines),
-        tokens=counter.count(text),
+        tokens=tokens,
         backticks=longest_backtick_run(text),
         replaced=decoded.replaced,
         imports=facts.imports if facts is not None else (),
@@ -91,7 +95,11 @@ def chunk_terms(decoded: DecodedText, analysis: FileAnalysis, keep: frozenset[st
     """
     lines = decoded.text.splitlines(keepends=True)
     texts = ["".join(lines[chunk.start - 1 : chunk.end]) for chunk in analysis.chunks]
-    found = query_term_counts(texts, keep)
+    found: list[tuple[dict[str, int], int]]
+    if not any(term in decoded.text.lower() for term in keep):  # many files: no hit at all
+        found = [({}, len(text)) for text in texts]
+    else:
+        found = query_term_counts(texts, keep)
     return ChunkTerms(
         counts=tuple(counts for counts, _ in found), lengths=tuple(length for _, length in found)
     )

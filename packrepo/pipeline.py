@@ -205,15 +205,18 @@ def _jobs(
         if looks_binary(data):
             tree.skipped["binary"] += 1
             continue
-        store.add(scanned, data)
         job = FileJob(path=scanned.path, kind=kind_of(scanned.path), data=data)
         key = content_key(data, job.kind) if cache is not None else None
         hit = _lookup(cache, snapshot, scanned, key, request, data) if key is not None else None
         if hit is not None and key is not None:
+            # A cache hit keeps no text: most files are never rendered, and the few that
+            # are get re-read and checked against their key.
+            store.add_unread(scanned, key)
             if snapshot is not None:
                 snapshot.seen(job.path, scanned.signature, key, hit.analysis)
             tree.records.append(_record(request, job.path, hit))
         else:
+            store.add(scanned, data)
             if snapshot is not None:
                 snapshot.pending[job.path] = scanned.signature
             yield job, key

@@ -54,15 +54,17 @@ def query_term_counts(texts: list[str], keep: frozenset[str]) -> list[tuple[dict
     (a part of it, or a part less its plural ``s``), so a text whose lower-cased form
     contains no query term has no hits and is never split into words.
     """
+    present = [term for term in keep if any(term in text.lower() for text in texts)]
     results: list[tuple[dict[str, int], int]] = []
     for text in texts:
-        lower = text.lower()
         counts: dict[str, int] = {}
-        if any(term in lower for term in keep):
-            for word, times in _counted_words(text):
-                for term in split_identifier(word):
-                    if term in keep:
-                        counts[term] = counts.get(term, 0) + times
+        if present:
+            lower = text.lower()
+            if any(term in lower for term in present):
+                for word, times in _counted_words(text):
+                    for term in split_identifier(word):
+                        if term in keep:
+                            counts[term] = counts.get(term, 0) + times
         results.append((counts, len(text)))
     return results
 

@@ -8,6 +8,7 @@ when the pack succeeded, so a failed run never leaves a half-written file behind
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -66,6 +67,8 @@ def _pack(arguments: argparse.Namespace) -> int:
             encoding=arguments.encoding,
         )
 
+    if arguments.output is None and isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8")  # the pack is UTF-8 whatever the locale
     manifest = run(sys.stdout) if arguments.output is None else _atomic_write(arguments.output, run)
     if arguments.manifest is not None:
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -401,5 +402,13 @@ class _PoolRunner:
 
     def _collect(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
         batch, future = self._in_flight.popleft()
-        for (job, key), result in zip(batch, future.result(), strict=True):
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            raise PackError(
+                "the analysis process pool died; a script packing with"
+                " FASTPATH_PARALLEL_PROCESSING=1 must guard its entry point with"
+                " `if __name__ == '__main__':` (spawned workers re-import it)"
+            ) from None
+        for (job, key), result in zip(batch, results, strict=True):
             yield job, key, result

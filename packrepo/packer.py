@@ -126,7 +126,13 @@ def pack_to(
         cache=cache,
         batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
     )
-    writer = _Writer(renderer, counter, store, options.budget)
+    writer = _Writer(
+        renderer,
+        counter,
+        store,
+        options.budget,
+        keep_rendered=not options.flags.memory_optimization,
+    )
     selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
     blocks, exact = writer.fit(selection, fixed)
     if options.flags.memory_optimization:
@@ -214,12 +220,23 @@ class _Writer:
     """Renders blocks from the text store; counts them exactly; writes them."""
 
     def __init__(
-        self, renderer: Renderer, counter: TokenCounter, store: TextStore, budget: int
+        self,
+        renderer: Renderer,
+        counter: TokenCounter,
+        store: TextStore,
+        budget: int,
+        *,
+        keep_rendered: bool,
     ) -> None:
         self.renderer = renderer
         self.counter = counter
         self.store = store
         self.budget = budget
+        # Rendered blocks are at most about the budget in size; keeping them saves reading
+        # and rendering every chosen file twice. V3 streams instead and renders again.
+        self._rendered: dict[tuple[str, tuple[Segment, ...]], str] | None = (
+            {} if keep_rendered else None
+        )
         self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
         self._first_framing: dict[tuple[str, Segment], int] = {}
         self._extra_segment = self._extra_segment_cost()
@@ -255,8 +272,14 @@ class _Writer:
         )
 
     def render(self, block: Block) -> str:
+        key = (block.path, block.segments)
+        if self._rendered is not None and key in self._rendered:
+            return self._rendered[key]
         lines = self.store.text(block.path).splitlines(keepends=True)
-        return self.renderer.block(block, lines)
+        text = self.renderer.block(block, lines)
+        if self._rendered is not None:
+            self._rendered[key] = text
+        return text
 
     def fit(self, selection: Selection, fixed: int) -> tuple[list[Block], dict[str, int]]:
         """Exact counts; drop from the lowest priority until it fits; top up from the reserve."""

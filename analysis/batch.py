@@ -294,6 +294,14 @@ def bca_relative_change(
 
 
 @dataclass(frozen=True, eq=False)
+class _SortedArm:
+    """One arm's values for quantiles: sorted once, with the sort order."""
+
+    values_sorted: FloatArray
+    order: NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
 class _Plan:
     """Comparisons compiled to matrix operations on a weight matrix ``W``."""
 
@@ -302,10 +310,10 @@ class _Plan:
     # Ratio rows: row index and the four columns (a_v, c_v, a_b, c_b) of `columns`.
     ratio_rows: NDArray[np.intp]
     columns: FloatArray  # (n, 4 * n_ratio)
-    # Quantile rows: row index, q, and the sorted values with their sort order.
-    quantile_rows: tuple[int, ...]
-    quantile_q: tuple[float, ...]
-    quantile_arms: tuple[tuple[FloatArray, NDArray[np.intp], FloatArray, NDArray[np.intp]], ...]
+    # Quantile rows: (row, variant arm, baseline arm, q); arms are deduplicated
+    # (every variant shares the baseline's arm).
+    quantile_rows: tuple[tuple[int, int, int, float], ...]
+    arms: tuple[_SortedArm, ...]
 
     def evaluate(self, weights: FloatArray) -> FloatArray:
         """The statistics under each weight row: ``(k, rows)``."""
@@ -316,39 +324,76 @@ class _Plan:
             with np.errstate(all="ignore"):
                 ratio = (sums[:, 0::4] * sums[:, 3::4]) / (sums[:, 1::4] * sums[:, 2::4]) - 1.0
             values[self.ratio_rows] = ratio.T
-        for row, q, (v_sorted, v_order, b_sorted, b_order) in zip(
-            self.quantile_rows, self.quantile_q, self.quantile_arms, strict=True
-        ):
-            variant = _weighted_quantile(v_sorted, weights[:, v_order], q)
-            baseline = _weighted_quantile(b_sorted, weights[:, b_order], q)
-            with np.errstate(all="ignore"):
-                values[row] = variant / baseline - 1.0
+        if self.quantile_rows:
+            totals = weights.sum(axis=1)
+            quantiles: dict[tuple[int, float], FloatArray] = {}
+            for row, variant, baseline, q in self.quantile_rows:
+                for arm in (variant, baseline):
+                    if (arm, q) not in quantiles:
+                        quantiles[arm, q] = _weighted_quantile(self.arms[arm], weights, totals, q)
+                with np.errstate(all="ignore"):
+                    values[row] = quantiles[variant, q] / quantiles[baseline, q] - 1.0
         return values
 
 
 def _weighted_quantile(
-    values_sorted: FloatArray, weights_sorted: FloatArray, q: float
+    arm: _SortedArm, weights: FloatArray, totals: FloatArray, q: float
 ) -> FloatArray:
     """Linear-interpolation quantile of each resample given integer weights.
 
-    Resample ``b`` holds ``values_sorted[i]`` ``weights_sorted[b, i]`` times;
-    its order statistic ``k`` (0-based) is ``values_sorted[#{cw <= k}]`` with
-    ``cw`` the cumulative weights.
+    Resample ``b`` holds ``values_sorted[i]`` ``W[b, order[i]]`` times; its
+    order statistic ``k`` (0-based) is ``values_sorted[#{cw <= k}]`` with
+    ``cw`` the cumulative weights. Upper quantiles only need the top of the
+    distribution: the order statistics are read from cumulative weights of
+    the largest values, falling back to the full computation for the rare
+    resamples that draw too few of them. The result is exact either way.
     """
-    cumulative = np.cumsum(weights_sorted, axis=1)
-    total = cumulative[:, -1]
-    position = (total - 1.0) * q
+    n = arm.values_sorted.size
+    position = (totals - 1.0) * q
     below = np.floor(position)
     fraction = position - below
-    last = values_sorted.size - 1
+    tail = min(n, 2 * int(np.ceil((1.0 - q) * n)) + 32)
+    if 2 * tail > n:
+        value_below, value_above = _order_statistics_full(arm, weights, below)
+    else:
+        value_below, value_above = _order_statistics_top(arm, weights, totals, below, tail)
+    result: FloatArray = value_below + fraction * (value_above - value_below)
+    return result
+
+
+def _order_statistics_full(
+    arm: _SortedArm, weights: FloatArray, below: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Order statistics ``below`` and ``below + 1`` (clipped to the maximum) of each row."""
+    cumulative = np.cumsum(weights[:, arm.order], axis=1)
+    last = arm.values_sorted.size - 1
     index_below = np.minimum(np.count_nonzero(cumulative <= below[:, np.newaxis], axis=1), last)
     index_above = np.minimum(
         np.count_nonzero(cumulative <= (below + 1.0)[:, np.newaxis], axis=1), last
     )
-    value_below = values_sorted[index_below]
-    value_above = values_sorted[index_above]
-    result: FloatArray = value_below + fraction * (value_above - value_below)
-    return result
+    return arm.values_sorted[index_below], arm.values_sorted[index_above]
+
+
+def _order_statistics_top(
+    arm: _SortedArm, weights: FloatArray, totals: FloatArray, below: FloatArray, tail: int
+) -> tuple[FloatArray, FloatArray]:
+    """As :func:`_order_statistics_full`, counting down from the ``tail`` largest values."""
+    top_values = arm.values_sorted[::-1][:tail]
+    cumulative = np.cumsum(weights[:, arm.order[::-1][:tail]], axis=1)
+    # Ascending order statistic k is descending rank (total - 1 - k).
+    rank_below = totals - 1.0 - below
+    rank_above = np.maximum(rank_below - 1.0, 0.0)
+    index_below = np.count_nonzero(cumulative <= rank_below[:, np.newaxis], axis=1)
+    index_above = np.count_nonzero(cumulative <= rank_above[:, np.newaxis], axis=1)
+    covered = cumulative[:, -1] > rank_below
+    value_below = top_values[np.minimum(index_below, tail - 1)]
+    value_above = top_values[np.minimum(index_above, tail - 1)]
+    if not covered.all():
+        missing = ~covered
+        full_below, full_above = _order_statistics_full(arm, weights[missing], below[missing])
+        value_below[missing] = full_below
+        value_above[missing] = full_above
+    return value_below, value_above
 
 
 def _vector(values: ArrayLike, name: str) -> FloatArray:
@@ -399,9 +444,9 @@ def _cluster_index(clusters: ArrayLike, n: int) -> NDArray[np.intp]:
 def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
     ratio_rows: list[int] = []
     columns: list[FloatArray] = []
-    quantile_rows: list[int] = []
-    quantile_q: list[float] = []
-    quantile_arms = []
+    quantile_rows: list[tuple[int, int, int, float]] = []
+    arms: list[_SortedArm] = []
+    arm_index: dict[bytes, int] = {}
     labels = []
     for row, comparison in enumerate(comparisons):
         label = str(getattr(comparison, "label", ""))
@@ -429,18 +474,22 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
             ratio_rows.append(row)
             columns.extend([variant, np.ones_like(variant), baseline, np.ones_like(baseline)])
         elif isinstance(comparison, QuantileRatio):
-            quantile_rows.append(row)
-            quantile_q.append(_quantile_level(comparison.q, name))
-            quantile_arms.append(
-                _sorted_arm(_vector(comparison.variant, f"{name}.variant"))
-                + _sorted_arm(_vector(comparison.baseline, f"{name}.baseline"))
+            variant = _vector(comparison.variant, f"{name}.variant")
+            baseline = _vector(comparison.baseline, f"{name}.baseline")
+            quantile_rows.append(
+                (
+                    row,
+                    _arm(variant, arms, arm_index),
+                    _arm(baseline, arms, arm_index),
+                    _quantile_level(comparison.q, name),
+                )
             )
         else:
             raise AnalysisInputError(
                 f"`comparisons[{row}]` must be RatioOfSums, MeanRatio or QuantileRatio; "
                 f"got {type(comparison).__name__}"
             )
-    sizes = {x.size for x in columns} | {arm[0].size for arm in quantile_arms}
+    sizes = {x.size for x in columns} | {arm.values_sorted.size for arm in arms}
     if len(sizes) > 1:
         raise AnalysisInputError(
             "every array in `comparisons` must have the same length (paired units); "
@@ -452,8 +501,7 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
         ratio_rows=np.array(ratio_rows, dtype=np.intp),
         columns=np.column_stack(columns) if columns else np.empty((0, 0)),
         quantile_rows=tuple(quantile_rows),
-        quantile_q=tuple(quantile_q),
-        quantile_arms=tuple(quantile_arms),
+        arms=tuple(arms),
     )
 
 
@@ -470,9 +518,14 @@ def _quantile_level(q: float, name: str) -> float:
     return float(q)
 
 
-def _sorted_arm(values: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
-    order = np.argsort(values, kind="stable")
-    return values[order], order
+def _arm(values: FloatArray, arms: list[_SortedArm], arm_index: dict[bytes, int]) -> int:
+    """Index of ``values`` among the sorted arms, adding it if new (same bytes, same arm)."""
+    key = values.tobytes()
+    if key not in arm_index:
+        order = np.argsort(values, kind="stable")
+        arm_index[key] = len(arms)
+        arms.append(_SortedArm(values_sorted=values[order], order=order))
+    return arm_index[key]
 
 
 # ---------------------------------------------------------------------------

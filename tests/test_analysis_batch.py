@@ -17,7 +17,7 @@ from analysis import (
     bca,
     bca_relative_change,
 )
-from analysis.batch import _weighted_quantile
+from analysis.batch import _SortedArm, _weighted_quantile
 
 
 def _cell(seed: int, n: int) -> dict[str, np.ndarray]:
@@ -108,8 +108,24 @@ def test_weighted_quantile_equals_numpy_on_the_resample(
     indices = rng.integers(0, x.size, size=(7, x.size))
     weights = np.stack([np.bincount(row, minlength=x.size) for row in indices]).astype(float)
     order = np.argsort(x, kind="stable")
-    got = _weighted_quantile(x[order], weights[:, order], q)
+    got = _weighted_quantile(_SortedArm(x[order], order), weights, weights.sum(axis=1), q)
     np.testing.assert_allclose(got, np.quantile(x[indices], q, axis=1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("q", [0.9, 0.95, 0.99])
+def test_weighted_upper_quantile_from_the_top_including_the_fallback(q: float) -> None:
+    """Large n takes the top-of-distribution path; rows that draw none of the
+    largest values take the full path. Both equal numpy on the expanded rows."""
+    rng = np.random.default_rng(12)
+    x = np.round(rng.lognormal(0.0, 1.0, 400), 2)  # rounding makes ties
+    order = np.argsort(x, kind="stable")
+    indices = rng.integers(0, x.size, size=(30, x.size))
+    weights = np.stack([np.bincount(row, minlength=x.size) for row in indices]).astype(float)
+    weights[:5, order[-150:]] = 0.0  # these rows miss the top 150 values
+    weights[5:8] = rng.integers(0, 3, size=(3, x.size))  # cluster-like varying totals
+    got = _weighted_quantile(_SortedArm(x[order], order), weights, weights.sum(axis=1), q)
+    expected = [np.quantile(np.repeat(x, row.astype(int)), q) for row in weights]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_cluster_bootstrap_with_singleton_clusters_is_the_unit_bootstrap() -> None:

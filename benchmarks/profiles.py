@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
             questions_per_repository=12,
             warmup_rounds=1,
             budgets=None,
-            description="every repository of the corpus, 12 questions each; about an hour a run",
+            description="all 10 repositories, 12 questions each; roughly 10 to 30 minutes a run",
         ),
     )
 }

@@ -23,7 +23,9 @@ import json
 import os
 import resource
 import statistics
-import subprocess  # nosec B404 - runs this interpreter and pip, no shell
+
+# subprocess runs this interpreter and its pip with fixed arguments, never a shell.
+import subprocess  # nosec B404
 import sys
 import tarfile
 import tempfile
@@ -105,7 +107,7 @@ def run_arm(
     command = [sys.executable, "-m", "benchmarks.packer_bench", "--child", str(tree)]
     command += ["--budget", budget] + (["--query", query] if query else [])
     command += ["--trace"] if trace else []
-    completed = subprocess.run(  # nosec B603 - our own interpreter, fixed arguments
+    completed = subprocess.run(  # nosec B603
         command, env=environment, capture_output=True, text=True, check=False, timeout=1800
     )
     if completed.returncode != 0:
@@ -230,7 +232,7 @@ def _download_and_extract(name: str, version: str) -> Path:
         return tree
     archives = SDIST_CACHE / "archives"
     archives.mkdir(parents=True, exist_ok=True)
-    subprocess.run(  # nosec B603 - pip of this interpreter, the requirement as given
+    subprocess.run(  # nosec B603
         [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
          "--quiet", f"{name}=={version}", "-d", str(archives)],
         check=True, timeout=900,
@@ -248,7 +250,7 @@ def _download_and_extract(name: str, version: str) -> Path:
             raise SystemExit(
                 "this Python has no tarfile extraction filters; extract it and use --tree"
             )
-        tar.extractall(scratch, filter="data")  # nosec B202 - the "data" filter refuses escapes
+        tar.extractall(scratch, filter="data")  # the "data" filter refuses escaping members
         (root,) = Path(scratch).iterdir()
         tree.parent.mkdir(parents=True, exist_ok=True)
         os.replace(root, tree)

@@ -60,7 +60,6 @@ def test_v5_combination_is_deterministic(tiny_repo: Path, tmp_path: Path) -> Non
     assert warm.manifest["cache"]["misses"] == 0
 
 
-@pytest.mark.smoke
 def test_cache_warm_run_hits_and_content_change_invalidates(
     tiny_repo: Path, tmp_path: Path
 ) -> None:

@@ -141,7 +141,9 @@ def pack_to(
         blocks = writer.write_whole(blocks, exact, out)
     tokens = fixed + sum(exact[block.path] for block in blocks)
     skipped = Counter(scanned.skipped) + tree.skipped
-    return _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
+    manifest = _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
+    manifest["query_terms"] = list(terms)  # empty: the query did not steer this pack
+    return manifest
 
 
 def _options(

@@ -30,6 +30,9 @@ def test_query_pulls_the_targeted_function_into_a_tight_pack(tiny_repo: Path) ->
     budget = 1200  # a quarter of the tree
     line = targeted_line(tiny_repo, "pkg/budget_rules.py", "return tokens <= budget")
     with_query = pack(tiny_repo, budget, "where is the token budget enforced?", flags=V4)
+    assert with_query.manifest["query_terms"] == ["token", "budget", "enforced"]
+    ignored = pack(tiny_repo, budget, "where is the token budget enforced?", flags=Flags())
+    assert ignored.manifest["query_terms"] == []  # the baseline never reads the query
     assert covered(with_query.manifest["items"], "pkg/budget_rules.py", line)
     other_query = pack(tiny_repo, budget, "step 3 of module 7", flags=V4)
     assert other_query.text != with_query.text

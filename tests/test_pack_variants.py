@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,21 @@ def test_cache_entries_are_json_written_atomically(tiny_repo: Path, tmp_path: Pa
     entry = next(cache.rglob("file/*/*.json"))
     assert json.loads(entry.read_text())["kind"] in {"python", "markdown", "text", "rst"}
     assert AnalysisCache.open(cache, "cl100k_base").directory.endswith("cl100k_base")
+
+
+def test_concurrent_processes_share_one_cache(tiny_repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "shared-cache"
+    script = (
+        "import sys, packrepo\n"
+        "flags = packrepo.Flags(policy_v2=True, aggressive_caching=True, cache_dir=sys.argv[2])\n"
+        "sys.stdout.write(packrepo.pack(sys.argv[1], '1M', flags=flags).text)\n"
+    )
+    command = [sys.executable, "-c", script, str(tiny_repo), str(cache)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    expected = pack(tiny_repo, "1M", flags=BASELINE).text
+    assert outputs == [expected] * 3
+    warm = pack(tiny_repo, "1M", flags=v1(cache))
+    assert warm.text == expected
+    assert warm.manifest["cache"]["misses"] == 0  # every entry the racers wrote is whole

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -59,7 +60,9 @@ from analysis.bootstrap import (
 from analysis.errors import AnalysisInputError, DegenerateDataError
 
 __all__ = [
+    "INTERVAL_METHODS",
     "BCaBatchResult",
+    "IntervalMethod",
     "MeanRatio",
     "QuantileRatio",
     "RatioOfSums",
@@ -68,6 +71,8 @@ __all__ = [
 ]
 
 _CHUNK_ELEMENTS = 1 << 22
+
+IntervalMethod = Literal["BCa", "percentile"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +89,7 @@ class RatioOfSums:
     baseline_numerator: ArrayLike
     baseline_denominator: ArrayLike
     label: str = ""
+    method: IntervalMethod = "BCa"
 
     def unit_differences(self) -> FloatArray:
         """Per-unit paired differences of ``a / c`` (for Cohen's dz); needs ``c > 0``."""
@@ -111,6 +117,7 @@ class MeanRatio:
     variant: ArrayLike
     baseline: ArrayLike
     label: str = ""
+    method: IntervalMethod = "BCa"
 
     def unit_differences(self) -> FloatArray:
         """Per-unit paired differences ``v - b`` (for Cohen's dz)."""
@@ -122,12 +129,23 @@ class MeanRatio:
 
 @dataclass(frozen=True, eq=False)
 class QuantileRatio:
-    """Relative change of a quantile: ``Q_q(v) / Q_q(b) - 1`` (numpy's linear quantile)."""
+    """Relative change of a quantile: ``Q_q(v) / Q_q(b) - 1`` (numpy's linear quantile).
+
+    The interval defaults to the percentile method. A sample quantile is not
+    a smooth statistic: the jackknife behind ``a_hat`` is inconsistent for
+    it (Efron 1982, sec. 3.4), and ``z0_hat`` is dominated by the lumpiness of
+    its bootstrap distribution (``sd(z0_hat)`` about 0.22 across A/A data sets
+    of 300 units, against about 0.06 for a smooth statistic). In the A/A
+    simulation (``python -m analysis.simulate``) BCa intervals of a p95 ratio
+    rejected a true null about 1.5 times as often as nominal while percentile
+    intervals stayed below it; ``method="BCa"`` remains available.
+    """
 
     variant: ArrayLike
     baseline: ArrayLike
     q: float = 0.95
     label: str = ""
+    method: IntervalMethod = "percentile"
 
     def unit_differences(self) -> FloatArray:
         """Per-unit paired differences ``v - b`` (for Cohen's dz)."""
@@ -138,6 +156,7 @@ class QuantileRatio:
 
 
 RelativeChange = RatioOfSums | MeanRatio | QuantileRatio
+INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("BCa", "percentile")
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,8 +287,8 @@ def bca_relative_change(
         ).astype(np.float64)
     theta_hat_jack = plan.evaluate(jackknife_weights)
     _check_finite(theta_hat, theta_hat_b, theta_hat_jack, plan.labels)
-    core = bca_core(theta_hat, theta_hat_b, [theta_hat_jack], alpha)
-    warn_if_degenerate(core.method)
+    core = bca_core(theta_hat, theta_hat_b, [theta_hat_jack], alpha, plan.percentile)
+    warn_if_degenerate(core)
     return BCaBatchResult(
         estimate=theta_hat,
         low=core.low,
@@ -314,6 +333,8 @@ class _Plan:
     # (every variant shares the baseline's arm).
     quantile_rows: tuple[tuple[int, int, int, float], ...]
     arms: tuple[_SortedArm, ...]
+    # Rows whose interval is the percentile interval by choice.
+    percentile: NDArray[np.bool_]
 
     def evaluate(self, weights: FloatArray) -> FloatArray:
         """The statistics under each weight row: ``(k, rows)``."""
@@ -448,10 +469,22 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
     arms: list[_SortedArm] = []
     arm_index: dict[bytes, int] = {}
     labels = []
+    percentile = []
     for row, comparison in enumerate(comparisons):
         label = str(getattr(comparison, "label", ""))
         name = label or f"comparisons[{row}]"
         labels.append(label)
+        if not isinstance(comparison, (RatioOfSums, MeanRatio, QuantileRatio)):
+            raise AnalysisInputError(
+                f"`comparisons[{row}]` must be RatioOfSums, MeanRatio or QuantileRatio; "
+                f"got {type(comparison).__name__}"
+            )
+        method = comparison.method
+        if method not in INTERVAL_METHODS:
+            raise AnalysisInputError(
+                f"`{name}.method` must be one of {INTERVAL_METHODS}; got {method!r}"
+            )
+        percentile.append(method == "percentile")
         if isinstance(comparison, RatioOfSums):
             arrays = [
                 _nonnegative(x, f"{name}.{part}")
@@ -473,7 +506,7 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
             baseline = _nonnegative(comparison.baseline, f"{name}.baseline")
             ratio_rows.append(row)
             columns.extend([variant, np.ones_like(variant), baseline, np.ones_like(baseline)])
-        elif isinstance(comparison, QuantileRatio):
+        else:
             variant = _vector(comparison.variant, f"{name}.variant")
             baseline = _vector(comparison.baseline, f"{name}.baseline")
             quantile_rows.append(
@@ -483,11 +516,6 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
                     _arm(baseline, arms, arm_index),
                     _quantile_level(comparison.q, name),
                 )
-            )
-        else:
-            raise AnalysisInputError(
-                f"`comparisons[{row}]` must be RatioOfSums, MeanRatio or QuantileRatio; "
-                f"got {type(comparison).__name__}"
             )
     sizes = {x.size for x in columns} | {arm.values_sorted.size for arm in arms}
     if len(sizes) > 1:
@@ -502,6 +530,7 @@ def _compile(comparisons: Sequence[RelativeChange]) -> _Plan:
         columns=np.column_stack(columns) if columns else np.empty((0, 0)),
         quantile_rows=tuple(quantile_rows),
         arms=tuple(arms),
+        percentile=np.array(percentile, dtype=bool),
     )
 
 

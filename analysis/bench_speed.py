@@ -15,8 +15,11 @@ memory mean), ``--units`` paired units (300 by default) and
     called once per interval (``--scipy-cells`` limits how many budget cells
     scipy runs; the rest is extrapolated and the output says so),
 
-then compares every endpoint with scipy's. scipy uses an independent random
-stream, so the endpoints differ by Monte-Carlo error only: the script prints
+then compares every endpoint with scipy's. Each interval uses its
+comparison's method in both engines: BCa, except the p95 ratios, whose
+default is the percentile interval (see :class:`analysis.batch.QuantileRatio`).
+scipy uses an independent random stream, so the endpoints differ by
+Monte-Carlo error only: the script prints
 ``|ours - scipy| / sqrt(2) se`` with ``se`` the endpoint's Monte-Carlo standard
 error (:func:`analysis.bootstrap.endpoint_mc_se`).
 """
@@ -140,7 +143,7 @@ def _run_scipy(
                 vectorized=True,
                 paired=True,
                 confidence_level=spec.confidence_level,
-                method="BCa",
+                method=comparison.method,
                 rng=rng,
             )
             interval = result.confidence_interval

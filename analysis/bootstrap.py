@@ -211,7 +211,7 @@ def bca(
         [jack[np.newaxis] for jack in theta_hat_jack],
         np.array([alpha]),
     )
-    warn_if_degenerate(core.method)
+    warn_if_degenerate(core)
     return BCaResult(
         estimate=float(theta_hat[0]),
         low=float(core.low[0]),
@@ -414,7 +414,11 @@ def _evaluate(
 
 @dataclass(frozen=True, eq=False)
 class BCaCore:
-    """Endpoints and diagnostics for ``k`` intervals (arrays of shape ``(k,)``)."""
+    """Endpoints and diagnostics for ``k`` intervals (arrays of shape ``(k,)``).
+
+    ``one_sided`` marks rows that asked for BCa but fell back to the
+    percentile interval because ``z0_hat`` is infinite.
+    """
 
     low: FloatArray
     high: FloatArray
@@ -422,6 +426,7 @@ class BCaCore:
     acceleration: FloatArray
     standard_error: FloatArray
     method: tuple[str, ...]
+    one_sided: NDArray[np.bool_]
 
 
 def bca_core(
@@ -429,6 +434,7 @@ def bca_core(
     theta_hat_b: FloatArray,
     theta_hat_jack: Sequence[FloatArray],
     alpha: FloatArray,
+    percentile: NDArray[np.bool_] | None = None,
 ) -> BCaCore:
     """BCa intervals for ``k`` statistics at once.
 
@@ -438,17 +444,23 @@ def bca_core(
     theta_hat_b : (k, B) bootstrap distributions.
     theta_hat_jack : one (k, n_j) array of jackknife values per sample.
     alpha : (k,) two-sided error rates, ``1 - confidence_level``.
+    percentile : (k,) bool, optional
+        Rows that use the percentile interval by choice (``z0_hat`` and
+        ``a_hat`` are still reported as diagnostics).
     """
+    chosen = np.zeros(theta_hat.shape, dtype=bool) if percentile is None else percentile
     theta_hat_b_sorted = np.sort(theta_hat_b, axis=-1)
     degenerate = zero_spread(theta_hat_b_sorted, theta_hat)
     z0_hat = _z0_hat(theta_hat_b, theta_hat)
     a_hat = _acceleration(theta_hat_jack)
-    levels = bca_levels(z0_hat, a_hat, alpha)
+    nominal = np.stack([alpha / 2.0, 1.0 - alpha / 2.0], axis=-1)
+    levels = np.where(chosen[:, np.newaxis], nominal, bca_levels(z0_hat, a_hat, alpha))
     endpoints = sorted_quantiles(theta_hat_b_sorted, levels)
     endpoints = np.where(degenerate[:, np.newaxis], theta_hat[:, np.newaxis], endpoints)
+    one_sided = ~degenerate & ~chosen & ~np.isfinite(z0_hat)
     method = tuple(
-        METHOD_DEGENERATE if flat else METHOD_BCA if np.isfinite(z0) else METHOD_PERCENTILE
-        for flat, z0 in zip(degenerate, z0_hat, strict=True)
+        METHOD_DEGENERATE if flat else METHOD_PERCENTILE if by_choice or fallback else METHOD_BCA
+        for flat, by_choice, fallback in zip(degenerate, chosen, one_sided, strict=True)
     )
     standard_error = (
         np.std(theta_hat_b, axis=-1, ddof=1)
@@ -462,6 +474,7 @@ def bca_core(
         acceleration=a_hat,
         standard_error=np.where(degenerate, 0.0, standard_error),
         method=method,
+        one_sided=one_sided,
     )
 
 
@@ -550,10 +563,10 @@ def sorted_quantiles(theta_hat_b_sorted: FloatArray, levels: FloatArray) -> Floa
     return result
 
 
-def warn_if_degenerate(method: Sequence[str]) -> None:
+def warn_if_degenerate(core: BCaCore) -> None:
     """One :class:`DegenerateIntervalWarning` per kind of fallback used."""
-    flat = sum(m == METHOD_DEGENERATE for m in method)
-    one_sided = sum(m == METHOD_PERCENTILE for m in method)
+    flat = sum(m == METHOD_DEGENERATE for m in core.method)
+    one_sided = int(np.count_nonzero(core.one_sided))
     if flat:
         warnings.warn(
             f"{flat} bootstrap distribution(s) have zero spread; "
@@ -658,8 +671,9 @@ def endpoint_mc_se(
     tails (levels within a few ``1/B`` of 0 or 1).
     """
     n_resamples = theta_hat_b_sorted.shape[-1]
-    levels = bca_levels(z0_hat, a_hat, alpha)
     nominal = np.stack([alpha / 2.0, 1.0 - alpha / 2.0], axis=-1)
+    bca_rows = np.array([m == METHOD_BCA for m in method])[:, np.newaxis]
+    levels = np.where(bca_rows, bca_levels(z0_hat, a_hat, alpha), nominal)
     z0 = z0_hat[:, np.newaxis]
     with np.errstate(all="ignore"):
         w = z0 + special.ndtri(nominal)
@@ -668,7 +682,6 @@ def endpoint_mc_se(
         p0 = special.ndtr(z0)
         var_z0 = p0 * (1.0 - p0) / n_resamples / _normal_pdf(z0) ** 2
         extra = dlevel_dz0**2 * var_z0
-    bca_rows = np.array([m == METHOD_BCA for m in method])[:, np.newaxis]
     extra = np.where(bca_rows & np.isfinite(extra), extra, 0.0)
     sigma_p = np.sqrt(levels * (1.0 - levels) / n_resamples + extra)
     sigma_p = np.maximum(sigma_p, 1.0 / n_resamples)

@@ -53,7 +53,7 @@ def test_batch_equals_generic_bca_with_the_same_seed() -> None:
     comparisons = [
         RatioOfSums(cell["score_v"], cell["tokens_v"], cell["score_b"], cell["tokens_b"], "qa"),
         MeanRatio(cell["latency_v"], cell["latency_b"], label="latency"),
-        QuantileRatio(cell["latency_v"], cell["latency_b"], q=0.95, label="p95"),
+        QuantileRatio(cell["latency_v"], cell["latency_b"], q=0.95, label="p95", method="BCa"),
     ]
     batch = bca_relative_change(comparisons, n_resamples=3_000, seed=42)
     generic = [
@@ -126,6 +126,23 @@ def test_weighted_upper_quantile_from_the_top_including_the_fallback(q: float) -
     got = _weighted_quantile(_SortedArm(x[order], order), weights, weights.sum(axis=1), q)
     expected = [np.quantile(np.repeat(x, row.astype(int)), q) for row in weights]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_quantile_ratio_defaults_to_the_percentile_interval() -> None:
+    cell = _cell(8, 200)
+    batch = bca_relative_change(
+        [QuantileRatio(cell["latency_v"], cell["latency_b"])], n_resamples=2_000, seed=5
+    )
+    assert batch.method == ("percentile",)
+    expected = np.percentile(batch.bootstrap_distribution[0], [2.5, 97.5])
+    assert (batch.low[0], batch.high[0]) == pytest.approx(tuple(expected), rel=1e-12)
+    assert np.isfinite(batch.z0[0])  # still reported, as a diagnostic
+    # The p-value inverts the percentile interval.
+    assert (
+        batch[0].p_value(float(batch.low[0]) - 1e-9)
+        < 0.05
+        < batch[0].p_value(float(batch.low[0]) + 1e-9)
+    )
 
 
 def test_cluster_bootstrap_with_singleton_clusters_is_the_unit_bootstrap() -> None:
@@ -213,6 +230,7 @@ def test_identical_arms_give_a_degenerate_zero_interval() -> None:
         (lambda: [MeanRatio([1.0, -2.0], [1.0, 2.0])], AnalysisInputError, "non-negative"),
         (lambda: [MeanRatio([1.0, 2.0], [0.0, 0.0])], DegenerateDataError, "not finite"),
         (lambda: [QuantileRatio([1.0, 2.0], [1.0, 2.0], q=1.5)], AnalysisInputError, "q"),
+        (lambda: [MeanRatio([1.0, 2.0], [1.0, 2.0], method="bca")], AnalysisInputError, "method"),
         (lambda: [], AnalysisInputError, "empty"),
         (lambda: ["qa"], AnalysisInputError, "RatioOfSums, MeanRatio or QuantileRatio"),
     ],

@@ -189,6 +189,10 @@ def _offer_chunks(
 
     for candidate, index in sorted(pairs, key=key):
         state = ladder.states[candidate.path]
+        chunk = candidate.analysis.chunks[index]
+        replaced = chunk.signature_tokens if index in state.signatures else 0
+        if chunk.tokens - replaced > ladder.room:
+            continue  # cannot fit whatever its framing: skip building the block
         if not state.full and index not in state.chunks:
             ladder.offer(state, chunks={index})
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from packrepo import Flags, pack
 from packrepo.chunking import python_facts
 from packrepo.hybrid import ChunkStats, bm25, pagerank
-from packrepo.terms import query_terms, split_identifier
+from packrepo.terms import _WORD, query_term_counts, query_terms, split_identifier
 
 V4 = Flags(policy_v2=True, hybrid_mode=True, adaptive_threshold=0.85)
 
@@ -133,3 +137,23 @@ def test_import_packrepo_does_not_pull_in_numpy_scipy_or_the_tokenizer() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["Token", "tokens", "_", "2", "counter", "Counters", " ", "\n", "x", "é", "SS"]
+        ),
+        max_size=40,
+    ).map("".join),
+    query=st.sampled_from(["token counter", "tokens", "x ss", "counter_token", "2x"]),
+)
+def test_query_term_counts_match_splitting_every_word(text: str, query: str) -> None:
+    keep = frozenset(query_terms(query))
+    naive = Counter(
+        term for word in _WORD.findall(text) for term in split_identifier(word) if term in keep
+    )
+    [(counts, length)] = query_term_counts([text], keep)
+    assert counts == dict(naive)
+    assert length == len(text)

@@ -4,10 +4,10 @@ Every comparison in one call is paired over the same ``n`` units (one budget
 cell: every variant and metric measured on the same repositories and
 questions). One bootstrap draw of units is shared by all comparisons in the
 call, and the statistics are computed from a matrix of resampling weights
-``W`` of shape ``(B, n)`` (``W[b, i]`` = how often unit ``i`` appears in
-resample ``b``):
+``W`` of shape ``(n, B)`` (``W[i, b]`` = how often unit ``i`` appears in
+resample ``b``; unit-major, so that gathering units is contiguous):
 
-* sums become one matrix product, ``S = W @ X``, so a ratio of sums over
+* sums become one matrix product, ``S = W.T @ X``, so a ratio of sums over
   10,000 resamples is one BLAS call;
 * quantiles use the values sorted once and cumulative weights, giving the
   same order statistics (and numpy's linear interpolation) as sorting each
@@ -275,7 +275,7 @@ def bca_relative_change(
         comparisons, confidence_level, n_resamples, seed, clusters
     )
     n = plan.n_units
-    theta_hat = plan.evaluate(np.ones((1, n)))[:, 0]
+    theta_hat = plan.evaluate(np.ones((n, 1)))[:, 0]
     if cluster_index is None:
         theta_hat_b = _unit_replicates(plan, n_resamples, rng)
         jackknife_weights = 1.0 - np.eye(n)
@@ -283,7 +283,7 @@ def bca_relative_change(
         theta_hat_b = _cluster_replicates(plan, cluster_index, n_resamples, rng)
         n_clusters = int(cluster_index.max()) + 1
         jackknife_weights = (
-            cluster_index[np.newaxis, :] != np.arange(n_clusters)[:, np.newaxis]
+            cluster_index[:, np.newaxis] != np.arange(n_clusters)[np.newaxis, :]
         ).astype(np.float64)
     theta_hat_jack = plan.evaluate(jackknife_weights)
     _check_finite(theta_hat, theta_hat_b, theta_hat_jack, plan.labels)
@@ -337,16 +337,16 @@ class _Plan:
     percentile: NDArray[np.bool_]
 
     def evaluate(self, weights: FloatArray) -> FloatArray:
-        """The statistics under each weight row: ``(k, rows)``."""
+        """The statistics under each column of ``weights`` (``(n, rows)``): ``(k, rows)``."""
         k = len(self.labels)
-        values = np.empty((k, weights.shape[0]))
+        values = np.empty((k, weights.shape[1]))
         if self.ratio_rows.size:
-            sums = weights @ self.columns
+            sums = weights.T @ self.columns
             with np.errstate(all="ignore"):
                 ratio = (sums[:, 0::4] * sums[:, 3::4]) / (sums[:, 1::4] * sums[:, 2::4]) - 1.0
             values[self.ratio_rows] = ratio.T
         if self.quantile_rows:
-            totals = weights.sum(axis=1)
+            totals = weights.sum(axis=0)
             quantiles: dict[tuple[int, float], FloatArray] = {}
             for row, variant, baseline, q in self.quantile_rows:
                 for arm in (variant, baseline):
@@ -362,7 +362,8 @@ def _weighted_quantile(
 ) -> FloatArray:
     """Linear-interpolation quantile of each resample given integer weights.
 
-    Resample ``b`` holds ``values_sorted[i]`` ``W[b, order[i]]`` times; its
+    ``weights`` is ``(n, rows)``. Resample ``b`` holds ``values_sorted[i]``
+    ``W[order[i], b]`` times; its
     order statistic ``k`` (0-based) is ``values_sorted[#{cw <= k}]`` with
     ``cw`` the cumulative weights. Upper quantiles only need the top of the
     distribution: the order statistics are read from cumulative weights of
@@ -382,16 +383,25 @@ def _weighted_quantile(
     return result
 
 
+def _cumulative_rows(rows: FloatArray) -> FloatArray:
+    """``np.cumsum(rows, axis=0)`` in place, one contiguous row at a time.
+
+    numpy's cumsum along the first axis walks strided memory; adding whole
+    rows is several times faster for the ``(units, resamples)`` layout.
+    """
+    for i in range(1, rows.shape[0]):
+        np.add(rows[i], rows[i - 1], out=rows[i])
+    return rows
+
+
 def _order_statistics_full(
     arm: _SortedArm, weights: FloatArray, below: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Order statistics ``below`` and ``below + 1`` (clipped to the maximum) of each row."""
-    cumulative = np.cumsum(weights[:, arm.order], axis=1)
+    """Order statistics ``below`` and ``below + 1`` (clipped to the maximum) of each resample."""
+    cumulative = _cumulative_rows(weights[arm.order])
     last = arm.values_sorted.size - 1
-    index_below = np.minimum(np.count_nonzero(cumulative <= below[:, np.newaxis], axis=1), last)
-    index_above = np.minimum(
-        np.count_nonzero(cumulative <= (below + 1.0)[:, np.newaxis], axis=1), last
-    )
+    index_below = np.minimum(np.count_nonzero(cumulative <= below, axis=0), last)
+    index_above = np.minimum(np.count_nonzero(cumulative <= below + 1.0, axis=0), last)
     return arm.values_sorted[index_below], arm.values_sorted[index_above]
 
 
@@ -400,18 +410,18 @@ def _order_statistics_top(
 ) -> tuple[FloatArray, FloatArray]:
     """As :func:`_order_statistics_full`, counting down from the ``tail`` largest values."""
     top_values = arm.values_sorted[::-1][:tail]
-    cumulative = np.cumsum(weights[:, arm.order[::-1][:tail]], axis=1)
+    cumulative = _cumulative_rows(weights[arm.order[::-1][:tail]])
     # Ascending order statistic k is descending rank (total - 1 - k).
     rank_below = totals - 1.0 - below
     rank_above = np.maximum(rank_below - 1.0, 0.0)
-    index_below = np.count_nonzero(cumulative <= rank_below[:, np.newaxis], axis=1)
-    index_above = np.count_nonzero(cumulative <= rank_above[:, np.newaxis], axis=1)
-    covered = cumulative[:, -1] > rank_below
+    index_below = np.count_nonzero(cumulative <= rank_below, axis=0)
+    index_above = np.count_nonzero(cumulative <= rank_above, axis=0)
+    covered = cumulative[-1] > rank_below
     value_below = top_values[np.minimum(index_below, tail - 1)]
     value_above = top_values[np.minimum(index_above, tail - 1)]
     if not covered.all():
         missing = ~covered
-        full_below, full_above = _order_statistics_full(arm, weights[missing], below[missing])
+        full_below, full_above = _order_statistics_full(arm, weights[:, missing], below[missing])
         value_below[missing] = full_below
         value_above[missing] = full_above
     return value_below, value_above
@@ -563,11 +573,12 @@ def _arm(values: FloatArray, arms: list[_SortedArm], arm_index: dict[bytes, int]
 
 
 def _counts(indices: NDArray[np.intp], n: int) -> FloatArray:
-    """Resampling weights: ``W[b, i]`` = occurrences of ``i`` in row ``b`` of ``indices``."""
+    """Resampling weights ``(n, rows)``: ``W[i, b]`` = occurrences of ``i`` in ``indices[b]``."""
     rows = indices.shape[0]
     offsets = (np.arange(rows, dtype=np.intp) * n)[:, np.newaxis]
-    flat = np.bincount((indices + offsets).ravel(), minlength=rows * n)
-    return flat.reshape(rows, n).astype(np.float64)
+    by_row = np.bincount((indices + offsets).ravel(), minlength=rows * n).reshape(rows, n)
+    weights: FloatArray = by_row.T.astype(np.float64, order="C")
+    return weights
 
 
 def _unit_replicates(plan: _Plan, n_resamples: int, rng: np.random.Generator) -> FloatArray:
@@ -585,8 +596,7 @@ def _cluster_replicates(
     for start in range(0, n_resamples, rows):
         size = min(rows, n_resamples - start)
         chosen = rng.integers(0, n_clusters, size=(size, n_clusters))
-        cluster_weights = _counts(chosen, n_clusters)
-        parts.append(plan.evaluate(cluster_weights[:, cluster_index]))
+        parts.append(plan.evaluate(_counts(chosen, n_clusters)[cluster_index]))
     return np.concatenate(parts, axis=1)
 
 

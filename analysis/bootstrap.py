@@ -664,9 +664,9 @@ def endpoint_mc_se(
     ``alpha_tilde`` moves with ``z0_hat``. The level's Monte-Carlo spread is
     ``sigma_p^2 = alpha_tilde (1 - alpha_tilde) / B + (d alpha_tilde / d z0)^2
     Var(z0_hat)`` with ``Var(z0_hat) = p0 (1 - p0) / (B phi(z0)^2)``; the
-    endpoint's standard error is half the range of the sorted distribution
-    over ``alpha_tilde +- sigma_p`` (at least one order statistic either
-    side), the order-statistic analogue of the delta method. Used for
+    endpoint's standard error is a quarter of the range of the sorted
+    distribution over ``alpha_tilde +- 2 sigma_p`` (at least two order
+    statistics either side), the order-statistic analogue of the delta method. Used for
     tolerances when comparing two bootstrap runs; it is rough in extreme
     tails (levels within a few ``1/B`` of 0 or 1).
     """
@@ -685,13 +685,15 @@ def endpoint_mc_se(
     extra = np.where(bca_rows & np.isfinite(extra), extra, 0.0)
     sigma_p = np.sqrt(levels * (1.0 - levels) / n_resamples + extra)
     sigma_p = np.maximum(sigma_p, 1.0 / n_resamples)
-    lower = np.clip(levels - sigma_p, 0.0, 1.0)
-    upper = np.clip(levels + sigma_p, 0.0, 1.0)
+    # +-2 sigma_p, halved: the same slope for a smooth distribution, and it
+    # spans neighbouring atoms of a lumpy one (quantile statistics).
+    lower = np.clip(levels - 2.0 * sigma_p, 0.0, 1.0)
+    upper = np.clip(levels + 2.0 * sigma_p, 0.0, 1.0)
     spread = sorted_quantiles(theta_hat_b_sorted, upper) - sorted_quantiles(
         theta_hat_b_sorted, lower
     )
-    # A bracket clipped at 0 or 1 is extrapolated to its full width 2 sigma_p.
-    se: FloatArray = 0.5 * spread * (2.0 * sigma_p / np.maximum(upper - lower, 1e-300))
+    # A bracket clipped at 0 or 1 is extrapolated to its full width 4 sigma_p.
+    se: FloatArray = 0.25 * spread * (4.0 * sigma_p / np.maximum(upper - lower, 1e-300))
     flat = np.array([m == METHOD_DEGENERATE for m in method])[:, np.newaxis]
     return np.where(flat, 0.0, se)
 

@@ -108,7 +108,7 @@ def test_weighted_quantile_equals_numpy_on_the_resample(
     indices = rng.integers(0, x.size, size=(7, x.size))
     weights = np.stack([np.bincount(row, minlength=x.size) for row in indices]).astype(float)
     order = np.argsort(x, kind="stable")
-    got = _weighted_quantile(_SortedArm(x[order], order), weights, weights.sum(axis=1), q)
+    got = _weighted_quantile(_SortedArm(x[order], order), weights.T, weights.sum(axis=1), q)
     np.testing.assert_allclose(got, np.quantile(x[indices], q, axis=1), rtol=1e-12, atol=1e-12)
 
 
@@ -123,7 +123,7 @@ def test_weighted_upper_quantile_from_the_top_including_the_fallback(q: float) -
     weights = np.stack([np.bincount(row, minlength=x.size) for row in indices]).astype(float)
     weights[:5, order[-150:]] = 0.0  # these rows miss the top 150 values
     weights[5:8] = rng.integers(0, 3, size=(3, x.size))  # cluster-like varying totals
-    got = _weighted_quantile(_SortedArm(x[order], order), weights, weights.sum(axis=1), q)
+    got = _weighted_quantile(_SortedArm(x[order], order), weights.T, weights.sum(axis=1), q)
     expected = [np.quantile(np.repeat(x, row.astype(int)), q) for row in weights]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 

@@ -58,9 +58,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.arms import Arm, expected_fastpath_env, worker_environment
+
+Result = TypeVar("Result")
 
 SHADOW_KIND = "fastpath-shadow"
 SCHEMA = 1
@@ -533,8 +535,13 @@ class Lane:
     executor: ProcessPoolExecutor
     cache_dir: Path
 
-    def submit(self, requests: Sequence[PackRequest]) -> Future[list[PackOutcome]]:
-        return self.executor.submit(pack_batch, list(requests))
+    def submit(
+        self,
+        requests: Sequence[PackRequest],
+        worker: Callable[[Sequence[PackRequest]], list[Result]] = pack_batch,  # type: ignore[assignment]
+    ) -> Future[list[Result]]:
+        """Run ``worker`` (a module-level function, for pickling) on a batch in this lane."""
+        return self.executor.submit(worker, list(requests))
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -11,7 +11,8 @@ resample ``b``; unit-major, so that gathering units is contiguous):
   10,000 resamples is one BLAS call;
 * quantiles use the values sorted once and cumulative weights, giving the
   same order statistics (and numpy's linear interpolation) as sorting each
-  resample.
+  resample. Quantile ratios default to the percentile interval (see
+  :class:`QuantileRatio` for why); everything else is BCa.
 
 Sharing the draw makes the intervals of one call positively correlated (they
 see the same resampled units). Each interval on its own is an ordinary BCa
@@ -278,14 +279,10 @@ def bca_relative_change(
     theta_hat = plan.evaluate(np.ones((n, 1)))[:, 0]
     if cluster_index is None:
         theta_hat_b = _unit_replicates(plan, n_resamples, rng)
-        jackknife_weights = 1.0 - np.eye(n)
+        theta_hat_jack = _jackknife(plan, np.arange(n))
     else:
         theta_hat_b = _cluster_replicates(plan, cluster_index, n_resamples, rng)
-        n_clusters = int(cluster_index.max()) + 1
-        jackknife_weights = (
-            cluster_index[:, np.newaxis] != np.arange(n_clusters)[np.newaxis, :]
-        ).astype(np.float64)
-    theta_hat_jack = plan.evaluate(jackknife_weights)
+        theta_hat_jack = _jackknife(plan, cluster_index)
     _check_finite(theta_hat, theta_hat_b, theta_hat_jack, plan.labels)
     core = bca_core(theta_hat, theta_hat_b, [theta_hat_jack], alpha, plan.percentile)
     warn_if_degenerate(core)
@@ -597,6 +594,18 @@ def _cluster_replicates(
         size = min(rows, n_resamples - start)
         chosen = rng.integers(0, n_clusters, size=(size, n_clusters))
         parts.append(plan.evaluate(_counts(chosen, n_clusters)[cluster_index]))
+    return np.concatenate(parts, axis=1)
+
+
+def _jackknife(plan: _Plan, group: NDArray[np.intp]) -> FloatArray:
+    """Leave-one-group-out values (a group is a unit, or a cluster), in chunks."""
+    n_groups = int(group.max()) + 1
+    columns = max(1, _CHUNK_ELEMENTS // plan.n_units)
+    parts = []
+    for start in range(0, n_groups, columns):
+        left_out = np.arange(start, min(n_groups, start + columns))
+        weights = (group[:, np.newaxis] != left_out[np.newaxis, :]).astype(np.float64)
+        parts.append(plan.evaluate(weights))
     return np.concatenate(parts, axis=1)
 
 

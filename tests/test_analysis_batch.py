@@ -145,6 +145,19 @@ def test_quantile_ratio_defaults_to_the_percentile_interval() -> None:
     )
 
 
+def test_jackknife_in_chunks_for_many_units() -> None:
+    """Many units: the leave-one-out values come in chunks; a_hat still equals
+    Efron & Tibshirani's eq. 14.15 on the closed-form jackknife of a ratio."""
+    rng = np.random.default_rng(13)
+    baseline = rng.lognormal(0.0, 0.7, 20_000)
+    variant = baseline * rng.lognormal(0.05, 0.3, 20_000)
+    batch = bca_relative_change([MeanRatio(variant, baseline)], n_resamples=100, seed=0)
+    jackknife = (variant.sum() - variant) / (baseline.sum() - baseline) - 1.0
+    centred = jackknife.mean() - jackknife
+    expected = (centred**3).sum() / (6.0 * ((centred**2).sum()) ** 1.5)
+    assert batch.acceleration[0] == pytest.approx(expected, rel=1e-6)
+
+
 def test_cluster_bootstrap_with_singleton_clusters_is_the_unit_bootstrap() -> None:
     cell = _cell(1, 60)
     comparisons = [MeanRatio(cell["latency_v"], cell["latency_b"])]

@@ -63,9 +63,14 @@ class ComparisonResult:
     ``relative_change``, ``ci_low``, ``ci_high``: estimate and BCa interval at
     ``confidence_level`` (already adjusted). ``p_value`` is unadjusted,
     ``adjusted_p_value`` follows the family's correction and
-    ``significant`` is ``adjusted_p_value <= alpha``. ``method`` is the BCa
-    method or its documented fallback; ``resampling`` is ``"unit"`` or
-    ``"cluster"``.
+    ``significant`` is ``adjusted_p_value <= alpha``. ``method`` is
+    ``"BCa"``, ``"percentile"`` (by choice for quantile ratios, or the
+    fallback when ``z0`` is infinite) or ``"degenerate"``; ``resampling`` is
+    ``"unit"`` or ``"cluster"``.
+
+    Two documented fallbacks are not finite: ``z0 = +-inf`` (percentile
+    fallback) and ``effect_size.dz = +-inf`` (constant non-zero differences).
+    JSON writers must turn them into ``null`` (``gates/INPUTS.md``).
     """
 
     family: str

@@ -6,13 +6,13 @@
 For each arm a new interpreter gets exactly that arm's ``FASTPATH_*`` flags (and a cache
 directory of its own), packs once and reports: tokens, fill, the sha256 of the text (equal
 to the baseline's or not), the wall time of the ``pack()`` call (tokenizer loading
-included, interpreter start-up and imports excluded) and the CPU time it used (user + system,
+included, interpreter start-up and imports excluded), the CPU time it used (user + system,
 worker processes included: steadier than wall time on a shared machine), ``ru_maxrss``,
-and, in another fresh process
-because tracing slows everything down, the ``tracemalloc`` peak. V1 is run cold (empty
-cache) and then warm ``--repeats`` times; every arm's latency is the median of
-``--repeats`` runs (cold for arms without a cache). Arms with hybrid mode are packed
-again with a second query and with none, to show whether the query changes the pack.
+and, in another fresh process because tracing slows everything down, the ``tracemalloc``
+peak. Every latency is a median of ``--repeats`` runs. An arm with a cache runs cold
+``--repeats`` times, each on an empty cache, then warm ``--repeats`` times on the last
+one's cache. Arms with hybrid mode are packed again with a second query and with none,
+to show whether the query changes the pack.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import tarfile
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +118,9 @@ def run_arm(
 @dataclass(frozen=True)
 class ArmReport:
     name: str
-    runs: list[Run]  # latency runs; for V1 the first is cold
+    runs: list[Run]  # latency runs (warm ones for a caching arm)
     traced: Run
-    cold: Run | None = None
+    colds: list[Run] = field(default_factory=list)  # caching arms: each on an empty cache
     other_query_sha: str | None = None
     no_query_sha: str | None = None
 
@@ -130,15 +130,19 @@ class ArmReport:
 
     @property
     def latency(self) -> float:
-        return statistics.median(run.seconds for run in self._timed)
+        return statistics.median(run.seconds for run in self.runs)
 
     @property
     def cpu(self) -> float:
-        return statistics.median(run.cpu_seconds for run in self._timed)
+        return statistics.median(run.cpu_seconds for run in self.runs)
 
     @property
-    def _timed(self) -> list[Run]:
-        return self.runs[1:] if self.cold is not None else self.runs
+    def cold_latency(self) -> float:
+        return statistics.median(run.seconds for run in self.colds)
+
+    @property
+    def cold_cpu(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.colds)
 
 
 def measure(
@@ -149,22 +153,19 @@ def measure(
         caching = variant.flags.get("FASTPATH_AGGRESSIVE_CACHING") == "1"
         hybrid = variant.flags.get("FASTPATH_HYBRID_MODE") == "1"
         cache_dir = scratch / f"cache-{variant.name}"
-        count = repeats + 1 if caching else repeats
-        runs = [run_arm(variant, tree, budget, query, cache_dir, False) for _ in range(count)]
+        colds = []
+        if caching:  # every cold run on an empty cache; the last one's cache serves the warm
+            for attempt in range(repeats):
+                cache_dir = scratch / f"cache-{variant.name}-{attempt}"
+                colds.append(run_arm(variant, tree, budget, query, cache_dir, False))
+        runs = [run_arm(variant, tree, budget, query, cache_dir, False) for _ in range(repeats)]
         traced = run_arm(variant, tree, budget, query, scratch / f"trace-{variant.name}", True)
         other = none = None
         if hybrid:
             other = run_arm(variant, tree, budget, OTHER_QUERY, cache_dir, False).sha256
             none = run_arm(variant, tree, budget, None, cache_dir, False).sha256
         reports.append(
-            ArmReport(
-                name=variant.name,
-                runs=runs,
-                traced=traced,
-                cold=runs[0] if caching else None,
-                other_query_sha=other,
-                no_query_sha=none,
-            )
+            ArmReport(variant.name, runs, traced, colds, other_query_sha=other, no_query_sha=none)
         )
         print(f"measured {variant.name}", file=sys.stderr)
     return reports
@@ -191,13 +192,13 @@ def table(reports: list[ArmReport], baseline: str) -> str:
         )
     lines = ["\n".join(rows), ""]
     for report in reports:
-        if report.cold is not None:
-            cold = report.cold
+        if report.colds:
+            cold_wall, cold_cpu = report.cold_latency, report.cold_cpu
             lines.append(
-                f"- {report.name}: cold {cold.seconds:.2f} s wall / {cold.cpu_seconds:.2f} s CPU,"
-                f" warm {report.latency:.2f} s / {report.cpu:.2f} s (median of"
-                f" {len(report.runs) - 1}); cold/warm = {cold.seconds / report.latency:.1f}x wall,"
-                f" {cold.cpu_seconds / report.cpu:.1f}x CPU"
+                f"- {report.name}: cold {cold_wall:.2f} s wall / {cold_cpu:.2f} s CPU, warm"
+                f" {report.latency:.2f} s / {report.cpu:.2f} s (medians of {len(report.runs)});"
+                f" cold/warm = {cold_wall / report.latency:.1f}x wall,"
+                f" {cold_cpu / report.cpu:.1f}x CPU"
             )
     for report in reports:
         if report.name == "V3":
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before/after: {load_before} / {_load()}\n")
     print(table(reports, registry.baseline.name))
     if arguments.json is not None:
-        raw = {r.name: [run.__dict__ for run in [*r.runs, r.traced]] for r in reports}
+        raw = {r.name: [run.__dict__ for run in [*r.colds, *r.runs, r.traced]] for r in reports}
         arguments.json.write_text(json.dumps(raw, indent=2) + "\n")
     return 0
 

@@ -27,6 +27,7 @@ error (:func:`analysis.bootstrap.endpoint_mc_se`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -111,9 +112,11 @@ def _cell_comparisons(cell: Cell) -> list[RelativeChange]:
     return [comparison for metric in METRICS for comparison in cell.comparisons(metric)]
 
 
-def _run_batched(cells: Sequence[Cell], spec: GridSpec) -> tuple[float, list[BCaBatchResult]]:
+def _run_batched(
+    cells: Sequence[Cell], spec: GridSpec
+) -> tuple[tuple[float, float], list[BCaBatchResult]]:
     rng = np.random.default_rng(spec.seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = [
         bca_relative_change(
             _cell_comparisons(cell),
@@ -123,14 +126,14 @@ def _run_batched(cells: Sequence[Cell], spec: GridSpec) -> tuple[float, list[BCa
         )
         for cell in cells
     ]
-    return time.perf_counter() - start, results
+    return (time.perf_counter() - start, time.process_time() - cpu), results
 
 
 def _run_scipy(
     cells: Sequence[Cell], spec: GridSpec
-) -> tuple[float, list[list[tuple[float, float]]]]:
+) -> tuple[tuple[float, float], list[list[tuple[float, float]]]]:
     rng = np.random.default_rng(spec.seed + 1)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     endpoints = []
     for cell in cells:
         cell_endpoints = []
@@ -149,7 +152,7 @@ def _run_scipy(
             interval = result.confidence_interval
             cell_endpoints.append((float(interval.low), float(interval.high)))
         endpoints.append(cell_endpoints)
-    return time.perf_counter() - start, endpoints
+    return (time.perf_counter() - start, time.process_time() - cpu), endpoints
 
 
 def _agreement(
@@ -203,24 +206,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"confidence {spec.confidence_level}"
     )
 
-    _run_batched(cells[:1], spec)  # warm-up (imports, BLAS threads)
+    _run_batched(cells[:1], spec)  # warm-up (imports, caches)
     scipy_cells = len(cells) if args.scipy_cells is None else max(1, args.scipy_cells)
+    load_before = os.getloadavg()[0]
     batched_runs, scipy_runs = [], []
     for _ in range(args.repeat):  # interleaved, so background load hits both alike
         batched_seconds, ours = _run_batched(cells, spec)
         scipy_seconds, theirs = _run_scipy(cells[:scipy_cells], spec)
         batched_runs.append(batched_seconds)
         scipy_runs.append(scipy_seconds)
-    batched_seconds = float(np.median(batched_runs))
-    timed = per_cell * scipy_cells
-    scipy_total = float(np.median(scipy_runs)) * n_intervals / timed
-    runs = f"median of {args.repeat} run(s)"
-    print(f"(a) batched engine:            {batched_seconds:8.2f} s for {n_intervals} intervals "
-          f"({runs})")  # fmt: skip
-    note = "" if timed == n_intervals else f"; timed {timed}, extrapolated x{n_intervals / timed:g}"
-    print(f"(b) scipy, one call/interval:  {scipy_total:8.2f} s for {n_intervals} intervals "
-          f"({runs}{note})")  # fmt: skip
-    print(f"speed-up: {scipy_total / batched_seconds:.1f}x")
+    load_after = os.getloadavg()[0]
+    extrapolate = n_intervals / (per_cell * scipy_cells)
+    batched_wall, batched_cpu = np.median(batched_runs, axis=0)
+    scipy_wall, scipy_cpu = np.median(scipy_runs, axis=0) * extrapolate
+    runs = f"median of {args.repeat} interleaved run(s)"
+    if extrapolate != 1:
+        runs += f"; scipy timed on {per_cell * scipy_cells} intervals, extrapolated"
+    print(f"timings ({runs}; load average {load_before:.2f} before, {load_after:.2f} after):")
+    print(f"(a) batched engine:            {batched_wall:7.2f} s wall, {batched_cpu:7.2f} s CPU")
+    print(f"(b) scipy, one call/interval:  {scipy_wall:7.2f} s wall, {scipy_cpu:7.2f} s CPU")
+    print(f"speed-up: {scipy_wall / batched_wall:.1f}x wall, {scipy_cpu / batched_cpu:.1f}x CPU")
 
     z_scores, relative, labels = _agreement(ours[:scipy_cells], theirs)
     worst = int(np.argmax(z_scores))

@@ -178,7 +178,20 @@ def _read_gitignore(absdir: str, directory: str) -> _Ignore | None:
             lines = handle.read(DEFAULT_MAX_FILE_BYTES).decode("utf-8", "replace").splitlines()
     except OSError:
         return None
-    return _Ignore(base=directory, spec=pathspec.GitIgnoreSpec.from_lines(lines))
+    return _Ignore(base=directory, spec=pathspec.GitIgnoreSpec.from_lines(_valid_patterns(lines)))
+
+
+def _valid_patterns(lines: list[str]) -> list[str]:
+    """The lines git would honour: git skips a pattern it cannot parse (a lone ``!``,
+    say, as in black's test data); pathspec raises on the whole file instead."""
+    valid = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, TypeError):
+            continue
+        valid.append(line)
+    return valid
 
 
 def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:

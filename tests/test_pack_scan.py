@@ -121,3 +121,13 @@ def test_scanning_a_file_or_nothing_is_refused(tmp_path: Path) -> None:
         pack(tmp_path / "a.py", 100, flags=BASELINE)
     with pytest.raises(ValueError, match="no such directory"):
         pack(tmp_path / "missing", 100, flags=BASELINE)
+
+
+def test_an_unparsable_gitignore_pattern_is_skipped_as_git_does(tmp_path: Path) -> None:
+    """black's sdist ships a .gitignore holding a lone ``!``; git ignores that line."""
+    (tmp_path / ".gitignore").write_text("!\n*.log\n")
+    (tmp_path / "kept.py").write_text("x = 1\n")
+    (tmp_path / "dropped.log").write_text("noise\n")
+    paths = [entry.path for entry in scan(str(tmp_path)).files]
+    assert "kept.py" in paths
+    assert "dropped.log" not in paths

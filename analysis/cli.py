@@ -1,0 +1,283 @@
+"""``python -m analysis``: benchmark artifacts in, three analysis documents out.
+
+::
+
+    python -m analysis --input artifacts --output artifacts \\
+        [--bootstrap-samples 10000] [--confidence-level 0.95] [--variants baseline,V1,V4] \\
+        [--seed 1337] [--correction bonferroni|holm] [--pair-with run|aa] \\
+        [--config pyproject.toml] [--verbose]
+    python -m analysis compare BASE.json CAND.json [--json]   # pyperf / pytest-benchmark
+
+The only place where errors become one line on stderr and an exit code:
+0 the documents were written, 2 bad input or configuration (nothing is
+written, and this command's earlier outputs are removed so that no stale
+analysis is judged). Defaults come from ``[tool.fastpath]`` through
+``packrepo.registry.load_registry``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.artifacts import load_runs
+from analysis.documents import (
+    ANALYSIS_FILE,
+    BCA_FILE,
+    OUTPUT_FILES,
+    RISK_FILE,
+    bca_document,
+    encode,
+    pinned_provenance,
+    risk_document,
+    statistical_analysis_document,
+)
+from analysis.effects import CORRECTIONS, Correction
+from analysis.errors import AnalysisInputError
+from analysis.pipeline_analysis import POOLED, AnalysisResult, Settings, analyse
+from analysis.risk import Coverage, RiskLimits, assess
+from gates.errors import EvidenceError, GatesInputError
+from gates.evidence import ADVANCED_FILE, KINDS, Provenance, parse_advanced_testing
+from gates.jsonio import parse_document, write_all_atomically
+from gates.provenance import current_provenance
+from gates.thresholds import GateThresholds, thresholds_from_registry
+from packrepo.registry import Registry, RegistryError, load_registry
+
+BAD_INPUT = 2
+PROGRAM = "analysis"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: AnalysisResult
+    written: tuple[Path, ...]
+    seconds: float
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Paired BCa analysis of the benchmark artifacts (T1) and risk assessment"
+        " (T2). Writes statistical_analysis.json, bca_analysis.json and risk_assessment.json."
+        " Other tools' results: `python -m analysis compare BASE.json CAND.json`.",
+    )
+    parser.add_argument("--input", type=Path, required=True, help="directory of the artifacts")
+    parser.add_argument("--output", type=Path, required=True, help="where to write the documents")
+    parser.add_argument(
+        "--bootstrap-samples", type=int, help="bootstrap resamples (default: the registry's)"
+    )
+    parser.add_argument(
+        "--confidence-level",
+        type=float,
+        help="unadjusted level; alpha = 1 - level (default: the registry's confidence_level)",
+    )
+    parser.add_argument(
+        "--variants", help="analyse only these arms, e.g. baseline,V1,V4 (default: all)"
+    )
+    parser.add_argument("--seed", type=int, help="bootstrap seed (default: the registry's)")
+    parser.add_argument(
+        "--correction", choices=CORRECTIONS, help="multiplicity correction (default: registry's)"
+    )
+    parser.add_argument(
+        "--pair-with",
+        choices=("run", "aa"),
+        default="run",
+        help="pair each variant with the baseline arm of its own run (default) or of the A/A"
+        " run; timings are never paired across machines",
+    )
+    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"), help="registry")
+    parser.add_argument("--verbose", action="store_true", help="print the pooled comparisons")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["compare"]:
+        from analysis.interop import main as compare_main
+
+        return compare_main(arguments[1:])
+    options = build_parser().parse_args(arguments)
+    try:
+        outcome = run(options)
+    except (AnalysisInputError, GatesInputError, RegistryError) as exc:
+        _remove_outputs(options.output)
+        print(f"{PROGRAM}: error: {_one_line(exc)}", file=sys.stderr)
+        return BAD_INPUT
+    except OSError as exc:
+        _remove_outputs(options.output)
+        print(
+            f"{PROGRAM}: error: cannot write to {options.output}: {exc.strerror}", file=sys.stderr
+        )
+        return BAD_INPUT
+    if options.verbose:
+        print(render_summary(outcome.result))
+    print(_closing_line(outcome))
+    return 0
+
+
+def run(options: argparse.Namespace) -> Outcome:
+    """Load, analyse, render every document, then write them all (or none)."""
+    started = time.perf_counter()
+    registry = load_registry(options.config)
+    thresholds = thresholds_from_registry(registry)
+    settings = _settings(options, registry, thresholds)
+    candidates = select_candidates(registry, options.variants)
+    runs = load_runs(options.input, registry, candidates)
+    result = analyse(runs, registry, settings)
+    provenance = pinned_provenance(current_provenance(options.config))
+    coverage = read_coverage(options.input / ADVANCED_FILE, provenance)
+    limits = RiskLimits(
+        qa_target=thresholds.qa_improvement,
+        performance_margin=thresholds.performance_regression,
+        mutation_score=thresholds.mutation_score,
+        property_coverage=thresholds.property_coverage,
+    )
+    intents = {name: variant.intent for name, variant in registry.variants.items()}
+    risk = assess(result, intents, limits, coverage)
+    files = {
+        ANALYSIS_FILE: encode(statistical_analysis_document(result, provenance)),
+        BCA_FILE: encode(bca_document(result, provenance)),
+        RISK_FILE: encode(risk_document(result, risk, provenance)),
+    }
+    options.output.mkdir(parents=True, exist_ok=True)
+    targets = {options.output / name: payload for name, payload in files.items()}
+    write_all_atomically(targets)
+    return Outcome(result, tuple(targets), time.perf_counter() - started)
+
+
+def _settings(
+    options: argparse.Namespace, registry: Registry, thresholds: GateThresholds
+) -> Settings:
+    gates = registry.gates
+    level = (
+        options.confidence_level
+        if options.confidence_level is not None
+        else float(gates.get("confidence_level", 1.0 - thresholds.alpha))
+    )
+    if not 0.0 < level < 1.0:
+        raise AnalysisInputError(f"`--confidence-level` must be in (0, 1); got {level}")
+    samples = (
+        options.bootstrap_samples
+        if options.bootstrap_samples is not None
+        else thresholds.bootstrap_samples
+    )
+    if samples < 1:
+        raise AnalysisInputError(f"`--bootstrap-samples` must be positive; got {samples}")
+    seed = options.seed if options.seed is not None else registry.seed
+    if seed < 0:
+        raise AnalysisInputError(f"`--seed` must be a non-negative integer; got {seed}")
+    correction: Correction = options.correction or _registry_correction(thresholds)
+    return Settings(
+        alpha=round(1.0 - level, 12),
+        correction=correction,
+        n_resamples=samples,
+        seed=seed,
+        target_power=thresholds.power,
+        qa_target=thresholds.qa_improvement,
+        performance_margin=thresholds.performance_regression,
+        confidence_level=level,
+        pair_with=options.pair_with,
+    )
+
+
+def _registry_correction(thresholds: GateThresholds) -> Correction:
+    return "holm" if thresholds.correction == "holm" else "bonferroni"
+
+
+def select_candidates(registry: Registry, names: str | None) -> tuple[str, ...]:
+    """The candidates to analyse, in registry order; the baseline is always analysed."""
+    if not names:
+        return tuple(variant.name for variant in registry.candidates)
+    chosen = {name.strip() for name in names.split(",") if name.strip()}
+    for name in sorted(chosen):
+        registry.variant(name)  # an unknown name is a configuration error
+    return tuple(v.name for v in registry.candidates if v.name in chosen)
+
+
+def read_coverage(path: Path, provenance: Provenance) -> Coverage:
+    """``advanced_testing.json`` if usable for this commit and configuration, else why not."""
+    if not path.exists():
+        return Coverage(None, None, f"{path.name} is missing (no R2 run yet)")
+    try:
+        fields = parse_document(path.read_bytes(), str(path), KINDS[ADVANCED_FILE])
+        testing = parse_advanced_testing(fields)
+    except (EvidenceError, OSError) as exc:
+        return Coverage(None, None, f"{path.name} is not usable: {_one_line(exc)}")
+    made = testing.provenance
+    if (made.git_sha, made.config_sha256) != (provenance.git_sha, provenance.config_sha256):
+        return Coverage(
+            None, None, f"{path.name} is stale: produced for commit {made.git_sha[:12]}"
+        )
+    return Coverage(testing.mutation_score, testing.property_coverage, None)
+
+
+def _remove_outputs(directory: Path) -> None:
+    for name in OUTPUT_FILES:
+        with contextlib.suppress(OSError):
+            (directory / name).unlink(missing_ok=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _closing_line(outcome: Outcome) -> str:
+    result = outcome.result
+    environment = result.environment
+    errors = [run.name for run in result.variants if run.error is not None]
+    state = "A/A stable" if environment.stable else "A/A UNSTABLE"
+    if errors:
+        state += f"; no evidence for {', '.join(errors)}"
+    written = ", ".join(path.name for path in outcome.written)
+    where = outcome.written[0].parent if outcome.written else ""
+    return (
+        f"{PROGRAM}: wrote {written} to {where} ({len(result.variants) - 1} candidate(s),"
+        f" {result.settings.n_resamples} resamples, {state}; {outcome.seconds:.1f} s)"
+    )
+
+
+def render_summary(result: AnalysisResult) -> str:
+    """The pooled rows as a plain-text table, then errors and the A/A verdict."""
+    lines = [
+        f"{'variant':<9} {'metric':<17} {'baseline':>10} {'variant':>10} {'change':>8}"
+        f"  {'interval':<21} {'method':<10} {'power':>5}  cluster interval",
+    ]
+    for row in result.rows:
+        if row.budget != POOLED:
+            continue
+        unit, cluster = row.unit, row.cluster
+        change = "n/a" if row.relative_change is None else f"{row.relative_change:+.1%}"
+        interval = "none" if unit is None else f"[{unit.low:+.1%}, {unit.high:+.1%}]"
+        method = "none" if unit is None else unit.method
+        power = "" if row.power is None else f"{row.power.achieved:.2f}"
+        repo = "none" if cluster is None else f"[{cluster.low:+.1%}, {cluster.high:+.1%}]"
+        lines.append(
+            f"{row.variant:<9} {row.metric:<17} {row.baseline_value:>10.4g}"
+            f" {row.variant_value:>10.4g} {change:>8}  {interval:<21} {method:<10}"
+            f" {power:>5}  {repo}"
+        )
+    level = 1.0 - result.settings.alpha / result.family_size
+    lines.append(
+        f"intervals at {level:.4g} ({result.settings.correction}, family of"
+        f" {result.family_size}); pooled rows resample questions, the cluster column repositories"
+    )
+    for run in result.variants:
+        if run.error is not None:
+            lines.append(f"{run.name}: {run.error}")
+        elif run.n_failed:
+            lines.append(
+                f"{run.name}: {run.n_failed} of {run.n_trials} trials failed; analysed the"
+                f" {run.n_paired} of {run.n_units} units where both arms succeeded"
+            )
+    environment = result.environment
+    lines.append(
+        "environment: "
+        + ("stable" if environment.stable else f"UNSTABLE ({environment.reason})")
+        + f"; machines: {', '.join(environment.machines) or 'none'}"
+    )
+    return "\n".join(lines)

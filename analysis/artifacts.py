@@ -64,6 +64,7 @@ __all__ = [
     "arm_trials",
     "artifact_file",
     "check_same_units",
+    "json_problem",
     "load_run",
     "load_runs",
     "machine_of",
@@ -176,7 +177,7 @@ def _parse(raw: bytes, path: Path) -> Artifact:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BenchmarkInputError(f"{path}: {_json_problem(raw, exc)}") from None
+        raise BenchmarkInputError(f"{path}: {json_problem(raw, exc)}") from None
     try:
         artifact = parse_artifact(document, source=str(path))
     except ArtifactError as exc:
@@ -186,8 +187,8 @@ def _parse(raw: bytes, path: Path) -> Artifact:
     return artifact
 
 
-def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
-    """Name NaN and Infinity, which JSON does not have, instead of a parser position."""
+def json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Why ``raw`` is not JSON; NaN and Infinity (not JSON) are named, not located."""
 
     def refuse(constant: str) -> Any:
         raise ValueError(f"{constant} is not a finite number")

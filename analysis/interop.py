@@ -49,6 +49,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from analysis.artifacts import json_problem
 from analysis.bootstrap import FloatArray, bca
 from analysis.errors import AnalysisInputError, DegenerateIntervalWarning
 
@@ -113,7 +114,7 @@ def read_suite(path: Path) -> Suite:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InteropError(f"{path}: not valid JSON ({exc})") from None
+        raise InteropError(f"{path}: {json_problem(raw, exc)}") from None
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
         raise InteropError(
             f"{path}: neither pyperf nor pytest-benchmark JSON (no `benchmarks` list)"

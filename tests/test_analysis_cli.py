@@ -1,0 +1,271 @@
+"""``python -m analysis`` end to end: documents, determinism, one-line errors, gates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from analysis import cli
+from analysis.documents import ANALYSIS_FILE, BCA_FILE, OUTPUT_FILES, RISK_FILE
+from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
+from benchmarks.artifact import artifact_to_json
+from gates import cli as gates_cli
+from gates import fixtures as gates_fixtures
+from gates.evidence import ANALYSIS_FILE as GATES_ANALYSIS_FILE
+from gates.evidence import BANDIT_FILE
+from gates.jsonio import write_all_atomically
+from packrepo.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[1]
+EFFECTS = {
+    "P1": Effect(latency=-0.3),
+    "M1": Effect(memory=-0.2),
+    "Q1": Effect(qa=0.4, qa_noise=0.05),
+}
+
+
+def workspace(tmp_path: Path, *, aa: Effect | None = None, p1_host: str = "a" * 16) -> Registry:
+    """A registry, the A/A run and one run per candidate under ``tmp_path/artifacts``."""
+    registry = write_registry(tmp_path / "pyproject.toml")
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    write_run(artifacts, registry, benchmark_run(registry, "baseline", effect=aa, host="a" * 16))
+    for seed, (name, effect) in enumerate(EFFECTS.items(), start=1):
+        host = p1_host if name == "P1" else "a" * 16
+        write_run(
+            artifacts, registry, benchmark_run(registry, name, effect=effect, seed=seed, host=host)
+        )
+    return registry
+
+
+def run_analysis(tmp_path: Path, *extra: str, output: str = "artifacts") -> int:
+    arguments = ["--input", str(tmp_path / "artifacts"), "--output", str(tmp_path / output)]
+    return cli.main([*arguments, "--config", str(tmp_path / "pyproject.toml"), *extra])
+
+
+def other_evidence(tmp_path: Path, registry: Registry) -> None:
+    """Every other file the gates read, clean, for this registry and no git checkout."""
+    documents = gates_fixtures.passing_documents(registry, git_sha="unknown")
+    files = gates_fixtures.encode(documents, registry.config_sha256)  # stamps bandit.json
+    del files[GATES_ANALYSIS_FILE]  # the analysis under test writes its own
+    artifacts = tmp_path / "artifacts"
+    write_all_atomically({artifacts / name: payload for name, payload in files.items()})
+    assert (artifacts / BANDIT_FILE).exists()
+
+
+def test_artifacts_to_analysis_to_gates_promotes_the_quality_variant(tmp_path: Path) -> None:
+    registry = workspace(tmp_path)
+    other_evidence(tmp_path, registry)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment.pop("GITHUB_STEP_SUMMARY", None)
+    analysis = subprocess.run(
+        [sys.executable, "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
+         "--bootstrap-samples", "1000", "--confidence-level", "0.95"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert analysis.returncode == 0, analysis.stderr
+    assert analysis.stdout.startswith("analysis: wrote statistical_analysis.json")
+    assert all((tmp_path / "artifacts" / name).exists() for name in OUTPUT_FILES)
+    gates = subprocess.run(
+        [sys.executable, "-m", "gates", "--artifacts", "artifacts", "--config", "pyproject.toml"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert gates.returncode == 0, gates.stdout + gates.stderr
+    assert "PROMOTE: Q1 passed every gate" in gates.stdout
+    verdict = json.loads((tmp_path / "artifacts" / "gates.json").read_text())
+    assert verdict["chosen"] == "Q1"
+
+
+def test_an_unstable_aa_run_blocks_every_candidate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = workspace(tmp_path, aa=Effect(latency=0.3))
+    other_evidence(tmp_path, registry)
+    assert run_analysis(tmp_path) == 0
+    code = gates_cli.main(
+        ["--artifacts", str(tmp_path / "artifacts"), "--config", str(tmp_path / "pyproject.toml")]
+    )
+    assert code == 1
+    verdict = json.loads((tmp_path / "artifacts" / "gates.json").read_text())
+    for entry in verdict["variants"].values():
+        assert "environment_stable" in entry["blocking"]
+    capsys.readouterr()
+
+
+def test_the_same_seed_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert run_analysis(tmp_path, output="first") == 0
+    assert run_analysis(tmp_path, output="second") == 0
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+    assert run_analysis(tmp_path, "--seed", "8", output="third") == 0
+    first = (tmp_path / "first" / BCA_FILE).read_bytes()
+    assert (tmp_path / "third" / BCA_FILE).read_bytes() != first
+    document = orjson.loads((tmp_path / "first" / ANALYSIS_FILE).read_bytes())
+    assert document["provenance"]["created_unix"] == 1767225600.0
+    assert document["seed"] == 7  # the fixture registry's seed
+
+
+def test_the_documents_are_versioned(tmp_path: Path) -> None:
+    workspace(tmp_path)
+    assert run_analysis(tmp_path) == 0
+    kinds = {}
+    for name in OUTPUT_FILES:
+        document = orjson.loads((tmp_path / "artifacts" / name).read_bytes())
+        assert document["schema"] == 1
+        assert set(document["provenance"]) == {
+            "git_sha",
+            "config_sha256",
+            "created_unix",
+        }
+        kinds[name] = document["kind"]
+    assert kinds == {
+        ANALYSIS_FILE: "fastpath-statistical-analysis",
+        BCA_FILE: "fastpath-bca-analysis",
+        RISK_FILE: "fastpath-risk-assessment",
+    }
+    bca = orjson.loads((tmp_path / "artifacts" / BCA_FILE).read_bytes())
+    interval = bca["intervals"][0]
+    assert {"z0", "acceleration", "method", "n_resamples", "bootstrap_distribution"} <= set(
+        interval
+    )
+    assert {entry["level"] for entry in bca["intervals"]} == {"unit", "cluster"}
+    risk = orjson.loads((tmp_path / "artifacts" / RISK_FILE).read_bytes())
+    assert set(risk["variants"]) == {"P1", "M1", "Q1"}
+    assert risk["variants"]["Q1"]["risks"]["coverage"]["status"] == "unknown"
+
+
+def test_variants_restrict_the_family(tmp_path: Path) -> None:
+    workspace(tmp_path)
+    assert run_analysis(tmp_path, "--variants", "baseline,Q1", "--correction", "holm") == 0
+    document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
+    assert set(document["variants"]) == {"baseline", "Q1"}
+    assert {row["family_size"] for row in document["comparisons"]} == {1}
+    assert {row["confidence_level"] for row in document["comparisons"]} == {0.95}
+    assert document["correction"] == {"method": "holm", "alpha": 0.05}
+
+
+def test_verbose_prints_the_pooled_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace(tmp_path)
+    assert run_analysis(tmp_path, "--verbose") == 0
+    out = capsys.readouterr().out
+    assert "Q1        qa_per_100k" in out
+    assert "environment: stable" in out
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _nan_in_a_trial(path: Path) -> None:
+    document = orjson.loads(path.read_bytes())
+    document["trials"][5]["latency_ns"] = float("nan")
+    path.write_text(json.dumps(document))  # the json module writes the NaN token
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _other_units(path: Path) -> None:
+    registry = write_registry(path.parent.parent / "pyproject.toml")
+    write_run(path.parent, registry, benchmark_run(registry, "P1", questions=2))
+
+
+def _wrong_variant(path: Path) -> None:
+    document = orjson.loads((path.parent / "Q1_benchmark.json").read_bytes())
+    path.write_bytes(orjson.dumps(document))
+
+
+def _unknown_schema(path: Path) -> None:
+    registry = write_registry(path.parent.parent / "pyproject.toml")
+    document = artifact_to_json(benchmark_run(registry, "P1"))
+    document["schema"] = 2
+    path.write_bytes(orjson.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_truncate, "P1_benchmark.json: not valid JSON"),
+        (_nan_in_a_trial, "P1_benchmark.json: contains NaN is not a finite number"),
+        (_empty, "P1_benchmark.json: the file is empty"),
+        (_other_units, "P1_benchmark.json: its 24 units do not match the 36"),
+        (_wrong_variant, "P1_benchmark.json: holds a run of 'Q1', expected 'P1'"),
+        (_unknown_schema, "schema 2 is not supported"),
+    ],
+    ids=["malformed", "nan", "empty", "mismatched-units", "wrong-variant", "schema"],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: object, message: str
+) -> None:
+    workspace(tmp_path)
+    for name in OUTPUT_FILES:  # a previous run's documents
+        (tmp_path / "artifacts" / name).write_text("{}")
+    assert callable(damage)
+    damage(tmp_path / "artifacts" / "P1_benchmark.json")
+    assert run_analysis(tmp_path) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("analysis: error: ")
+    assert message in lines[0]
+    assert captured.out == ""
+    # No stale analysis is left for the gates to judge.
+    assert not any((tmp_path / "artifacts" / name).exists() for name in OUTPUT_FILES)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--variants", "V9"], "unknown variant `V9`"),
+        (["--confidence-level", "1.5"], "`--confidence-level` must be in (0, 1)"),
+    ],
+)
+def test_bad_options_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    workspace(tmp_path)
+    assert run_analysis(tmp_path, *arguments) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]
+
+
+def test_no_artifacts_at_all_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_registry(tmp_path / "pyproject.toml")
+    (tmp_path / "artifacts").mkdir()
+    assert run_analysis(tmp_path) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert "no benchmark artifact found" in lines[0]
+
+
+def test_a_cross_machine_latency_pairing_exits_2(tmp_path: Path) -> None:
+    workspace(tmp_path, p1_host="b" * 16)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
+         "--pair-with", "aa"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("analysis: error: refusing to pair latency of P1")
+    assert "timings are paired only within one machine's run" in lines[0]
+    # Each run paired with its own baseline arm (the default): two machines merge fine.
+    assert run_analysis(tmp_path) == 0
+    document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
+    assert len(document["environment"]["machines"]) == 2

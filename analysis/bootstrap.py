@@ -108,7 +108,10 @@ class BCaResult:
     confidence_level : float
         Two-sided level of ``[low, high]``.
     z0 : float
-        Bias correction ``z0_hat`` (``+-inf`` when ``method == "percentile"``).
+        Bias correction ``z0_hat``; ``+-inf`` when every bootstrap value lies on
+        one side of the estimate (the percentile fallback). Rows of
+        :mod:`analysis.batch` that use the percentile interval by choice report
+        it as a diagnostic only.
     acceleration : float
         Jackknife acceleration ``a_hat``.
     n_resamples : int

@@ -17,11 +17,11 @@ from typing import Any
 
 from packrepo.chunking import ChunkSpan, chunk_text, light_python_facts, python_facts, windows
 from packrepo.terms import query_term_counts
-from packrepo.text import DecodedText, longest_backtick_run
+from packrepo.text import DecodedText, longest_backtick_run, split_lines
 from packrepo.tokens import TokenCounter
 
 # Bump whenever analysis output changes for the same input: it is part of every cache key.
-ANALYSER_VERSION = 3
+ANALYSER_VERSION = 4  # 4: lines end at "\n" only (split_lines)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def analyse(
     kind: str, decoded: DecodedText, counter: TokenCounter, *, detailed: bool
 ) -> FileAnalysis:
     text = decoded.text
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     facts = None
     if kind == "python":
         facts = python_facts(text, lines) if detailed else light_python_facts(lines)
@@ -93,7 +93,7 @@ def chunk_terms(decoded: DecodedText, analysis: FileAnalysis, keep: frozenset[st
     Only the query's terms matter to BM25, so nothing else is kept; this is cheap enough
     to compute on every pack, which is why term statistics are not cached.
     """
-    lines = decoded.text.splitlines(keepends=True)
+    lines = split_lines(decoded.text)
     texts = ["".join(lines[chunk.start - 1 : chunk.end]) for chunk in analysis.chunks]
     found: list[tuple[dict[str, int], int]]
     if not any(term in decoded.text.lower() for term in keep):  # many files: no hit at all

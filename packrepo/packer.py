@@ -37,6 +37,7 @@ from packrepo.render import FORMATS, Block, Renderer, Segment
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, scan
 from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
 from packrepo.terms import query_terms
+from packrepo.text import split_lines
 from packrepo.tokens import TokenCounter, load_counter
 
 DEFAULT_ENCODING = "cl100k_base"
@@ -277,7 +278,7 @@ class _Writer:
         key = (block.path, block.segments)
         if self._rendered is not None and key in self._rendered:
             return self._rendered[key]
-        lines = self.store.text(block.path).splitlines(keepends=True)
+        lines = split_lines(self.store.text(block.path))
         text = self.renderer.block(block, lines)
         if self._rendered is not None:
             self._rendered[key] = text

@@ -57,6 +57,18 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:SNIFF_BYTES]
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of a decoded text, each with its ``\n``.
+
+    Not ``str.splitlines``: that also ends a line at a form feed, a vertical tab,
+    U+2028 and others, which ``ast``, git and editors do not, so line numbers would
+    drift from the spans the manifest promises.
+    """
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
+
+
 def decode(data: bytes) -> DecodedText:
     """Decode as UTF-8 (undecodable bytes become U+FFFD) with universal newlines.
 

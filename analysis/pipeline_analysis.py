@@ -32,11 +32,10 @@ to typed results; :mod:`analysis.documents` writes them as JSON. Methods:
   any metric (QA, mean and p95 latency, memory), or when there is no usable
   A/A run; ``aa_significant`` lists every A/A cell whose interval excludes 0,
   per-budget cells included (the gates show them as "raw"). Judging every
-  cell would raise false alarms: in a simulation of true-null A/A runs
-  (``analysis.fixtures``, 8 repositories x 3 questions x 3 budgets, m = 5)
-  at least one of the 16 cells excluded 0 in 12% of runs (27% with 4
-  repositories), against 0-3% for the pooled cells; a false alarm blocks
-  every candidate.
+  cell would raise false alarms: in 300 simulated true-null A/A runs each
+  (``analysis.fixtures``, 3 questions x 3 budgets, m = 5) at least one of
+  the 16 cells excluded 0 in 11% of runs with 8 repositories (23% with 4),
+  against 2% (5%) for the pooled cells; a false alarm blocks every candidate.
 * **Seeds.** The bootstrap of cell ``c`` with resampling ``r`` draws from
   ``SeedSequence([seed, c, r])`` for every variant: variants with the same
   paired units see the same resamples (the engine's shared draw), and equal

@@ -381,3 +381,15 @@ def test_risk_levels(standard: AnalysisResult) -> None:
     }
     assert poor["P1"].level == HIGH
     assert {r.name: r for r in poor["P1"].risks}["coverage"].score == pytest.approx(0.75)
+
+
+def test_a_run_with_other_flags_than_the_registry_is_stale(tmp_path: Path) -> None:
+    write_runs(tmp_path, {"Q1": EFFECTS["Q1"]})
+    stale = benchmark_run(REGISTRY, "P1")
+    arms = (stale.arms[0], dataclasses.replace(stale.arms[1], flags={"FASTPATH_POLICY_V2": "1"}))
+    write_run(tmp_path, REGISTRY, dataclasses.replace(stale, arms=arms))
+    result = analyse_dir(tmp_path, ("P1", "Q1"))
+    runs = {run.name: run for run in result.variants}
+    assert runs["P1"].error is not None
+    assert "arm 'P1' ran with flags" in runs["P1"].error
+    assert runs["Q1"].error is None

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gates import fixtures
+from gates.errors import GateConfigError
 from gates.evidence import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -339,32 +340,26 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         ">",
     ),
     (
-        "latency_p95_non_inferiority",
-        QUALITY,
-        set_row(QUALITY, LATENCY_P95, ci_high=REGRESSION + 0.001),
-        False,
-        "p95",
-    ),
-    (
-        "latency_p95_non_inferiority",
-        QUALITY,
-        set_row(QUALITY, LATENCY_P95, ci_high=REGRESSION),
-        True,
-        "p95",
-    ),
-    (
         "power",
         QUALITY,
-        set_power(QUALITY, QA, achieved=POWER - 0.01, units_for_80=120, underpowered=True),
+        set_power(
+            QUALITY, LATENCY_MEAN, achieved=POWER - 0.01, units_for_80=120, underpowered=True
+        ),
         False,
         "120 units needed",
     ),
-    ("power", QUALITY, set_power(QUALITY, QA, achieved=POWER, underpowered=False), True, "power"),
-    ("power", QUALITY, set_row(QUALITY, QA, power=None), False, "no power analysis"),
+    (
+        "power",
+        QUALITY,
+        set_power(QUALITY, LATENCY_MEAN, achieved=POWER, underpowered=False),
+        True,
+        "power",
+    ),
+    ("power", QUALITY, set_row(QUALITY, LATENCY_MEAN, power=None), False, "no power analysis"),
     (
         "power",
         MEMORY_VARIANT,
-        set_power(MEMORY_VARIANT, PEAK_MEMORY, achieved=0.5, units_for_80=300, underpowered=True),
+        set_power(MEMORY_VARIANT, LATENCY_MEAN, achieved=0.5, units_for_80=300, underpowered=True),
         False,
         "300 units",
     ),
@@ -511,7 +506,8 @@ def test_checkout_on_the_analysed_commit_is_current() -> None:
     assert "not a git checkout" not in gate.reason
 
 
-def test_equivalence_margin_from_the_registry_widens_qa_unchanged() -> None:
+def registry_with_gates(**overrides: object) -> Registry:
+    """The project's registry with some `[tool.fastpath.gates]` keys changed."""
     table = {
         "schema": 1,
         "budgets": list(REGISTRY.budgets),
@@ -524,14 +520,46 @@ def test_equivalence_margin_from_the_registry_widens_qa_unchanged() -> None:
             }
             for name, v in REGISTRY.variants.items()
         },
-        "gates": {**GATES, "qa_equivalence_margin": 0.01},
+        "gates": {**GATES, **overrides},
     }
     registry = parse_registry(table)
-    registry = Registry(**{**registry.__dict__, "config_sha256": REGISTRY.config_sha256})
+    return Registry(**{**registry.__dict__, "config_sha256": REGISTRY.config_sha256})
+
+
+def test_equivalence_margin_from_the_registry_widens_qa_unchanged() -> None:
+    registry = registry_with_gates(qa_equivalence_margin=0.01)
     documents = passing()
     row(documents, LATENCY_VARIANT, QA).update(relative_change=0.002, ci_low=-0.005, ci_high=0.008)
     assert gate_of(judge(documents, registry), LATENCY_VARIANT, "qa_unchanged").passed
     assert not gate_of(judge(documents), LATENCY_VARIANT, "qa_unchanged").passed
+
+
+P95_GATED = registry_with_gates(non_inferiority_metrics=["latency_mean", "latency_p95"])
+
+
+@pytest.mark.parametrize(
+    ("ci_high", "should_pass"), [(REGRESSION + 0.001, False), (REGRESSION, True)]
+)
+def test_p95_non_inferiority_when_the_registry_gates_it(ci_high: float, should_pass: bool) -> None:
+    documents = passing()
+    set_row(QUALITY, LATENCY_P95, ci_high=ci_high)(documents)
+    result = gate_of(judge(documents, P95_GATED), QUALITY, "latency_p95_non_inferiority")
+    assert result.passed is should_pass
+    assert "p95" in result.reason
+
+
+def test_p95_is_reported_not_gated_by_default() -> None:
+    documents = passing()
+    set_row(QUALITY, LATENCY_P95, ci_high=REGRESSION + 0.5)(documents)
+    verdict = judge(documents)
+    names = {g.name for v in verdict.variants for g in v.gates}
+    assert "latency_p95_non_inferiority" not in names
+    assert verdict.chosen == QUALITY
+
+
+def test_unknown_non_inferiority_metric_is_a_config_error() -> None:
+    with pytest.raises(GateConfigError, match="non_inferiority_metrics"):
+        judge(passing(), registry_with_gates(non_inferiority_metrics=["latency_p99"]))
 
 
 # --- missing and stale evidence -------------------------------------------------------

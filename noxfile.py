@@ -182,3 +182,31 @@ def pipeline(session: nox.Session) -> None:
     # The orchestrator runs on nox's own interpreter and starts each stage as
     # its own nox session; it exits 0 promote, 1 reject, 2 bad input, 124, 130.
     session.run(sys.executable, "-m", "pipeline", "promote", *args, external=True)
+
+
+# ---------------------------------------------------------------------------
+# Advanced testing (R2-R4): one artifact each for the gates (gates/INPUTS.md).
+# ---------------------------------------------------------------------------
+
+
+@nox.session
+def advanced(session: nox.Session) -> None:
+    """R2: property coverage and a sampled mutmut score (artifacts/advanced_testing.json)."""
+    _install(session, "advanced")
+    session.run("python", "-m", "benchmarks.advanced", *session.posargs)
+
+
+@nox.session
+def differential(session: nox.Session) -> None:
+    """R3: V1-V3 byte-identical to the baseline, V4/V5 to golden packs (differential.json)."""
+    _install(session, "pipeline")
+    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.run("python", "-m", "benchmarks.differential", *session.posargs)
+
+
+@nox.session
+def shadow(session: nox.Session) -> None:
+    """R4: 10,000 seeded pack requests on the baseline and a variant side by side (shadow.json)."""
+    _install(session, "pipeline")
+    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.run("python", "-m", "benchmarks.shadow", *session.posargs)

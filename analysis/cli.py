@@ -182,6 +182,7 @@ def _settings(
         performance_margin=thresholds.performance_regression,
         confidence_level=level,
         pair_with=options.pair_with,
+        aa_tolerance=thresholds.aa_tolerance,
     )
 
 

@@ -29,7 +29,9 @@ to typed results; :mod:`analysis.documents` writes them as JSON. Methods:
   and the size of improvement a performance variant must be able to show).
 * **A/A verdict.** The A/A rows are computed like a variant's (same level).
   ``environment.stable`` is false when a *pooled* A/A interval excludes 0 on
-  any metric (QA, mean and p95 latency, memory), or when there is no usable
+  any metric (QA, mean and p95 latency, memory) with a change of at least the
+  registry's ``aa_tolerance`` (1%: identical worker processes differ by ~0.3%
+  in peak RSS, reproducibly), or when there is no usable
   A/A run; ``aa_significant`` lists every A/A cell whose interval excludes 0,
   per-budget cells included (the gates show them as "raw"). Judging every
   cell would raise false alarms: in 300 simulated true-null A/A runs each
@@ -120,6 +122,7 @@ class Settings:
     performance_margin: float
     confidence_level: float  # the unadjusted level, reported only
     pair_with: PairWith = "run"
+    aa_tolerance: float = 0.01  # |A/A change| below this never marks the machine unstable
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,7 @@ def analyse(runs: RunSet, registry: Registry, settings: Settings) -> AnalysisRes
         budgets=tuple(budget_label(b) for b in budgets),
         variants=variants,
         rows=rows,
-        environment=_environment(runs, variants, rows),
+        environment=_environment(runs, variants, rows, settings.aa_tolerance),
         distributions={
             name: _distributions(paired, budgets)
             for name, paired in pairings.items()
@@ -652,7 +655,7 @@ def _variant_run(
 
 
 def _environment(
-    runs: RunSet, variants: Sequence[VariantRun], rows: Sequence[Row]
+    runs: RunSet, variants: Sequence[VariantRun], rows: Sequence[Row], tolerance: float
 ) -> EnvironmentResult:
     aa_run = variants[0]
     machines = sorted({label for v in variants if v.machine for label in v.machine.split(", ")})
@@ -670,10 +673,22 @@ def _environment(
         for row in rows
         if row.aa and row.unit is not None and row.unit.excludes_zero
     )
-    deciding = tuple(cell for cell in flagged if cell.endswith(f"/{POOLED}"))
+    # A pooled cell decides only if its change is also large enough to matter:
+    # two identical worker processes differ reproducibly by a fraction of a percent
+    # in peak RSS, which no gate acts on (aa_tolerance in the registry).
+    deciding = tuple(
+        f"{row.metric}/{row.budget}"
+        for row in rows
+        if row.aa
+        and row.budget == POOLED
+        and row.unit is not None
+        and row.unit.excludes_zero
+        and abs(row.relative_change or 0.0) >= tolerance
+    )
     unstable: str | None = None
     if deciding:
-        unstable = "the baseline differs from itself (pooled A/A interval excludes 0): "
+        unstable = "the baseline differs from itself (pooled A/A interval excludes 0"
+        unstable += f" by at least {tolerance:.1%}): "
         unstable += ", ".join(deciding)
     return EnvironmentResult(
         stable=not deciding,

@@ -44,6 +44,9 @@ class GateThresholds:
     # ["latency_mean"] by default: p95 across ~70 units cannot be powered within the
     # pipeline's time (see README, "Why mean latency is gated and p95 reported").
     non_inferiority_metrics: tuple[str, ...] = (LATENCY_MEAN,)
+    # An A/A difference smaller than this is a per-process offset, not an unstable
+    # machine: two identical workers differ by ~0.3% in peak RSS, reproducibly.
+    aa_tolerance: float = 0.01
 
 
 NON_INFERIORITY_METRICS = (LATENCY_MEAN, LATENCY_P95)
@@ -64,6 +67,7 @@ def thresholds_from_registry(registry: Registry) -> GateThresholds:
         bootstrap_samples=_count(table, "bootstrap_samples"),
         qa_equivalence_margin=_fraction(table, "qa_equivalence_margin", default=0.0),
         non_inferiority_metrics=_metrics(table, "non_inferiority_metrics"),
+        aa_tolerance=_fraction(table, "aa_tolerance", default=0.01),
     )
 
 

@@ -216,6 +216,17 @@ def test_aa_stability(tmp_path: Path, aa: Effect, stable: bool) -> None:
         assert "latency_mean/pooled" in environment.reason
 
 
+@pytest.mark.parametrize(("offset", "stable"), [(-0.003, True), (-0.05, False)])
+def test_aa_tolerance_separates_a_process_offset_from_an_unstable_machine(
+    tmp_path: Path, offset: float, stable: bool
+) -> None:
+    """Two identical workers differ by ~0.3% in peak RSS, reproducibly: listed, not decisive."""
+    aa = Effect(memory=offset)
+    result = analyse_dir(write_runs(tmp_path, {"P1": EFFECTS["P1"]}, aa=aa), ("P1",))
+    assert "peak_memory_mean/pooled" in result.environment.aa_significant
+    assert result.environment.stable is stable
+
+
 def test_a_missing_aa_run_makes_the_environment_unstable(tmp_path: Path) -> None:
     result = analyse_dir(write_runs(tmp_path, EFFECTS, write_aa=False))
     assert result.environment.stable is False

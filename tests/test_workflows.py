@@ -32,7 +32,9 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
         "on: push\njobs:\n  a:\n    needs: missing\n    runs-on: ubuntu-latest\n"
         "    steps:\n      - run: echo hi\n"
     )
-    result = subprocess.run(["actionlint", "-no-color", str(broken)], capture_output=True, check=False)
+    result = subprocess.run(
+        ["actionlint", "-no-color", str(broken)], capture_output=True, check=False
+    )
     assert result.returncode != 0
 
 

@@ -176,7 +176,10 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     centre = (p_hat + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p_hat * (1 - p_hat) / trials + z * z / (4 * trials * trials))
     half /= denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 or n successes the bound is exactly 0 or 1; rounding must not move it inside.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def status_of(exit_code: int | None) -> str:

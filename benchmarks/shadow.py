@@ -148,6 +148,8 @@ def manifest_problems(
             f" {len({item.path for item in items})} files in the items"
         )
     xml = manifest.get("format") == "xml"
+    if not xml:
+        _check_headings(text, items, problems)
     _check_spans_in_text(text, items, xml, lines_of, problems)
     _check_accounting(text, items, xml, recount, count, problems)
     return tuple(problems)
@@ -189,6 +191,19 @@ def _check_order(items: Sequence[_Item], problems: list[str]) -> None:
                 f"items[{after.index}] {after.path}:{after.start} is out of order or overlaps"
                 f" items[{before.index}] {before.path}:{before.start}-{before.end}"
             )
+
+
+def _check_headings(text: str, items: Sequence[_Item], problems: list[str]) -> None:
+    """Markdown heads each file's block with the spans it shows: they must be the items'."""
+    position = 0
+    for path, group in itertools.groupby(items, key=lambda item: item.path):
+        spans = ", ".join(f"{item.start}-{item.end} {item.mode}" for item in group)
+        heading = f"### {path} (lines {spans})\n"
+        found = text.find(heading, position)
+        if found < 0:
+            problems.append(f"no heading `### {path} (lines {spans})` for the items of {path}")
+            continue
+        position = found + len(heading)
 
 
 def _check_spans_in_text(

@@ -233,6 +233,20 @@ def test_batch_size_and_threshold_out_of_range_are_refused(batch: int, threshold
         Flags(adaptive_threshold=threshold)
 
 
+@laws(60)
+@given(
+    text=st.one_of(
+        st.sampled_from(["1", "1.0", "1e0", "0.5", ".25", "1e-3"]),
+        st.floats(min_value=1e-9, max_value=1.0).map(repr),
+    )
+)
+def test_every_threshold_in_the_half_open_unit_interval_is_accepted(text: str) -> None:
+    environ = {"FASTPATH_POLICY_V2": "1", "FASTPATH_HYBRID_MODE": "1"}
+    flags = Flags.from_environ({**environ, "FASTPATH_ADAPTIVE_THRESHOLD": text})
+    assert flags.adaptive_threshold == float(text)
+    assert Flags(adaptive_threshold=float(text)).adaptive_threshold == float(text)
+
+
 _REFUSALS = [
     (
         {"FASTPATH_POLICY_V2": "1", "FASTPATH_COMPRESSION": "1"},
@@ -318,6 +332,50 @@ def test_long_texts_are_counted_exactly_in_pieces(lines: list[str], limit: int) 
         assert COUNTER.count_joined([]) == 0
 
 
+_PARTS = st.sampled_from(["x = 1\n", "  y\n", "\n", "def f():\n", "é" * 7])
+
+
+@laws(60)
+@given(parts=st.lists(_PARTS, max_size=40), limit=st.integers(5, 60))
+def test_joined_counting_holds_one_piece_at_a_time(parts: list[str], limit: int) -> None:
+    """count_joined counts ``"".join(parts)`` exactly without building it whole."""
+    seen: list[int] = []
+
+    def spy(text: str) -> int:
+        seen.append(len(text))
+        return COUNTER.count_piece(text)
+
+    counter = tokens_module.TokenCounter("cl100k_base", spy)
+    with mock.patch.object(tokens_module, "MAX_PIECE_CHARS", limit):
+        assert counter.count_joined(parts) == COUNTER.count_piece("".join(parts))
+    longest = max((len(part) for part in parts), default=0)
+    # a piece is cut before it passes the limit, wherever a safe cut allows
+    safe = all(p.endswith("\n") and is_safe_cut(p) for p in parts if p)
+    if safe:
+        assert all(size <= limit + longest for size in seen), (seen, limit)
+
+
+@laws(5)
+@given(encoding=st.sampled_from(SUPPORTED_ENCODINGS))
+def test_the_compiled_extension_is_found_and_loaded_without_the_wrapper(encoding: str) -> None:
+    import sys
+
+    name = "bpe_openai._bindings"
+    loaded = sys.modules.pop(name, None)
+    try:
+        module = tokens_module._load_bindings()
+        assert module is not None
+        assert module.__name__ == name
+        assert sys.modules[name] is module
+        assert tokens_module._load_bindings() is module  # found again, not loaded again
+        counter = module.tokenizer_for_encoding(encoding)
+        text = "def f(x):\n    return x  # café\n"
+        assert counter.count(text) == load_public_counter(encoding).count(text)
+    finally:
+        if loaded is not None:
+            sys.modules[name] = loaded
+
+
 @laws(60)
 @given(text=file_texts)
 def test_the_fast_counter_agrees_with_the_public_encoder(text: str) -> None:
@@ -352,12 +410,9 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PATHS = st.sampled_from(["a.py", "docs/guide.md", "x/y/z.txt", 'we"ird&<>.rs', "tab\tname.js"])
 
 
-_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
 def one_line(text: str) -> str:
-    """A line as the packer holds it: decoded text split by ``splitlines(keepends=True)``."""
-    return _LINE_BREAKS.sub(" ", text) + "\n"
+    """A line as the packer holds it: decoded text (no ``\\r``) split at ``\\n``."""
+    return text.replace("\n", " ").replace("\r", " ") + "\n"
 
 
 @st.composite
@@ -502,13 +557,15 @@ def estimate(block: Block) -> int:
     return 12 + 5 * (len(block.segments) - 1) + sum(segment.tokens for segment in block.segments)
 
 
-def spans_are_well_formed(block: Block, analysis: FileAnalysis) -> None:
+def spans_are_well_formed(block: Block, candidate: Candidate) -> None:
+    """Spans are real chunks or signatures of the file, scored as the selection documents."""
+    analysis = candidate.analysis
     modes = [segment.mode for segment in block.segments]
     if "full" in modes:
-        assert block.segments == (
-            Segment(1, analysis.line_count, "full", block.segments[0].score, analysis.tokens),
-        )
+        score = round(candidate.score, 6)
+        assert block.segments == (Segment(1, analysis.line_count, "full", score, analysis.tokens),)
         return
+    chunk_index = {(c.start, c.end): i for i, c in enumerate(analysis.chunks)}
     chunk_spans = {(c.start, c.end): c for c in analysis.chunks}
     signatures = {c.signature: c for c in analysis.chunks if c.signature}
     for before, after in itertools.pairwise(block.segments):
@@ -517,9 +574,13 @@ def spans_are_well_formed(block: Block, analysis: FileAnalysis) -> None:
         assert 1 <= segment.start <= segment.end <= analysis.line_count
         if segment.mode == "chunk":
             assert chunk_spans[(segment.start, segment.end)].tokens == segment.tokens
+            index = chunk_index[(segment.start, segment.end)]
+            expected = candidate.chunk_scores[index] if candidate.chunk_scores else 0.0
+            assert segment.score == round(expected, 6)
         else:
             assert segment.mode == "signature"
             assert signatures[(segment.start, segment.end)].signature_tokens == segment.tokens
+            assert segment.score == round(candidate.score, 6)
 
 
 @laws(200)
@@ -538,10 +599,20 @@ def test_whole_file_selection_fits_the_room_and_is_greedy(
     density = [by_path[b.path].score / max(1, estimate(b)) for b in (*chosen, *reserve)]
     assert [density[i] for i in range(len(chosen))] == sorted(density[: len(chosen)], reverse=True)
     assert density[len(chosen) :] == sorted(density[len(chosen) :], reverse=True)
+    assert all(block.priority == 0 for block in reserve)  # unranked until topped up
     for block in (*chosen, *reserve):
         assert block == Block(block.path, full_block(by_path[block.path]).segments,
                               by_path[block.path].analysis.backticks, block.priority)  # fmt: skip
-        spans_are_well_formed(block, by_path[block.path].analysis)
+        spans_are_well_formed(block, by_path[block.path])
+
+
+@laws(100)
+@given(candidates=candidate_sets(with_chunks=False))
+def test_files_that_fill_the_room_exactly_are_all_chosen(candidates: list[Candidate]) -> None:
+    room = sum(estimate(full_block(candidate)) for candidate in candidates)
+    selection = select_whole_files(candidates, room, estimate)
+    assert len(selection.chosen) == len(candidates)
+    assert selection.reserve == ()
 
 
 @laws(200)
@@ -563,7 +634,7 @@ def test_the_ladder_fits_the_room_and_emits_only_real_spans(
     )
     assert len({block.priority for block in selection.chosen}) == len(selection.chosen)
     for block in selection.chosen:
-        spans_are_well_formed(block, by_path[block.path].analysis)
+        spans_are_well_formed(block, by_path[block.path])
     assert not set(chosen_paths) & {block.path for block in selection.reserve}
     for block in selection.reserve:
         assert [s.mode for s in block.segments] == ["full"]
@@ -622,3 +693,22 @@ def test_high_scoring_small_files_go_in_whole_first(
     first = sorted(_first_whole(candidates, room, threshold))
     priorities = {b.path: b.priority for b in selection.chosen}
     assert sorted(priorities[p] for p in first) == list(range(len(first)))
+
+
+@laws(100)
+@given(analysis=analyses(), threshold=st.floats(0.05, 0.95))
+def test_a_relevant_file_too_large_to_go_whole_leaves_its_signatures(
+    analysis: FileAnalysis, threshold: float
+) -> None:
+    """Rung 3: a file scoring at least 1 - threshold that cannot go whole gets its map."""
+    signed = [chunk for chunk in analysis.chunks if chunk.signature is not None]
+    assume(signed)
+    top = Candidate("m.py", analysis, 1.0, tuple(0.0 for _ in analysis.chunks))
+    spans = [(*chunk.signature, chunk.signature_tokens) for chunk in signed if chunk.signature]
+    signatures = tuple(
+        Segment(first, last, "signature", 1.0, tokens) for first, last, tokens in spans
+    )
+    room = estimate(Block("m.py", signatures, analysis.backticks, 0))
+    assume(room < estimate(full_block(top)))
+    (block,) = select_ladder([top], room, estimate, threshold).chosen
+    assert block.segments == signatures

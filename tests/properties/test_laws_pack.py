@@ -13,8 +13,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from benchmarks.shadow import file_lines, manifest_problems
-from packrepo import BudgetError, Flags, PackResult, pack
-from packrepo.render import Renderer
+from packrepo import BudgetError, Flags, PackError, PackResult, pack
+from packrepo.render import FORMATS, Block, Renderer, Segment
+from packrepo.text import decode, has_binary_suffix, longest_backtick_run
 from packrepo.tokens import load_public_counter
 from tests.properties.strategies import (
     ALL_ARMS,
@@ -203,6 +204,48 @@ def test_a_streamed_pack_is_the_assembled_pack(
         assert out.getvalue() == again.text
         assert manifest["items"] == again.manifest["items"]
         assert os.path.basename(root) == manifest["root"]
+
+
+@laws(30)
+@given(format=st.text(max_size=8).filter(lambda name: name not in FORMATS))
+def test_an_unknown_format_is_refused_by_name(format: str) -> None:
+    with scratch_dir() as scratch:
+        root = write_tree(scratch / "repo", {"a.py": "x = 1\n"})
+        message = rf"^format must be one of markdown, xml, got {re.escape(repr(format))}$"
+        with pytest.raises(PackError, match=message):
+            pack(root, 100, format=format)
+
+
+def whole_block_tokens(root: Path, path: str, renderer: Renderer) -> int | None:
+    """Tokens of ``path`` rendered whole, or None if the scan skips it."""
+    data = (root / path).read_bytes()
+    if not data or b"\x00" in data[:8192] or has_binary_suffix(path):
+        return None
+    text = decode(data).text
+    lines = text.split("\n")[:-1]
+    segment = Segment(1, len(lines), "full", 0.0, 0)
+    block = Block(path, (segment,), longest_backtick_run(text), 0)
+    return PUBLIC.count(renderer.block(block, [line + "\n" for line in lines]))
+
+
+@laws(40)
+@given(tree=trees(min_files=2), budget=st.integers(60, 3000), format=formats)
+def test_no_file_left_out_of_a_baseline_pack_would_still_fit(
+    tree: dict[str, str | bytes], budget: int, format: str
+) -> None:
+    """The greedy pass and the top-up leave no whole file that fits in the slack."""
+    with scratch_dir() as scratch:
+        root = write_tree(scratch / "repo", tree)
+        try:
+            result = pack(root, budget, flags=Flags(), format=format)
+        except BudgetError:
+            return
+        packed = {item["path"] for item in result.manifest["items"]}
+        slack = budget - result.tokens
+        renderer = Renderer(format, root.name)
+        for path in sorted(set(tree) - packed):
+            tokens = whole_block_tokens(root, path, renderer)
+            assert tokens is None or tokens > slack, (path, tokens, slack)
 
 
 @laws(20)

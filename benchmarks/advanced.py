@@ -4,14 +4,16 @@
 
 Property coverage. ``pytest tests/properties`` alone, under coverage.py: the share of
 ``packrepo``'s statements those property-based, metamorphic and fuzz tests execute
-(statements executed / statements, as coverage.py counts them), per module too.
+(statements executed / statements, as coverage.py counts them), per module too. The
+suite runs derandomised with at most 8 examples per property, so the figure is
+reproducible; ``nox -s tests`` runs the same properties with more examples.
 
 Mutation testing. mutmut 3 mutates the modules ``[tool.mutmut] only_mutate`` names in
 ``pyproject.toml``: the packer core (what goes into a pack and the budget: packer,
 selection, budget, tokens, render, flags) and the analysis and gates cores (effect sizes
 and multiplicity; the gates and the decision). Each mutant runs the tests of
 ``pytest_add_cli_args_test_selection`` that execute the mutated function (mutmut's own
-selection), with hypothesis derandomised and capped at 8 examples per property.
+selection), with the same derandomised setting.
 
 Every mutant does not fit the stage's five minutes on two cores, so a seeded sample is
 run: a *simple random sample without replacement* within each area (packer, analysis,
@@ -77,6 +79,9 @@ STATUS_BY_EXIT_CODE = {
     -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault", -9: "segfault",
 }  # fmt: skip
 QA_BUDGETS = tuple(range(100, 4001, 150))
+# The property suite's reproducible setting (tests/properties/strategies.py): derandomised,
+# at most 8 examples per property; used for property coverage and for every mutant.
+DERANDOMIZED = {"PACKREPO_HYPOTHESIS": "derandomized"}
 Z_95 = 1.959963984540054
 _MUTANT_SUFFIX = re.compile(r"__mutmut_(\d+|orig)$")
 # Run inside the workspace: mutmut reads its configuration from the working directory.
@@ -425,7 +430,7 @@ def mutants_to_run(
 def run_mutmut(workspace: Path, names: Sequence[str], max_children: int) -> None:
     if not names:
         return
-    environment = {**os.environ, "PACKREPO_HYPOTHESIS": "mutation", "PYTHONHASHSEED": "0"}
+    environment = {**os.environ, **DERANDOMIZED, "PYTHONHASHSEED": "0"}
     completed = subprocess.run(  # nosec B603 - mutmut of this interpreter, fixed arguments
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
         cwd=workspace, env=environment, capture_output=True, text=True, check=False,
@@ -552,8 +557,9 @@ def property_coverage(workers: str, *, root: Path = ROOT) -> PropertyRun:
             "-n", workers, "--cov=packrepo", f"--cov-report=json:{report}", "--no-cov-on-fail",
         ]  # fmt: skip
         completed = subprocess.run(  # nosec B603 - pytest of this interpreter, fixed arguments
-            command, cwd=root, capture_output=True, text=True, check=False
-        )
+            command, cwd=root, env={**os.environ, **DERANDOMIZED},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
         summary = completed.stdout.strip().splitlines()[-1:] or [""]
         counts = {kind: int(number) for number, kind in _OUTCOME.findall(summary[0])}
         if not report.is_file():

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from packrepo.flags import Flags
@@ -23,7 +23,9 @@ Tree = Mapping[str, "str | bytes"]
 # ``nox -s advanced`` runs this suite with PACKREPO_HYPOTHESIS=derandomized, once for
 # property coverage and once per mutant: few examples, derandomised and without the
 # example database, so that a figure (and whether a mutant is killed) depends neither on
-# the luck of one run nor on examples an earlier run saved. ``nox -s tests`` runs more.
+# the luck of one run nor on examples an earlier run saved; and no shrinking, which is for
+# people reading a failure and can take a mutant past its time limit (a failure is
+# enough to kill it). ``nox -s tests`` runs more examples, and shrinks.
 DERANDOMIZED = os.environ.get("PACKREPO_HYPOTHESIS") == "derandomized"
 _TOLERATED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -35,6 +37,7 @@ def laws(max_examples: int) -> settings:
             max_examples=min(max_examples, 8),
             derandomize=True,
             database=None,
+            phases=(Phase.explicit, Phase.generate),
             deadline=None,
             suppress_health_check=_TOLERATED,
         )

@@ -87,7 +87,7 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
     if not options.skip_building:
         steps += _building_steps()
     steps += _benchmark_steps(registry, arms, options.profile)
-    steps += _testing_steps()
+    steps += _testing_steps(options.profile)
     variant_args = ("--variants", ",".join(arms)) if options.variants else ()
     steps.append(
         Step(
@@ -152,11 +152,27 @@ def _benchmark_steps(registry: Registry, arms: Sequence[str], profile: str) -> l
     return steps
 
 
-def _testing_steps() -> list[Step]:
+# How much R2-R4 do per profile. `standard` is each session's own default (300 sampled
+# mutants, 10,000 shadow requests); `quick` shrinks them so that `invoke promote
+# --profile quick` ends within 3 minutes, and says so in its artifacts (the sample
+# sizes and request counts are recorded there and shown by the gates).
+TESTING_ARGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "quick": {
+        "advanced": ("--mutants", "30"),
+        "differential": ("--profile", "quick"),
+        "shadow": ("--requests", "1000", "--profile", "quick"),
+    },
+    "standard": {},
+    "full": {"advanced": ("--mutants", "0"), "differential": ("--profile", "full")},
+}
+
+
+def _testing_steps(profile: str) -> list[Step]:
+    args = TESTING_ARGS[profile]
     return [
-        Step("R2", "running", "advanced", artifacts=("advanced_testing.json",)),
-        Step("R3", "running", "differential", artifacts=("differential.json",)),
-        Step("R4", "running", "shadow", artifacts=("shadow.json",)),
+        Step("R2", "running", "advanced", args.get("advanced", ()), ("advanced_testing.json",)),
+        Step("R3", "running", "differential", args.get("differential", ()), ("differential.json",)),
+        Step("R4", "running", "shadow", args.get("shadow", ()), ("shadow.json",)),
     ]
 
 

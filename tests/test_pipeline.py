@@ -77,6 +77,7 @@ def test_dry_run_prints_sessions_commands_flags_and_artifacts(
     assert "python -m nox -s bench-V3 -- --profile quick" in out
     assert "FASTPATH_MEMORY_OPTIMIZATION=1" in out
     assert "artifacts/V3_benchmark.json" in out
+    assert "python -m nox -s shadow -- --requests 1000 --profile quick" in out
 
 
 def test_dry_run_runs_nothing(tmp_path: Path) -> None:

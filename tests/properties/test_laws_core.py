@@ -332,7 +332,8 @@ def test_long_texts_are_counted_exactly_in_pieces(lines: list[str], limit: int) 
         assert COUNTER.count_joined([]) == 0
 
 
-_PARTS = st.sampled_from(["x = 1\n", "  y\n", "\n", "def f():\n", "é" * 7])
+# Parts that each start a line with a non-space: a cut before any of them is safe.
+_PARTS = st.sampled_from(["x = 1\n", "def f():\n", "é" * 7 + "\n", "return\n"])
 
 
 @laws(60)
@@ -349,10 +350,8 @@ def test_joined_counting_holds_one_piece_at_a_time(parts: list[str], limit: int)
     with mock.patch.object(tokens_module, "MAX_PIECE_CHARS", limit):
         assert counter.count_joined(parts) == COUNTER.count_piece("".join(parts))
     longest = max((len(part) for part in parts), default=0)
-    # a piece is cut before it passes the limit, wherever a safe cut allows
-    safe = all(p.endswith("\n") and is_safe_cut(p) for p in parts if p)
-    if safe:
-        assert all(size <= limit + longest for size in seen), (seen, limit)
+    # every boundary is a safe cut, so no piece grows past the limit by more than one part
+    assert all(size <= limit + longest for size in seen), (seen, limit)
 
 
 @laws(5)
@@ -703,10 +702,10 @@ def test_a_relevant_file_too_large_to_go_whole_leaves_its_signatures(
     """Rung 3: a file scoring at least 1 - threshold that cannot go whole gets its map."""
     signed = [chunk for chunk in analysis.chunks if chunk.signature is not None]
     assume(signed)
-    top = Candidate("m.py", analysis, 1.0, tuple(0.0 for _ in analysis.chunks))
+    top = Candidate("m.py", analysis, 0.97, tuple(0.0 for _ in analysis.chunks))
     spans = [(*chunk.signature, chunk.signature_tokens) for chunk in signed if chunk.signature]
     signatures = tuple(
-        Segment(first, last, "signature", 1.0, tokens) for first, last, tokens in spans
+        Segment(first, last, "signature", 0.97, tokens) for first, last, tokens in spans
     )
     room = estimate(Block("m.py", signatures, analysis.backticks, 0))
     assume(room < estimate(full_block(top)))

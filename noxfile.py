@@ -179,7 +179,7 @@ def gates(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def pipeline(session: nox.Session) -> None:
     """The whole chain, B0 to E1, on the bundled registry and cached corpus (invoke promote)."""
-    args = session.posargs or ["--profile", "standard"]
+    args = session.posargs or ["--profile", "standard", "--parallel"]
     # The orchestrator runs on nox's own interpreter and starts each stage as
     # its own nox session; it exits 0 promote, 1 reject, 2 bad input, 124, 130.
     session.run(sys.executable, "-m", "pipeline", "promote", *args, external=True)

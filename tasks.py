@@ -29,7 +29,7 @@ def _pipeline_argv(
 ) -> list[str]:
     argv = [command, "--timeout", str(timeout), "--profile", profile]
     argv += ["--variants", variants] if variants else []
-    argv += ["--parallel"] if parallel else []
+    argv += ["--parallel"] if parallel else ["--sequential"]
     argv += ["--skip-building"] if skip_building else []
     argv += ["--dry-run"] if dry_run else []
     argv += ["--verbose"] if verbose else []
@@ -39,8 +39,8 @@ def _pipeline_argv(
 @task(
     help={
         "variants": "comma-separated arms, e.g. baseline,V1,V3 (default: every arm)",
-        "parallel": "run benchmarks concurrently, at most one per core",
-        "sequential": "run one session at a time (the default)",
+        "parallel": "run sessions concurrently, at most one per core (the default)",
+        "sequential": "run one session at a time",
         "timeout": "seconds before everything stops with a partial report (exit 124)",
         "skip-building": "skip B0-B2 (boot, lint, smoke)",
         "dry-run": "print the plan (sessions, commands, flags, artifacts) and run nothing",
@@ -51,7 +51,7 @@ def _pipeline_argv(
 def promote(
     c: Context,
     variants: str = "",
-    parallel: bool = False,
+    parallel: bool = True,
     sequential: bool = False,
     timeout: float = 7200.0,
     skip_building: bool = False,
@@ -62,12 +62,10 @@ def promote(
     """Run the whole pipeline (B0-B2, R0-R4, T1-T2, E1) and exit with its decision."""
     from pipeline.promote import main
 
-    if parallel and sequential:
-        raise Exit("promote: --parallel and --sequential exclude each other", code=2)
     argv = _pipeline_argv(
         "promote",
         variants=variants,
-        parallel=parallel,
+        parallel=parallel and not sequential,
         timeout=timeout,
         skip_building=skip_building,
         dry_run=dry_run,

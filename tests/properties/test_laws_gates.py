@@ -238,6 +238,7 @@ def _law_power(docs: dict[str, Any], name: str, gate: GateResult) -> None:
     needed = power["units_for_80"]
     assert (f", {needed} units needed" in gate.reason) == (not passed and needed is not None)
     assert gate.reason.startswith(f"power {fmt.share(power['achieved'])} to detect ")
+    assert gate.interval is not None  # the latency row it was judged on
 
 
 def _law_unchanged(docs: dict[str, Any], name: str, gate: GateResult) -> None:
@@ -342,3 +343,41 @@ def test_the_decision_promotes_the_best_variant_passing_every_gate(docs: dict[st
             f"; tied with {names} on QA/100k, it has the lower mean latency change"
             f" ({fmt.change(best.latency_change)} against {others})"
         )
+
+
+@laws(30)
+@given(data=st.data())
+def test_equal_qa_gains_go_to_the_lower_latency_change(data: st.DataObject) -> None:
+    """Byte-identical performance variants tie on QA; the lower mean latency change wins."""
+    docs = copy.deepcopy(passing_documents(REGISTRY))
+    analysis = docs[ANALYSIS_FILE]
+    performance = [v.name for v in REGISTRY.candidates if v.intent == "performance"]
+    for variant in REGISTRY.candidates:
+        if variant.intent == "quality":  # out of the race: a mismatch in differential testing
+            docs[DIFFERENTIAL_FILE]["variants"][variant.name]["mismatches"] = 1
+    changes = data.draw(
+        st.lists(st.sampled_from([-0.3, -0.2, -0.1, -0.05]), min_size=len(performance),
+                 max_size=len(performance))
+    )  # fmt: skip
+    for name, change in zip(performance, changes, strict=True):
+        row = find_row(analysis, name, LATENCY_MEAN)
+        row.update(relative_change=change, ci_low=change - 0.02, ci_high=change + 0.02)
+    verdict = judged(docs)
+    best = min(zip(changes, performance, strict=True))  # registry order breaks a full tie
+    assert verdict.chosen == best[1]
+    tied = [name for name in performance if name != best[1]]
+    names = ", ".join(tied)
+    if any(change == best[0] for change, name in zip(changes, performance, strict=True)
+           if name != best[1]):  # fmt: skip
+        expected = f"; tied with {names} on QA/100k and mean latency, registry order decides"
+    else:
+        others = ", ".join(
+            f"{name} {fmt.change(change)}"
+            for change, name in zip(changes, performance, strict=True)
+            if name != best[1]
+        )
+        expected = (
+            f"; tied with {names} on QA/100k, it has the lower mean latency change"
+            f" ({fmt.change(best[0])} against {others})"
+        )
+    assert verdict.reason.endswith(expected), verdict.reason

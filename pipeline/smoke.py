@@ -7,8 +7,6 @@ provenance the gates check for staleness (see gates/INPUTS.md).
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +39,7 @@ class SmokeReport:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from gates.provenance import current_provenance
+        from pipeline.promote import write_json_atomically
 
         provenance = current_provenance(self.rootpath / "pyproject.toml")
         document = {
@@ -55,6 +54,4 @@ class SmokeReport:
             },
         }
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.target.with_name(f".{self.target.name}.tmp")
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, self.target)
+        write_json_atomically(self.target, document)

@@ -85,16 +85,21 @@ DERANDOMIZED = {"PACKREPO_HYPOTHESIS": "derandomized"}
 Z_95 = 1.959963984540054
 _MUTANT_SUFFIX = re.compile(r"__mutmut_(\d+|orig)$")
 # Run inside the workspace: mutmut reads its configuration from the working directory.
-_ENUMERATE = """
-import json, sys
+# The same generation step `mutmut run` starts with (mutmut 3.8's __main__._run), run on
+# its own so the mutants can be counted and sampled before any test runs; `mutmut run`
+# then finds every mutated file newer than its source and does not generate it again.
+_GENERATE = """
+import sys
 from pathlib import Path
-from mutmut.mutation.file_mutation import mutate_file_contents
-from mutmut.utils.format_utils import get_mutant_name
-names = {}
-for path in sys.argv[1:]:
-    mutated = mutate_file_contents(path, Path(path).read_text(encoding="utf-8"))
-    names[path] = [get_mutant_name(Path(path), name) for name in mutated.mutant_names]
-print(json.dumps(names))
+import mutmut.__main__ as mutmut
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+Path("mutants").mkdir(exist_ok=True)
+mutmut.copy_src_dir()
+mutmut.copy_also_copy_files()
+mutmut.setup_source_paths()
+mutmut.store_lines_covered_by_tests()
+mutmut.create_mutants(int(sys.argv[1]))
 """
 
 
@@ -376,16 +381,26 @@ def sync_workspace(config: MutationConfig, workspace: Path, root: Path = ROOT) -
     return digests
 
 
-def enumerate_mutants(config: MutationConfig, workspace: Path) -> dict[str, list[str]]:
-    """Every mutant mutmut generates for each mutated file (its own generator, in-process)."""
+def enumerate_mutants(
+    config: MutationConfig, workspace: Path, max_children: int
+) -> dict[str, list[str]]:
+    """Every mutant of each mutated file: mutmut generates them (its own generator, once,
+    shared with the run that follows) and lists them in ``mutants/<file>.meta``."""
     completed = subprocess.run(  # nosec B603 - this interpreter, a fixed script
-        [sys.executable, "-c", _ENUMERATE, *config.only_mutate],
+        [sys.executable, "-c", _GENERATE, str(max_children)],
         cwd=workspace, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
-        raise AdvancedError(f"mutmut could not enumerate the mutants: {last}")
-    names: dict[str, list[str]] = json.loads(completed.stdout)
+        raise AdvancedError(f"mutmut could not generate the mutants: {last}")
+    names: dict[str, list[str]] = {}
+    for path in config.only_mutate:
+        meta = workspace / "mutants" / (path + ".meta")
+        try:
+            document = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AdvancedError(f"mutmut listed no mutants for {path}: {exc}") from None
+        names[path] = sorted(document.get("exit_code_by_key", {}))
     return names
 
 
@@ -470,7 +485,7 @@ def mutation_testing(
 ) -> MutationOutcome:
     started = time.monotonic()
     digests = sync_workspace(config, workspace)
-    names_by_file = enumerate_mutants(config, workspace)
+    names_by_file = enumerate_mutants(config, workspace, max_children)
     file_of = {name: path for path, names in names_by_file.items() for name in names}
     by_area: dict[str, list[str]] = {}
     for path, names in names_by_file.items():

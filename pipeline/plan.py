@@ -61,7 +61,7 @@ class Plan:
     steps: tuple[Step, ...]
     options: Options
     artifacts_dir: Path
-    concurrency: int  # how many running-phase steps may run at once
+    concurrency: int  # how many sessions of a phase may run at once (one per core)
 
     def phase(self, name: str) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step.phase == name)
@@ -86,8 +86,13 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
     steps: list[Step] = []
     if not options.skip_building:
         steps += _building_steps()
+    # The running phase starts its sessions in this order: R2 first, because it is the
+    # longest (it runs the property tests three times over, under coverage and mutmut);
+    # started last, it would run alone at the end while a core idles.
+    testing = _testing_steps(options.profile, parallel=options.parallel)
+    steps += testing[:1]
     steps += _benchmark_steps(registry, arms, options.profile)
-    steps += _testing_steps(options.profile)
+    steps += testing[1:]
     variant_args = ("--variants", ",".join(arms)) if options.variants else ()
     steps.append(
         Step(
@@ -167,10 +172,15 @@ TESTING_ARGS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _testing_steps(profile: str) -> list[Step]:
+def _testing_steps(profile: str, *, parallel: bool) -> list[Step]:
     args = TESTING_ARGS[profile]
+    advanced = args.get("advanced", ())
+    if parallel:
+        # One core per session: R2's pytest workers and mutmut children would otherwise
+        # take the core a benchmark runs on (and R2 gains little from a second one).
+        advanced = (*advanced, "--workers", "1")
     return [
-        Step("R2", "running", "advanced", args.get("advanced", ()), ("advanced_testing.json",)),
+        Step("R2", "running", "advanced", advanced, ("advanced_testing.json",)),
         Step("R3", "running", "differential", args.get("differential", ()), ("differential.json",)),
         Step("R4", "running", "shadow", args.get("shadow", ()), ("shadow.json",)),
     ]
@@ -182,7 +192,7 @@ def render_plan(plan: Plan) -> str:
     lines = [
         f"Promotion plan: profile {options.profile}, timeout {options.timeout_seconds:g} s, "
         f"{'parallel' if options.parallel else 'sequential'} "
-        f"(at most {plan.concurrency} running-phase session(s) at once, "
+        f"(at most {plan.concurrency} session(s) of a phase at once, "
         "one benchmark per core)",
         f"Artifacts: {plan.artifacts_dir}",
     ]

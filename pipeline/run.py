@@ -1,8 +1,9 @@
 """Execute a plan: nox sessions as child process groups, a deadline, Ctrl-C, a log.
 
-Phases run in order. Within the running phase, up to ``plan.concurrency``
-sessions run at once (one benchmark per core). A failing session does not stop
-the others: its evidence is then missing, and the gates reject with the reason.
+Phases run in order. Within a phase, up to ``plan.concurrency`` sessions run at
+once, started in plan order (one session, hence one benchmark, per core). A failing
+session does not stop the others: its evidence is then missing, and the gates
+reject with the reason.
 Every line a child prints goes to ``pipeline.log`` with a timestamp and the
 session's name; the terminal gets progress lines (and the children's output
 with ``--verbose``).
@@ -175,7 +176,9 @@ def execute(
                 continue
             if before_phase is not None:
                 before_phase(phase, results)
-            limit = plan.concurrency if phase == "running" else 1
+            # Building sessions are independent of each other too (boot, lint, smoke);
+            # tracking and evaluating are one session each.
+            limit = plan.concurrency
             _run_phase(pending, limit, deadline, log, child_env, running, command_for)
     except PipelineTimeout:
         stopped = "timeout"

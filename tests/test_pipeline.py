@@ -8,6 +8,7 @@ by ``nox -s pipeline``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -30,7 +31,11 @@ SIMULATED_SESSION = textwrap.dedent(
     """
     import json, pathlib, sys, time
     session, artifacts, action = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+    started = time.monotonic()
     print(f"simulated {session}: {action}", flush=True)
+    if action == "nap":
+        time.sleep(0.4)
+        (artifacts / f"{session}.span").write_text(f"{started} {time.monotonic()}")
     if action == "fail":
         sys.exit(1)
     if action == "sleep":
@@ -60,9 +65,46 @@ def test_plan_covers_every_stage_in_order_with_registry_arms(tmp_path: Path) -> 
     sessions = [step.session for step in plan.steps]
     arms = [f"bench-{name}" for name in REGISTRY.variants]
     assert sessions == [
-        "boot", "lint", "smoke", *arms, "advanced", "differential", "shadow", "analyze", "gates",
+        "boot", "lint", "smoke", "advanced", *arms, "differential", "shadow", "analyze", "gates",
     ]  # fmt: skip
     assert [step.phase for step in plan.steps][-2:] == ["tracking", "evaluating"]
+
+
+def test_parallel_plans_give_the_mutation_stage_one_core(tmp_path: Path) -> None:
+    def advanced_args(**options: object) -> tuple[str, ...]:
+        plan = make_plan(tmp_path, **options)
+        return next(step.args for step in plan.steps if step.session == "advanced")
+
+    assert advanced_args(parallel=True, profile="quick")[-2:] == ("--workers", "1")
+    assert "--workers" not in advanced_args(parallel=False, profile="quick")
+    assert make_plan(tmp_path, parallel=False).concurrency == 1
+
+
+def test_sessions_of_a_phase_overlap_up_to_the_concurrency_and_phases_do_not(
+    tmp_path: Path,
+) -> None:
+    plan = dataclasses.replace(
+        make_plan(tmp_path, variants=("V1", "V3"), parallel=True), concurrency=2
+    )
+    actions = {step.session: "nap" for step in plan.steps}
+    actions["gates"] = "reject"
+    assert run(plan, REGISTRY, command_for=simulated(tmp_path, actions)) == 1
+    spans = {}
+    for step in plan.steps:
+        if step.session != "gates":
+            start, end = (tmp_path / f"{step.session}.span").read_text().split()
+            spans[step.session] = (step.phase, float(start), float(end))
+    for phase in ("building", "running"):
+        mine = [(start, end) for kind, start, end in spans.values() if kind == phase]
+        edges = sorted([(start, 1) for start, _ in mine] + [(end, -1) for _, end in mine])
+        overlap = peak = 0
+        for _, change in edges:
+            overlap += change
+            peak = max(peak, overlap)
+        assert peak == 2, phase  # both cores busy, never a third session
+    last_building = max(end for kind, _, end in spans.values() if kind == "building")
+    first_running = min(start for kind, start, _ in spans.values() if kind == "running")
+    assert last_building < first_running
 
 
 def test_dry_run_prints_sessions_commands_flags_and_artifacts(

@@ -37,6 +37,9 @@ class Step:
     # Benchmark steps are CPU-bound and timing-sensitive: the runner never runs
     # more of them at once than there are cores.
     is_benchmark: bool = False
+    # A session that spreads over every core (R3 and R4 run each arm in a worker of its
+    # own): the runner never runs one beside a benchmark, whose timings it would disturb.
+    uses_every_core: bool = False
 
     def command(self, python: str = sys.executable) -> list[str]:
         """The nox invocation; nox runs on the interpreter that runs the orchestrator."""
@@ -181,8 +184,22 @@ def _testing_steps(profile: str, *, parallel: bool) -> list[Step]:
         advanced = (*advanced, "--workers", "1")
     return [
         Step("R2", "running", "advanced", advanced, ("advanced_testing.json",)),
-        Step("R3", "running", "differential", args.get("differential", ()), ("differential.json",)),
-        Step("R4", "running", "shadow", args.get("shadow", ()), ("shadow.json",)),
+        Step(
+            "R3",
+            "running",
+            "differential",
+            args.get("differential", ()),
+            ("differential.json",),
+            uses_every_core=True,
+        ),
+        Step(
+            "R4",
+            "running",
+            "shadow",
+            args.get("shadow", ()),
+            ("shadow.json",),
+            uses_every_core=True,
+        ),
     ]
 
 
@@ -208,6 +225,8 @@ def render_plan(plan: Plan) -> str:
             if step.flags:
                 flags = " ".join(f"{key}={value}" for key, value in sorted(step.flags.items()))
                 lines.append(f"         flags: {flags}")
+            if step.uses_every_core and plan.concurrency > 1:
+                lines.append("         uses every core: never runs beside a benchmark")
             artifacts = ", ".join(str(plan.artifacts_dir / name) for name in step.artifacts)
             lines.append(f"         writes: {artifacts}")
     return "\n".join(lines)

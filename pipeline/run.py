@@ -1,7 +1,8 @@
 """Execute a plan: nox sessions as child process groups, a deadline, Ctrl-C, a log.
 
 Phases run in order. Within a phase, up to ``plan.concurrency`` sessions run at
-once, started in plan order (one session, hence one benchmark, per core). A failing
+once, started in plan order (one session, hence one benchmark, per core); a benchmark
+never runs beside a session that spreads over every core (R3, R4). A failing
 session does not stop the others: its evidence is then missing, and the gates
 reject with the reason.
 Every line a child prints goes to ``pipeline.log`` with a timestamp and the
@@ -18,7 +19,7 @@ import subprocess  # nosec B404 - runs nox sessions from a fixed plan, no shell
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -212,7 +213,7 @@ def _run_phase(
 ) -> None:
     queue = list(pending)
     while queue or running:
-        while queue and len(running) < limit:
+        while queue and len(running) < limit and may_start(queue[0].step, _steps(running)):
             result = queue.pop(0)
             result.status, result.started = "running", time.monotonic()
             log.progress(f"▶ {result.step.stage} {result.step.session}")
@@ -224,6 +225,20 @@ def _run_phase(
             running.remove(child)
             child.join()
             _finish(child, log)
+
+
+def _steps(running: list[_Child]) -> list[Step]:
+    return [child.result.step for child in running]
+
+
+def may_start(step: Step, others: Sequence[Step]) -> bool:
+    """A benchmark and a session that spreads over every core never run side by side
+    (the queue waits, in order, rather than skip ahead)."""
+    if step.uses_every_core:
+        return not any(other.is_benchmark for other in others)
+    if step.is_benchmark:
+        return not any(other.uses_every_core for other in others)
+    return True
 
 
 def _finish(child: _Child, log: Log) -> None:

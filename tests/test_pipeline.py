@@ -23,6 +23,7 @@ import pytest
 from packrepo.registry import load_registry
 from pipeline.plan import Options, PlanError, Step, build_plan, render_plan
 from pipeline.promote import main, run
+from pipeline.run import may_start
 
 ROOT = Path(__file__).parent.parent
 REGISTRY = load_registry(ROOT / "pyproject.toml")
@@ -33,8 +34,8 @@ SIMULATED_SESSION = textwrap.dedent(
     session, artifacts, action = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
     started = time.monotonic()
     print(f"simulated {session}: {action}", flush=True)
-    if action == "nap":
-        time.sleep(0.4)
+    if action in ("nap", "long-nap"):
+        time.sleep(1.0 if action == "nap" else 2.5)
         (artifacts / f"{session}.span").write_text(f"{started} {time.monotonic()}")
     if action == "fail":
         sys.exit(1)
@@ -87,6 +88,8 @@ def test_sessions_of_a_phase_overlap_up_to_the_concurrency_and_phases_do_not(
         make_plan(tmp_path, variants=("V1", "V3"), parallel=True), concurrency=2
     )
     actions = {step.session: "nap" for step in plan.steps}
+    # The last benchmark outlasts the others: R3 could start beside it, and must not.
+    actions["bench-V3"] = "long-nap"
     actions["gates"] = "reject"
     assert run(plan, REGISTRY, command_for=simulated(tmp_path, actions)) == 1
     spans = {}
@@ -105,6 +108,20 @@ def test_sessions_of_a_phase_overlap_up_to_the_concurrency_and_phases_do_not(
     last_building = max(end for kind, _, end in spans.values() if kind == "building")
     first_running = min(start for kind, start, _ in spans.values() if kind == "running")
     assert last_building < first_running
+    # R3 and R4 spread over every core: no benchmark runs beside them.
+    last_benchmark = max(spans[f"bench-{arm}"][2] for arm in ("baseline", "V1", "V3"))
+    assert last_benchmark <= min(spans[name][1] for name in ("differential", "shadow"))
+
+
+def test_a_benchmark_and_a_session_over_every_core_never_start_side_by_side() -> None:
+    benchmark = Step("R1", "running", "bench-V1", is_benchmark=True)
+    spreading = Step("R4", "running", "shadow", uses_every_core=True)
+    single = Step("R2", "running", "advanced")
+    assert not may_start(spreading, [single, benchmark])
+    assert not may_start(benchmark, [spreading])
+    assert may_start(benchmark, [single, benchmark])
+    assert may_start(spreading, [single, spreading])
+    assert may_start(single, [benchmark, spreading])
 
 
 def test_dry_run_prints_sessions_commands_flags_and_artifacts(

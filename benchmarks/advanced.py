@@ -569,7 +569,9 @@ def property_coverage(workers: str, *, root: Path = ROOT) -> PropertyRun:
         report = Path(scratch) / "coverage.json"
         command = [
             sys.executable, "-m", "pytest", PROPERTY_TESTS, "-q", "-p", "no:cacheprovider",
-            "-n", workers, "--cov=packrepo", f"--cov-report=json:{report}", "--no-cov-on-fail",
+            # One worker: in-process (an xdist worker would only add a second interpreter).
+            "-n", "0" if workers == "1" else workers,
+            "--cov=packrepo", f"--cov-report=json:{report}", "--no-cov-on-fail",
         ]  # fmt: skip
         completed = subprocess.run(  # nosec B603 - pytest of this interpreter, fixed arguments
             command, cwd=root, env={**os.environ, **DERANDOMIZED},

@@ -162,8 +162,19 @@ def _forest_row(row: ForestRow, y: float, scale: svg.Scale) -> list[str]:
         )
         parts.append(marker)
     if row.interval is None:
-        parts.append(svg.text(WIDTH - RIGHT_MARGIN, y + 4, "no interval", anchor="end", size=11))
+        parts.append(_no_interval_label(row, y, scale))
     return parts
+
+
+def _no_interval_label(row: ForestRow, y: float, scale: svg.Scale) -> str:
+    """Beside the point estimate, on whichever side has room (the point itself can sit at
+    the right edge of the axis, where a label at the margin would cover it)."""
+    if row.relative_change is None:
+        return svg.text(WIDTH - RIGHT_MARGIN, y + 4, "no interval", anchor="end", size=11)
+    x = scale(row.relative_change)
+    if x > scale.end - 90:
+        return svg.text(x - 10, y + 4, "no interval", anchor="end", size=11)
+    return svg.text(x + 10, y + 4, "no interval", anchor="start", size=11)
 
 
 def _forest_legend(y: float) -> list[str]:

@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gates import fixtures, svg
-from gates.evidence import ANALYSIS_FILE, Evidence, evidence_from_files
+from gates.evidence import ANALYSIS_FILE, Evidence, Interval, evidence_from_files
 from gates.html import render_html
 from gates.markdown import MARK_BLOCKED, MARK_OK, render_markdown
+from gates.plots import ForestRow, forest_plot
 from gates.rules import evaluate
 from gates.screenshot import CHROMIUM, ScreenshotError, chromium_command, screenshot
 from gates.thresholds import thresholds_from_registry
@@ -153,6 +154,26 @@ def test_nice_ticks_are_round_increasing_and_inside_the_range(
     assert ticks == sorted(ticks)
     assert all(low - width * 1e-6 <= tick <= high + width * 1e-6 for tick in ticks)
     assert len(ticks) <= 2 * count + 1
+
+
+@pytest.mark.parametrize(("change", "anchor"), [(13.5, "end"), (0.5, "start"), (None, "end")])
+def test_no_interval_label_sits_beside_the_point_never_over_it(
+    change: float | None, anchor: str
+) -> None:
+    row = ForestRow("V4", "50k", "#cc79a7", change, None, pooled=False)
+    interval = Interval(0.2, 0.9, 0.99)
+    other = ForestRow("V4", "120k", "#cc79a7", 0.6, interval, pooled=False)
+    page = forest_plot("QA", [row, other], [], "higher is better")
+    label = re.search(
+        r'<text x="([-\d.]+)" y="[-\d.]+" text-anchor="(\w+)"[^>]*>no interval<', page
+    )
+    assert label is not None
+    assert label.group(2) == anchor
+    if change is not None:
+        point = re.search(r'<circle cx="([-\d.]+)"', page)
+        assert point is not None
+        gap = float(label.group(1)) - float(point.group(1))
+        assert gap <= -10 if anchor == "end" else gap >= 10
 
 
 def test_coordinates_have_fixed_precision() -> None:

@@ -48,7 +48,7 @@ import math
 import os
 import re
 import shutil
-import subprocess  # nosec B404 - runs pytest and mutmut with fixed arguments, no shell
+import subprocess  # nosec B404  # runs pytest and mutmut with fixed arguments, no shell
 import sys
 import tempfile
 import time
@@ -386,7 +386,7 @@ def enumerate_mutants(
 ) -> dict[str, list[str]]:
     """Every mutant of each mutated file: mutmut generates them (its own generator, once,
     shared with the run that follows) and lists them in ``mutants/<file>.meta``."""
-    completed = subprocess.run(  # nosec B603 - this interpreter, a fixed script
+    completed = subprocess.run(  # nosec B603  # this interpreter, a fixed script
         [sys.executable, "-c", _GENERATE, str(max_children)],
         cwd=workspace, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
@@ -446,7 +446,7 @@ def run_mutmut(workspace: Path, names: Sequence[str], max_children: int) -> None
     if not names:
         return
     environment = {**os.environ, **DERANDOMIZED, "PYTHONHASHSEED": "0"}
-    completed = subprocess.run(  # nosec B603 - mutmut of this interpreter, fixed arguments
+    completed = subprocess.run(  # nosec B603  # mutmut of this interpreter, fixed arguments
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
         cwd=workspace, env=environment, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -573,7 +573,7 @@ def property_coverage(workers: str, *, root: Path = ROOT) -> PropertyRun:
             "-n", "0" if workers == "1" else workers,
             "--cov=packrepo", f"--cov-report=json:{report}", "--no-cov-on-fail",
         ]  # fmt: skip
-        completed = subprocess.run(  # nosec B603 - pytest of this interpreter, fixed arguments
+        completed = subprocess.run(  # nosec B603  # pytest of this interpreter, fixed arguments
             command, cwd=root, env={**os.environ, **DERANDOMIZED},
             capture_output=True, text=True, check=False,
         )  # fmt: skip

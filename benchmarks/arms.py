@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import subprocess  # nosec B404 - starts this interpreter's workers, no shell
+import subprocess  # nosec B404  # starts this interpreter's workers, no shell
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -100,7 +100,7 @@ class ArmWorker:
             self.arm, os.environ if base_environment is None else base_environment, self.cache_dir
         )
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # nosec B603 - this interpreter, fixed module
+            self.process = subprocess.Popen(  # nosec B603  # this interpreter, fixed module
                 [self.python, "-m", "benchmarks.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

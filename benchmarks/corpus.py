@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess  # nosec B404 - runs pip with fixed arguments, no shell
+import subprocess  # nosec B404  # runs pip with fixed arguments, no shell
 import sys
 import tarfile
 import tempfile
@@ -265,7 +265,7 @@ def _download(entry: CorpusEntry, scratch: Path, *, cache: Path) -> Path:
         str(scratch),
     ]
     try:
-        completed = subprocess.run(  # nosec B603 - pip, the pinned requirement
+        completed = subprocess.run(  # nosec B603  # pip, the pinned requirement
             command, capture_output=True, text=True, timeout=_FETCH_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -306,8 +306,8 @@ def _extract(archive: Path, entry: CorpusEntry, tree: Path) -> Path:
         with tarfile.open(archive, "r:gz") as bundle:
             members = [m for m in bundle.getmembers() if _safe_member(m, archive)]
             if hasattr(tarfile, "data_filter"):
-                # nosec B202 - members checked by _safe_member, and the "data" filter
-                bundle.extractall(scratch_path, members=members, filter="data")  # nosec B202
+                # Members checked by _safe_member, then the "data" filter on top.
+                bundle.extractall(scratch_path, members=members, filter="data")
             else:  # pragma: no cover - Python < 3.10.12 has no extraction filters
                 bundle.extractall(scratch_path, members=members)  # noqa: S202  # nosec B202
         tops = list(scratch_path.iterdir())

@@ -12,7 +12,7 @@ import hashlib
 import os
 import platform
 import socket
-import subprocess  # nosec B404 - asks git for the commit, no shell
+import subprocess  # nosec B404  # asks git for the commit, no shell
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -47,7 +47,7 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
 def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            completed = subprocess.run(  # nosec B603 B607 - git from PATH, fixed arguments
+            completed = subprocess.run(  # nosec B603 B607  # git from PATH, fixed arguments
                 ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=False
             )
         except (OSError, subprocess.TimeoutExpired):

@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import shutil
-import subprocess  # nosec B404 - git rev-parse only
+import subprocess  # nosec B404  # git rev-parse only
 import sys
 import tempfile
 import time
@@ -158,7 +158,7 @@ def _set_aside_previous(plan: Plan) -> None:
 
 def _provenance(registry: Registry) -> dict[str, Any]:
     try:
-        sha = subprocess.run(  # nosec B603 B607 - fixed git invocation
+        sha = subprocess.run(  # nosec B603 B607  # fixed git invocation
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=False
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):

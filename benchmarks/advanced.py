@@ -381,11 +381,12 @@ def sync_workspace(config: MutationConfig, workspace: Path, root: Path = ROOT) -
     return digests
 
 
-def enumerate_mutants(
+def generate_mutants(
     config: MutationConfig, workspace: Path, max_children: int
-) -> dict[str, list[str]]:
-    """Every mutant of each mutated file: mutmut generates them (its own generator, once,
-    shared with the run that follows) and lists them in ``mutants/<file>.meta``."""
+) -> dict[str, dict[str, int | None]]:
+    """Every mutant of each mutated file with its recorded exit code (None: not run yet):
+    mutmut generates them (its own generator, once, shared with the run that follows) and
+    lists them in ``mutants/<file>.meta``, keeping the results of unchanged functions."""
     completed = subprocess.run(  # nosec B603  # this interpreter, a fixed script
         [sys.executable, "-c", _GENERATE, str(max_children)],
         cwd=workspace, capture_output=True, text=True, check=False, timeout=600,
@@ -393,15 +394,15 @@ def enumerate_mutants(
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
         raise AdvancedError(f"mutmut could not generate the mutants: {last}")
-    names: dict[str, list[str]] = {}
+    mutants: dict[str, dict[str, int | None]] = {}
     for path in config.only_mutate:
         meta = workspace / "mutants" / (path + ".meta")
         try:
             document = json.loads(meta.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise AdvancedError(f"mutmut listed no mutants for {path}: {exc}") from None
-        names[path] = sorted(document.get("exit_code_by_key", {}))
-    return names
+        mutants[path] = dict(sorted(document.get("exit_code_by_key", {}).items()))
+    return mutants
 
 
 def read_results(workspace: Path, files: Sequence[str]) -> dict[str, int | None]:
@@ -485,16 +486,15 @@ def mutation_testing(
 ) -> MutationOutcome:
     started = time.monotonic()
     digests = sync_workspace(config, workspace)
-    names_by_file = enumerate_mutants(config, workspace, max_children)
-    file_of = {name: path for path, names in names_by_file.items() for name in names}
+    generated = generate_mutants(config, workspace, max_children)
+    file_of = {name: path for path, codes in generated.items() for name in codes}
     by_area: dict[str, list[str]] = {}
-    for path, names in names_by_file.items():
-        by_area.setdefault(area_of(path), []).extend(names)
+    for path, codes in generated.items():
+        by_area.setdefault(area_of(path), []).extend(codes)
     sample = draw_sample(by_area, sample_size, seed)
     previous = _cache_state(workspace)
-    pending = mutants_to_run(
-        sample, read_results(workspace, config.only_mutate), digests, previous, file_of
-    )
+    recorded = {name: code for codes in generated.values() for name, code in codes.items()}
+    pending = mutants_to_run(sample, recorded, digests, previous, file_of)
     run_mutmut(workspace, pending, max_children)
     (workspace / "advanced-cache.json").write_text(json.dumps(digests, indent=2))
     results = read_results(workspace, config.only_mutate)

@@ -92,10 +92,8 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
     # The running phase starts its sessions in this order: R2 first, because it is the
     # longest (it runs the property tests three times over, under coverage and mutmut);
     # started last, it would run alone at the end while a core idles.
-    testing = _testing_steps(options.profile, parallel=options.parallel)
-    steps += testing[:1]
-    steps += _benchmark_steps(registry, arms, options.profile)
-    steps += testing[1:]
+    advanced, *spreading = _testing_steps(options.profile, parallel=options.parallel)
+    steps += [advanced, *_benchmark_steps(registry, arms, options.profile), *spreading]
     variant_args = ("--variants", ",".join(arms)) if options.variants else ()
     steps.append(
         Step(

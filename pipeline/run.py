@@ -178,10 +178,9 @@ def execute(
                 continue
             if before_phase is not None:
                 before_phase(phase, results)
-            # Building sessions are independent of each other too (boot, lint, smoke);
-            # tracking and evaluating are one session each.
-            limit = plan.concurrency
-            _run_phase(pending, limit, deadline, log, child_env, running, command_for)
+            # Every phase gets the plan's concurrency: the building sessions (boot, lint,
+            # smoke) are independent too; tracking and evaluating are one session each.
+            _run_phase(pending, plan.concurrency, deadline, log, child_env, running, command_for)
     except PipelineTimeout:
         stopped = "timeout"
         _stop_all(running, "timeout", log)

@@ -36,18 +36,19 @@ may be paired across machines.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from analysis.bootstrap import FloatArray
 from analysis.errors import AnalysisInputError
 from benchmarks.artifact import Artifact, ArtifactError, Trial, parse_artifact
+from contracts.documents import load_json, read_input
+from contracts.errors import EvidenceError
+from contracts.provenance import sha256_bytes
 from packrepo.registry import Registry, Variant
 
 __all__ = [
@@ -63,8 +64,8 @@ __all__ = [
     "RunSet",
     "arm_trials",
     "artifact_file",
+    "check_commit",
     "check_same_units",
-    "json_problem",
     "load_run",
     "load_runs",
     "machine_of",
@@ -134,6 +135,7 @@ class RunFile:
     path: Path
     artifact: Artifact | None
     error: str | None
+    sha256: str | None = None  # of the bytes analysed: the link the gates check
 
 
 def artifact_file(variant: Variant) -> str:
@@ -147,13 +149,31 @@ def load_run(directory: Path, variant: Variant, registry: Registry) -> RunFile:
     if not path.exists():
         return RunFile(variant.name, path, None, _missing_reason(path))
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return RunFile(variant.name, path, None, f"{path} is unreadable: {exc.strerror}")
+        raw = read_input(path)
+    except EvidenceError as exc:
+        if path.is_file():  # present but unreadable (permissions, I/O): the run's error
+            return RunFile(variant.name, path, None, f"{path} is unreadable: {exc}")
+        raise BenchmarkInputError(str(exc)) from None
     artifact = _parse(raw, path)
     _check_arms(artifact, path, variant, registry)
     stale = _stale_flags(artifact, variant, registry)
-    return RunFile(variant.name, path, artifact, stale)
+    return RunFile(variant.name, path, artifact, stale, sha256_bytes(raw))
+
+
+def check_commit(runs: Sequence[RunFile], checkout_sha: str | None) -> None:
+    """Refuse runs measured at another commit than the checkout's: their numbers describe
+    other code. A dirty tree at the same commit is allowed here and marked downstream."""
+    if checkout_sha is None:
+        return
+    for run in runs:
+        if run.artifact is None:
+            continue
+        measured = run.artifact.provenance.git_sha
+        if measured != checkout_sha:
+            raise BenchmarkInputError(
+                f"{run.path}: measured at commit {measured[:12]}, the checkout is at"
+                f" {checkout_sha[:12]}: stale evidence, rerun the benchmark"
+            )
 
 
 def _missing_reason(path: Path) -> str:
@@ -175,9 +195,9 @@ def _parse(raw: bytes, path: Path) -> Artifact:
     if not raw.strip():
         raise BenchmarkInputError(f"{path}: the file is empty")
     try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BenchmarkInputError(f"{path}: {json_problem(raw, exc)}") from None
+        document = load_json(raw, str(path))
+    except EvidenceError as exc:
+        raise BenchmarkInputError(str(exc)) from None
     try:
         artifact = parse_artifact(document, source=str(path))
     except ArtifactError as exc:
@@ -185,22 +205,6 @@ def _parse(raw: bytes, path: Path) -> Artifact:
     if not artifact.units:
         raise BenchmarkInputError(f"{path}: the run has no units (an empty benchmark)")
     return artifact
-
-
-def json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
-    """Why ``raw`` is not JSON; NaN and Infinity (not JSON) are named, not located."""
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not a finite number")
-
-    try:
-        json.loads(raw, parse_constant=refuse)
-    except ValueError as problem:
-        if "finite" in str(problem):
-            return f"contains {problem} (JSON has no NaN or Infinity)"
-    if "infinity" in str(exc).lower():
-        return "contains a number too large to be finite"
-    return f"not valid JSON ({exc})"
 
 
 def _check_arms(artifact: Artifact, path: Path, variant: Variant, registry: Registry) -> None:

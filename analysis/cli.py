@@ -22,10 +22,10 @@ import contextlib
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from analysis.artifacts import load_runs
+from analysis.artifacts import RunFile, check_commit, load_runs
 from analysis.documents import (
     ANALYSIS_FILE,
     BCA_FILE,
@@ -33,7 +33,6 @@ from analysis.documents import (
     RISK_FILE,
     bca_document,
     encode,
-    pinned_provenance,
     risk_document,
     statistical_analysis_document,
 )
@@ -41,15 +40,16 @@ from analysis.effects import CORRECTIONS, Correction
 from analysis.errors import AnalysisInputError
 from analysis.pipeline_analysis import POOLED, AnalysisResult, Settings, analyse
 from analysis.risk import Coverage, RiskLimits, assess
-from gates.errors import EvidenceError, GatesInputError
-from gates.evidence import ADVANCED_FILE, KINDS, Provenance, parse_advanced_testing
-from gates.jsonio import parse_document, write_all_atomically
-from gates.provenance import current_provenance
-from gates.thresholds import GateThresholds, thresholds_from_registry
+from contracts.documents import read_document, write_all_atomically
+from contracts.errors import EvidenceError, InputError
+from contracts.names import ADVANCED_FILE, KINDS
+from contracts.provenance import Provenance, current_provenance, parse_provenance, sha256_file
+from contracts.thresholds import GateThresholds, thresholds_from_registry
 from packrepo.registry import Registry, RegistryError, load_registry
 
 BAD_INPUT = 2
 PROGRAM = "analysis"
+PRODUCER = "analysis"
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(arguments)
     try:
         outcome = run(options)
-    except (AnalysisInputError, GatesInputError, RegistryError) as exc:
+    except (AnalysisInputError, InputError, RegistryError) as exc:
         _remove_outputs(options.output)
         print(f"{PROGRAM}: error: {_one_line(exc)}", file=sys.stderr)
         return BAD_INPUT
@@ -128,9 +128,15 @@ def run(options: argparse.Namespace) -> Outcome:
     settings = _settings(options, registry, thresholds)
     candidates = select_candidates(registry, options.variants)
     runs = load_runs(options.input, registry, candidates)
+    checkout = current_provenance(options.config, producer=PRODUCER)
+    every_run = (runs.aa, *runs.candidates.values())
+    check_commit(every_run, None if checkout.git_sha == "unknown" else checkout.git_sha)
     result = analyse(runs, registry, settings)
-    provenance = pinned_provenance(current_provenance(options.config))
-    coverage = read_coverage(options.input / ADVANCED_FILE, provenance)
+    coverage_path = options.input / ADVANCED_FILE
+    coverage = read_coverage(coverage_path, checkout)
+    provenance = _with_inputs(
+        checkout, every_run, coverage_path if coverage.problem is None else None
+    )
     limits = RiskLimits(
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
@@ -148,6 +154,20 @@ def run(options: argparse.Namespace) -> Outcome:
     targets = {options.output / name: payload for name, payload in files.items()}
     write_all_atomically(targets)
     return Outcome(result, tuple(targets), time.perf_counter() - started)
+
+
+def _with_inputs(
+    checkout: Provenance, runs: Sequence[RunFile], coverage: Path | None
+) -> Provenance:
+    """The analysis's provenance: the digest of every artifact it read, so the gates can
+    walk back to the trial streams; dirty when any input or the checkout was."""
+    inputs = {run.path.name: run.sha256 for run in runs if run.sha256 is not None}
+    dirty = checkout.dirty or any(
+        run.artifact.provenance.dirty for run in runs if run.artifact is not None
+    )
+    if coverage is not None:
+        inputs[coverage.name] = sha256_file(coverage)
+    return replace(checkout, inputs=inputs, dirty=dirty)
 
 
 def _settings(
@@ -205,16 +225,17 @@ def read_coverage(path: Path, provenance: Provenance) -> Coverage:
     if not path.exists():
         return Coverage(None, None, f"{path.name} is missing (no R2 run yet)")
     try:
-        fields = parse_document(path.read_bytes(), str(path), KINDS[ADVANCED_FILE])
-        testing = parse_advanced_testing(fields)
-    except (EvidenceError, OSError) as exc:
+        fields = read_document(path, KINDS[ADVANCED_FILE])
+        made = parse_provenance(fields)
+        mutation_score = fields.number("mutation_score")
+        property_coverage = fields.number("property_coverage")
+    except EvidenceError as exc:
         return Coverage(None, None, f"{path.name} is not usable: {_one_line(exc)}")
-    made = testing.provenance
     if (made.git_sha, made.config_sha256) != (provenance.git_sha, provenance.config_sha256):
         return Coverage(
             None, None, f"{path.name} is stale: produced for commit {made.git_sha[:12]}"
         )
-    return Coverage(testing.mutation_score, testing.property_coverage, None)
+    return Coverage(mutation_score, property_coverage, None)
 
 
 def _remove_outputs(directory: Path) -> None:

@@ -23,16 +23,16 @@ so equal inputs and seed give identical bytes.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 import orjson
 
 from analysis.pipeline_analysis import UNITS, AnalysisResult, Interval, Row, VariantRun
 from analysis.risk import RiskAssessment, risk_to_json
-from gates.evidence import Provenance
+from contracts.documents import SCHEMA
+from contracts.names import ANALYSIS_FILE, BCA_FILE, KINDS, RISK_FILE
+from contracts.provenance import Provenance
 
 __all__ = [
     "ANALYSIS_FILE",
@@ -42,35 +42,14 @@ __all__ = [
     "RISK_FILE",
     "bca_document",
     "encode",
-    "pinned_provenance",
     "risk_document",
     "statistical_analysis_document",
 ]
 
-DOCUMENT_SCHEMA = 1
-ANALYSIS_FILE = "statistical_analysis.json"
-BCA_FILE = "bca_analysis.json"
-RISK_FILE = "risk_assessment.json"
+DOCUMENT_SCHEMA = SCHEMA
 OUTPUT_FILES = (ANALYSIS_FILE, BCA_FILE, RISK_FILE)
-KINDS = {
-    ANALYSIS_FILE: "fastpath-statistical-analysis",
-    BCA_FILE: "fastpath-bca-analysis",
-    RISK_FILE: "fastpath-risk-assessment",
-}
 SIGNIFICANT_DIGITS = 12
 NO_INTERVAL = "none"
-
-
-def pinned_provenance(provenance: Provenance) -> Provenance:
-    """``created_unix`` from ``SOURCE_DATE_EPOCH`` when set, for reproducible bytes."""
-    pinned = os.environ.get("SOURCE_DATE_EPOCH")
-    if pinned is None:
-        return provenance
-    try:
-        created = float(int(pinned))
-    except ValueError:
-        return provenance
-    return Provenance(provenance.git_sha, provenance.config_sha256, created)
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
@@ -98,7 +77,7 @@ def _header(file: str, result: AnalysisResult, provenance: Provenance) -> dict[s
     return {
         "schema": DOCUMENT_SCHEMA,
         "kind": KINDS[file],
-        "provenance": asdict(provenance),
+        "provenance": provenance.to_json(),
         "seed": settings.seed,
         "n_resamples": settings.n_resamples,
         "confidence_level": settings.confidence_level,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from analysis.artifacts import AA_SECOND_ARM, artifact_file
 from benchmarks.artifact import (
@@ -30,10 +31,14 @@ from benchmarks.artifact import (
     GoldRef,
     Trial,
     UnitRecord,
+    trial_to_json,
     write_artifact,
 )
 from benchmarks.schedule import FIRST, SECOND
 from benchmarks.summary import summarise
+from contracts.documents import SCHEMA, write_all_atomically
+from contracts.names import TRIAL_STREAM_KIND
+from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha, sha256_bytes
 from packrepo.registry import Registry, load_registry, parse_registry
 
 if sys.version_info >= (3, 11):
@@ -227,6 +232,7 @@ def benchmark_run(
             "trials_seconds": 60.0,
             "wall_seconds": 60.0,
         },
+        provenance=fixture_provenance(registry.config_sha256),
     )
 
 
@@ -353,10 +359,46 @@ def fixture_registry() -> Registry:
     return dataclasses.replace(registry, config_sha256=digest)
 
 
+def fixture_provenance(config_sha256: str, inputs: Mapping[str, str] | None = None) -> Provenance:
+    """Stamped ``fixture``: the analysis reads it, the gates refuse it unless told it is a
+    simulation (``--accept-fixtures``). The commit is the checkout's, so that the analysis's
+    commit check passes in this repository's tests."""
+    return Provenance(
+        git_sha=checkout_git_sha(Path(__file__).resolve().parent.parent) or "unknown",
+        config_sha256=config_sha256,
+        created_unix=1767225600.0,
+        producer=f"{FIXTURE_PRODUCER}:analysis.fixtures",
+        command=("python", "-m", "analysis.fixtures"),
+        run_id="fixture",
+        inputs=dict(inputs or {}),
+    )
+
+
 def write_run(directory: Path, registry: Registry, artifact: Artifact) -> Path:
-    """Write ``artifact`` where the analysis looks for its variant's run."""
+    """Write ``artifact`` and its trial stream where the analysis looks for its variant's run;
+    the artifact's provenance links to the stream by its sha256, as a real run's does."""
     path = directory / artifact_file(registry.variant(artifact.variant))
-    write_artifact(path, artifact)
+    stream = path.with_suffix(".jsonl")
+    header = {
+        "record": "run",
+        "kind": TRIAL_STREAM_KIND,
+        "schema": SCHEMA,
+        "variant": artifact.variant,
+    }
+    lines = [orjson.dumps(header, option=orjson.OPT_SORT_KEYS)]
+    lines += [
+        orjson.dumps({"record": "trial", **trial_to_json(t)}, option=orjson.OPT_SORT_KEYS)
+        for t in artifact.trials
+    ]
+    payload = b"\n".join(lines) + b"\n"
+    write_all_atomically({stream: payload})
+    linked = dataclasses.replace(
+        artifact,
+        provenance=dataclasses.replace(
+            artifact.provenance, inputs={stream.name: sha256_bytes(payload)}
+        ),
+    )
+    write_artifact(path, linked)
     return path
 
 

@@ -36,7 +36,6 @@ measurements, a zero mean).
 from __future__ import annotations
 
 import argparse
-import gzip
 import math
 import sys
 import warnings
@@ -46,12 +45,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
-from analysis.artifacts import json_problem
 from analysis.bootstrap import FloatArray, bca
 from analysis.errors import AnalysisInputError, DegenerateIntervalWarning
+from contracts.documents import load_json, read_input
+from contracts.errors import EvidenceError
 
 __all__ = [
     "INTEROP_KIND",
@@ -106,15 +105,9 @@ class Suite:
 def read_suite(path: Path) -> Suite:
     """Read a pyperf or pytest-benchmark JSON file (``.gz`` allowed)."""
     try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-    except OSError as exc:
-        raise InteropError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InteropError(f"{path}: {json_problem(raw, exc)}") from None
+        document = load_json(read_input(path), str(path))
+    except EvidenceError as exc:
+        raise InteropError(str(exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
         raise InteropError(
             f"{path}: neither pyperf nor pytest-benchmark JSON (no `benchmarks` list)"

@@ -761,7 +761,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """0: written and every property held; 1: a property failed; 2: it could not run."""
     from benchmarks.shadow import expected_errors, report_error, write_json
-    from gates.provenance import current_provenance
+    from contracts.provenance import current_provenance
     from packrepo.registry import load_registry
 
     arguments = _parser().parse_args(argv)
@@ -776,12 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config, arguments.workspace, sample_size=arguments.mutants, seed=seed,
             max_children=max(1, int(arguments.workers)),
         )  # fmt: skip
-        stamp = current_provenance(arguments.config)
-        provenance = {
-            "git_sha": stamp.git_sha,
-            "config_sha256": stamp.config_sha256,
-            "created_unix": stamp.created_unix,
-        }
+        provenance = current_provenance(arguments.config, producer="benchmarks.advanced").to_json()
         document = advanced_document(mutation, properties, monotonicity, provenance, registry.gates)
         write_json(arguments.output, document)
     except (*expected_errors(), AdvancedError, ValueError) as exc:  # type: ignore[misc]

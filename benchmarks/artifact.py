@@ -3,34 +3,36 @@
 ``benchmarks/SCHEMA.md`` documents every field. Reading refuses any ``schema``
 other than :data:`ARTIFACT_SCHEMA` and names the first bad field by its path,
 e.g. ``artifacts/V3_benchmark.json: trials[12].latency_ns must be a
-non-negative integer``. Writing is atomic (a temporary file, then
-``os.replace``) with sorted keys.
+non-negative integer``. Reading and writing go through the contract layer
+(``contracts.documents``): one capped reader, one atomic writer, sorted keys.
+The artifact's ``provenance`` (``contracts.provenance``) names the commit,
+whether the tree was dirty, and the sha256 of its trial stream.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from benchmarks.schedule import FIRST, SECOND
 from benchmarks.summary import Summary, summarise
+from contracts.documents import SCHEMA, Fields, load_json, read_input, write_json_atomically
+from contracts.errors import EvidenceError
+from contracts.names import BENCHMARK_KIND
+from contracts.provenance import Provenance, parse_provenance
 
-ARTIFACT_SCHEMA = 1
-ARTIFACT_KIND = "fastpath-benchmark"
+ARTIFACT_SCHEMA = SCHEMA
+ARTIFACT_KIND = BENCHMARK_KIND
 MEMORY_METHODS = ("linux-clear-refs-vmhwm", "ru-maxrss-since-start")
 
 T = TypeVar("T")
 
 
-class ArtifactError(ValueError):
+class ArtifactError(EvidenceError):
     """An artifact is unreadable, of an unknown schema, or malformed."""
 
 
@@ -105,6 +107,7 @@ class Artifact:
     trials: tuple[Trial, ...]
     summaries: tuple[Summary, ...]
     timings: dict[str, Any]
+    provenance: Provenance
 
     def summary(self, arm: str, budget: int) -> Summary:
         for summary in self.summaries:
@@ -120,6 +123,7 @@ class Artifact:
 
 def artifact_to_json(artifact: Artifact) -> dict[str, Any]:
     document = asdict(artifact)
+    document["provenance"] = artifact.provenance.to_json()
     return {"schema": ARTIFACT_SCHEMA, "kind": ARTIFACT_KIND, **document}
 
 
@@ -127,21 +131,10 @@ def trial_to_json(trial: Trial) -> dict[str, Any]:
     return asdict(trial)
 
 
-def dumps(document: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
-
-
 def write_artifact(path: Path, artifact: Artifact) -> None:
     """Write atomically: readers see the old file or the whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(dumps(artifact_to_json(artifact)))
-        os.replace(scratch, path)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
+    write_json_atomically(path, artifact_to_json(artifact), sort_keys=True)
 
 
 # ---------------------------------------------------------------------------
@@ -302,16 +295,23 @@ def _parse_budget(value: Any, where: str) -> int:
 def parse_artifact(document: Any, *, source: str = "artifact") -> Artifact:
     """Validate a decoded artifact; errors read ``<source>: <field path> must be ...``."""
     try:
-        return _parse(document)
+        artifact = _parse(document)
     except ArtifactError as exc:
         raise ArtifactError(f"{source}: {exc}") from None
+    try:
+        provenance = parse_provenance(Fields(document, source))
+    except EvidenceError as exc:
+        raise ArtifactError(str(exc)) from None
+    return replace(artifact, provenance=provenance)
 
 
 def _parse(document: Any) -> Artifact:
+    if not isinstance(document, dict):
+        raise ArtifactError(f"must be a JSON object, got {type(document).__name__}")
     check = _Check(document, "")
     if document.get("kind") != ARTIFACT_KIND:
         raise ArtifactError(f"kind must be {ARTIFACT_KIND!r}, got {document.get('kind')!r}")
-    if document.get("schema") != ARTIFACT_SCHEMA:
+    if type(document.get("schema")) is not int or document.get("schema") != ARTIFACT_SCHEMA:
         raise ArtifactError(
             f"schema {document.get('schema')!r} is not supported (this version reads"
             f" {ARTIFACT_SCHEMA})"
@@ -333,6 +333,7 @@ def _parse(document: Any) -> Artifact:
         trials=check.items("trials", _parse_trial),
         summaries=check.items("summaries", _parse_summary),
         timings=check.mapping("timings"),
+        provenance=Provenance("", "", 0.0),  # parsed by parse_artifact, with the file's name
     )
     _check_consistency(artifact)
     return artifact
@@ -391,9 +392,7 @@ def load_artifact(path: Path | str) -> Artifact:
     """Read and validate an artifact file."""
     path = Path(path)
     try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise ArtifactError(f"cannot read {path}: {exc.strerror}") from None
-    except orjson.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc})") from None
+        document = load_json(read_input(path), str(path))
+    except EvidenceError as exc:
+        raise ArtifactError(str(exc)) from None
     return parse_artifact(document, source=str(path))

@@ -18,9 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from benchmarks.environment import cpu_model, git_state
+from contracts.documents import write_json_atomically
 from packrepo.registry import Registry, RegistryError, load_registry
 
 KIND = "fastpath-boot-env"
@@ -78,9 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     document = manifest(registry)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_name(f".{args.output.name}.tmp")
-    temporary.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(temporary, args.output)
+    write_json_atomically(args.output, document, sort_keys=True)
     count = len(document["distributions"])
     print(f"boot: {count} distributions, python {document['python']['version']} -> {args.output}")
     return 0

@@ -102,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         cache=args.cache_dir or cache_dir(),
         trial_timeout_s=args.trial_timeout,
         progress=not args.no_progress,
+        config_path=args.registry,
     )
     artifact = run_benchmark(config)
     for summary in artifact.summaries:

@@ -50,6 +50,8 @@ from benchmarks.shadow import (
     text_digest,
     write_json,
 )
+from contracts.documents import load_json, read_input, write_text_atomically
+from contracts.errors import EvidenceError
 
 DIFFERENTIAL_KIND = "fastpath-differential"
 GOLDEN_KIND = "packrepo-differential-golden"
@@ -321,14 +323,8 @@ def write_golden(path: Path, golden: Golden) -> None:
             lines.append(f"      {json.dumps(key, ensure_ascii=False)}: {line}{comma}")
         lines.append("    }" + ("," if v_index < len(variants) - 1 else ""))
     lines.append("  }\n}\n")
-    write_text_atomically(path, "\n".join(lines))
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    from gates.jsonio import write_all_atomically
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_all_atomically({path: text.encode("utf-8")})
+    write_text_atomically(path, "\n".join(lines))
 
 
 def parse_golden(document: Any, where: str) -> Golden:
@@ -356,13 +352,9 @@ def parse_golden(document: Any, where: str) -> Golden:
 
 def load_golden(path: Path) -> Golden:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise GoldenError(f"cannot read golden packs {path}: {exc.strerror}") from None
-    try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise GoldenError(f"{path} is not valid JSON: {exc}") from None
+        document = load_json(read_input(path), str(path))
+    except EvidenceError as exc:
+        raise GoldenError(f"golden packs: {exc}") from None
     return parse_golden(document, str(path))
 
 
@@ -437,7 +429,7 @@ def refresh_corpus_golden(setting: Setting, path: Path) -> Golden:
     """Pack every case with every quality variant and write them as the known-good packs."""
     cases = plan_cases(setting.repositories, _budgets(setting), QUESTIONS_PER_REPOSITORY)
     records = pack_cases(setting, cases)
-    provenance = setting.provenance()
+    provenance = setting.provenance("benchmarks.differential")
     golden = Golden(
         cases=tuple(case.key for case in cases),
         variants={
@@ -587,7 +579,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         quality = [name for name in setting.candidates if name not in setting.must_match]
         golden = load_golden(arguments.golden) if quality else None
         run = run_differential(setting, golden)
-        write_json(arguments.output, differential_document(run, setting.provenance()))
+        write_json(
+            arguments.output,
+            differential_document(run, setting.provenance("benchmarks.differential")),
+        )
     except (*expected_errors(), GoldenError) as exc:  # type: ignore[misc]
         return report_error("benchmarks.differential", exc)
     for name, comparison in sorted(run.variants.items()):

@@ -50,6 +50,9 @@ from benchmarks.oracle import (
 from benchmarks.profiles import Profile
 from benchmarks.schedule import ScheduledTrial, Unit, interleave, make_units
 from benchmarks.summary import summarise
+from contracts.documents import SCHEMA
+from contracts.names import TRIAL_STREAM_KIND
+from contracts.provenance import current_provenance, sha256_file
 from packrepo.registry import Registry
 
 TRIAL_TIMEOUT_S = 600.0
@@ -76,6 +79,7 @@ class RunConfig:
     cache: Path
     trial_timeout_s: float = TRIAL_TIMEOUT_S
     progress: bool = True
+    config_path: Path = Path("pyproject.toml")
 
     @property
     def stream_path(self) -> Path:
@@ -238,8 +242,8 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
 def _stream_header(config: RunConfig, arms: Sequence[Arm], started_at: str) -> dict[str, Any]:
     return {
         "record": "run",
-        "kind": "fastpath-benchmark-trials",
-        "schema": 1,
+        "kind": TRIAL_STREAM_KIND,
+        "schema": SCHEMA,
         "variant": config.variant,
         "arms": [{"name": a.name, "variant": a.variant, "flags": a.flags} for a in arms],
         "profile": config.profile.name,
@@ -320,6 +324,12 @@ def run_benchmark(config: RunConfig) -> Artifact:
         trials_s = time.perf_counter() - trials_start
         environment = fingerprint(arms, {name: w.ready for name, w in workers.items()})
     environment["load_average"] = {"start": load_start, "end": load_average()}
+    # The stream is closed: its digest links this artifact to the raw trials.
+    provenance = current_provenance(
+        config.config_path,
+        producer="benchmarks",
+        inputs={config.stream_path.name: sha256_file(config.stream_path)},
+    )
     artifact = Artifact(
         variant=config.variant,
         arms=tuple(ArmSpec(a.name, a.variant, dict(a.flags)) for a in arms),
@@ -347,6 +357,7 @@ def run_benchmark(config: RunConfig) -> Artifact:
             "trials_seconds": round(trials_s, 3),
             "wall_seconds": round(time.perf_counter() - wall_start, 3),
         },
+        provenance=provenance,
     )
     write_artifact(config.output, artifact)
     return artifact

@@ -800,15 +800,10 @@ class Setting:
     registry_budgets: tuple[str, ...]
     repositories: tuple[PreparedRepository, ...]
 
-    def provenance(self) -> dict[str, Any]:
-        from gates.provenance import current_provenance
+    def provenance(self, producer: str) -> dict[str, Any]:
+        from contracts.provenance import current_provenance
 
-        stamp = current_provenance(self.config)
-        return {
-            "git_sha": stamp.git_sha,
-            "config_sha256": stamp.config_sha256,
-            "created_unix": stamp.created_unix,
-        }
+        return current_provenance(self.config, producer=producer).to_json()
 
 
 def load_setting(
@@ -892,10 +887,10 @@ def report_error(program: str, exc: BaseException) -> int:
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
     """Write a versioned artifact atomically (a reader sees the old file or the new one)."""
-    from gates.jsonio import dumps, write_all_atomically
+    from contracts.documents import write_json_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_all_atomically({path: dumps(document)})
+    write_json_atomically(path, document)
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
@@ -975,7 +970,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ShadowError(f"--requests must be positive, got {arguments.requests}")
         setting = setting_from(arguments)
         run = run_shadow(setting, arguments.requests, pools_of(setting))
-        write_json(arguments.output, shadow_document(run, setting.provenance()))
+        write_json(arguments.output, shadow_document(run, setting.provenance("benchmarks.shadow")))
     except expected_errors() as exc:
         return report_error("benchmarks.shadow", exc)
     for name, report in sorted(run.variants.items()):

@@ -1,7 +1,7 @@
 """``python -m gates --artifacts artifacts/ [--config pyproject.toml]``: judge, write, exit.
 
 The only place where errors become one line on stderr and where the verdict
-becomes an exit code (see :mod:`gates.exitcodes`). Nothing is written unless
+becomes an exit code (see :mod:`contracts.exitcodes`). Nothing is written unless
 every input was read and every output rendered; on bad input the previous
 run's outputs are removed so no earlier decision is mistaken for this one.
 """
@@ -19,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gates.errors import EvidenceError, GateConfigError
+from contracts.documents import dumps, write_all_atomically
+from contracts.errors import ConfigError, EvidenceError
+from contracts.exitcodes import ExitCode, for_decision
+from contracts.provenance import checkout_git_sha
+from contracts.thresholds import thresholds_from_registry, validate_candidates
 from gates.evidence import Evidence, StatisticalAnalysis, load_evidence
-from gates.exitcodes import ExitCode, for_decision
 from gates.html import render_html
-from gates.jsonio import dumps, write_all_atomically
 from gates.markdown import render_markdown
-from gates.provenance import checkout_git_sha
 from gates.rules import evaluate
 from gates.summary import RunContext, gates_document, pipeline_report
-from gates.thresholds import thresholds_from_registry, validate_candidates
 from gates.verdict import Verdict
 from packrepo.registry import Registry, RegistryError, load_registry
 
@@ -97,7 +97,7 @@ def render_outputs(
 
 
 def decide(artifacts: Path, config: Path, variants: str | None = None) -> Outcome:
-    """Read, judge, render, then write: raises GatesInputError or RegistryError on bad input."""
+    """Read, judge, render, then write: raises InputError or RegistryError on bad input."""
     registry = select_candidates(load_registry(config), variants)
     thresholds_from_registry(registry)
     validate_candidates(registry)
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
         outcome = decide(arguments.artifacts, arguments.config, arguments.variants)
-    except (EvidenceError, GateConfigError, RegistryError) as exc:
+    except (EvidenceError, ConfigError, RegistryError) as exc:
         with contextlib.suppress(OSError):
             remove_outputs(arguments.artifacts)
         print(f"gates: error: {_naming_the_file(exc, arguments.config)}", file=sys.stderr)

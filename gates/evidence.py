@@ -1,12 +1,12 @@
 """The evidence the gates judge: typed views of the artifacts in ``artifacts/``.
 
 ``gates/INPUTS.md`` is the contract the producers write to; this module is its
-reader. Parsing is pure (``parse_*`` take a :class:`~gates.jsonio.Fields`);
+reader. Parsing is pure (``parse_*`` take a :class:`~contracts.documents.Fields`);
 :func:`load_evidence` is the only function that touches the file system.
 
 A missing file is not an error here: it becomes :class:`Absent` and fails the
 gates that need it, with the reason. A file that exists but is malformed or of
-an unknown schema raises :class:`~gates.errors.EvidenceError` (exit 2), because
+an unknown schema raises :class:`~contracts.errors.EvidenceError` (exit 2), because
 a decision must never rest on a document nobody can read.
 """
 
@@ -18,29 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gates.errors import EvidenceError
-from gates.jsonio import Fields, parse_document, parse_object
-
-ANALYSIS_FILE = "statistical_analysis.json"
-ADVANCED_FILE = "advanced_testing.json"
-DIFFERENTIAL_FILE = "differential.json"
-SHADOW_FILE = "shadow.json"
-BANDIT_FILE = "bandit.json"
-BANDIT_PROVENANCE_FILE = "bandit.provenance.json"
-SMOKE_FILE = "smoke_tests.json"
-TIMINGS_FILE = "timings.json"
+from contracts.documents import Fields, parse_document, parse_object
+from contracts.errors import EvidenceError
+from contracts.names import (
+    ADVANCED_FILE,
+    ANALYSIS_FILE,
+    BANDIT_FILE,
+    BANDIT_PROVENANCE_FILE,
+    DIFFERENTIAL_FILE,
+    KINDS,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    TIMINGS_FILE,
+)
+from contracts.provenance import Provenance, parse_provenance
 
 POOLED = "pooled"
 QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Which commit and configuration an artifact was produced for, and when."""
-
-    git_sha: str
-    config_sha256: str
-    created_unix: float
 
 
 @dataclass(frozen=True)
@@ -285,15 +279,6 @@ class Evidence:
 # --- parsing (pure) ----------------------------------------------------------
 
 
-def parse_provenance(fields: Fields) -> Provenance:
-    table = fields.child("provenance")
-    return Provenance(
-        git_sha=table.text("git_sha"),
-        config_sha256=table.text("config_sha256"),
-        created_unix=table.number("created_unix"),
-    )
-
-
 def parse_analysis(fields: Fields) -> StatisticalAnalysis:
     correction = fields.child("correction")
     environment = fields.child("environment")
@@ -487,18 +472,17 @@ def parse_bandit(
 
 # --- loading (the I/O edge) ----------------------------------------------------
 
-KINDS = {
-    ANALYSIS_FILE: "fastpath-statistical-analysis",
-    ADVANCED_FILE: "fastpath-advanced-testing",
-    DIFFERENTIAL_FILE: "fastpath-differential",
-    SHADOW_FILE: "fastpath-shadow",
-    SMOKE_FILE: "fastpath-smoke",
-    TIMINGS_FILE: "fastpath-timings",
-    BANDIT_PROVENANCE_FILE: "fastpath-provenance",
-}
 
-
-EVIDENCE_FILES = (*KINDS, BANDIT_FILE)
+EVIDENCE_FILES = (
+    ANALYSIS_FILE,
+    ADVANCED_FILE,
+    DIFFERENTIAL_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    TIMINGS_FILE,
+    BANDIT_PROVENANCE_FILE,
+    BANDIT_FILE,
+)
 
 
 def load_evidence(artifacts: Path, checkout_git_sha: str | None) -> Evidence:

@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.documents import SCHEMA, dumps, write_all_atomically
+from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha
+from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
 from gates.evidence import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -24,12 +27,8 @@ from gates.evidence import (
     SHADOW_FILE,
     SMOKE_FILE,
     TIMINGS_FILE,
-    Provenance,
 )
-from gates.jsonio import SCHEMA, dumps, write_all_atomically
-from gates.provenance import checkout_git_sha
 from gates.stamp import sidecar_document
-from gates.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
 from packrepo.registry import Registry, load_registry
 
 GIT_SHA = "c0ffee0000000000000000000000000000000001"
@@ -75,8 +74,21 @@ def default_effects(registry: Registry) -> dict[str, dict[str, Effect]]:
     return effects
 
 
+def fixture_stamp(config_sha256: str, git_sha: str = GIT_SHA) -> Provenance:
+    """Hand-built evidence says so: the gates refuse a ``fixture`` producer unless told
+    the run is a demonstration or a simulation (``--accept-fixtures``)."""
+    return Provenance(
+        git_sha=git_sha,
+        config_sha256=config_sha256,
+        created_unix=CREATED_UNIX,
+        producer=f"{FIXTURE_PRODUCER}:gates.fixtures",
+        command=("python", "-m", "gates.fixtures"),
+        run_id="fixture",
+    )
+
+
 def provenance(config_sha256: str, git_sha: str = GIT_SHA) -> dict[str, object]:
-    return {"git_sha": git_sha, "config_sha256": config_sha256, "created_unix": CREATED_UNIX}
+    return fixture_stamp(config_sha256, git_sha).to_json()
 
 
 def comparison(
@@ -290,7 +302,7 @@ def bandit_sidecar(
     bandit_bytes: bytes, config_sha256: str, git_sha: str = GIT_SHA
 ) -> dict[str, object]:
     """What ``python -m gates.stamp artifacts/bandit.json`` writes."""
-    stamp = Provenance(git_sha=git_sha, config_sha256=config_sha256, created_unix=CREATED_UNIX)
+    stamp = fixture_stamp(config_sha256, git_sha)
     return sidecar_document(Path(BANDIT_FILE), bandit_bytes, stamp)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
+from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, GateThresholds
 from gates import fmt, plots, svg
 from gates.evidence import (
     POOLED,
@@ -20,7 +21,6 @@ from gates.evidence import (
     StatisticalAnalysis,
 )
 from gates.markdown import threshold_text
-from gates.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, GateThresholds
 from gates.verdict import PROMOTE, TEXT, GateResult, Verdict
 from packrepo.registry import Registry
 

@@ -20,6 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from contracts.thresholds import (
+    LATENCY_MEAN,
+    LATENCY_P95,
+    QA,
+    GateThresholds,
+    primary_metric,
+    thresholds_from_registry,
+)
 from gates import fmt
 from gates.evidence import (
     ADVANCED_FILE,
@@ -37,14 +45,6 @@ from gates.evidence import (
     Shadow,
     SmokeTests,
     StatisticalAnalysis,
-)
-from gates.thresholds import (
-    LATENCY_MEAN,
-    LATENCY_P95,
-    QA,
-    GateThresholds,
-    primary_metric,
-    thresholds_from_registry,
 )
 from gates.verdict import (
     COUNT,

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from gates.exitcodes import ExitCode
+from contracts.exitcodes import ExitCode
 
 CHROMIUM = "/usr/bin/chromium"
 WINDOW = (1280, 2400)

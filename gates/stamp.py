@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.documents import SCHEMA, dumps, read_input, write_all_atomically
+from contracts.errors import InputError
+from contracts.exitcodes import ExitCode
+from contracts.provenance import current_provenance
 from gates.evidence import BANDIT_PROVENANCE_FILE, KINDS, Provenance
-from gates.exitcodes import ExitCode
-from gates.jsonio import SCHEMA, dumps, write_all_atomically
-from gates.provenance import current_provenance
 from packrepo.registry import RegistryError
 
 SIDECAR_SUFFIX = ".provenance.json"
@@ -34,11 +35,7 @@ def sidecar_document(subject: Path, payload: bytes, provenance: Provenance) -> d
         "kind": KINDS[BANDIT_PROVENANCE_FILE],
         "subject": subject.name,
         "subject_sha256": hashlib.sha256(payload).hexdigest(),
-        "provenance": {
-            "git_sha": provenance.git_sha,
-            "config_sha256": provenance.config_sha256,
-            "created_unix": provenance.created_unix,
-        },
+        "provenance": provenance.to_json(),
     }
 
 
@@ -48,14 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     arguments = parser.parse_args(argv)
     try:
-        payload = arguments.subject.read_bytes()
-        provenance = current_provenance(arguments.config)
+        payload = read_input(arguments.subject)
+        provenance = current_provenance(
+            arguments.config,
+            producer="gates.stamp",
+            inputs={arguments.subject.name: hashlib.sha256(payload).hexdigest()},
+        )
         document = sidecar_document(arguments.subject, payload, provenance)
         write_all_atomically({sidecar_path(arguments.subject): dumps(document)})
     except OSError as exc:
         print(f"gates.stamp: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    except RegistryError as exc:
+    except (RegistryError, InputError) as exc:
         print(f"gates.stamp: error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     print(f"gates.stamp: wrote {sidecar_path(arguments.subject)}")

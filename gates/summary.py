@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from contracts.documents import SCHEMA
 from gates.evidence import (
     Absent,
     Comparison,
@@ -18,7 +19,6 @@ from gates.evidence import (
     Provenance,
     StatisticalAnalysis,
 )
-from gates.jsonio import SCHEMA
 from gates.verdict import GateResult, VariantVerdict, Verdict
 from packrepo.registry import Registry
 

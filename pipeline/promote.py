@@ -1,7 +1,7 @@
 """``python -m pipeline promote``: plan, run every stage, and exit with the decision.
 
 The exit code is decided by the gates (0 promote, 1 reject, 2 bad input; see
-:mod:`gates.exitcodes`) and read back from ``pipeline_report.json``, because nox
+:mod:`contracts.exitcodes`) and read back from ``pipeline_report.json``, because nox
 reports any failing session as 1. The orchestrator adds only its own two:
 124 when the deadline passed and 130 when interrupted, after writing a partial
 report that says which stages finished.
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess  # nosec B404  # git rev-parse only
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.exitcodes import ExitCode, for_decision
+from contracts.documents import SCHEMA, write_json_atomically, write_text_atomically
+from contracts.exitcodes import ExitCode, for_decision
+from contracts.names import LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
+from contracts.provenance import current_provenance, current_run_id
 from packrepo.registry import Registry, RegistryError, load_registry
 from pipeline.plan import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -35,13 +34,10 @@ from pipeline.plan import (
 )
 from pipeline.run import CommandFor, Log, Outcome, StepResult, execute, nox_command
 
-REPORT_FILE = "pipeline_report.json"
-MARKDOWN_FILE = "report.md"
-TIMINGS_FILE = "timings.json"
-LOG_FILE = "pipeline.log"
 # Every session writes here (the noxfile's ARTIFACTS); not an option, so that
 # the orchestrator can never read a directory the sessions did not write.
 ARTIFACTS_DIR = Path("artifacts")
+CONFIG = Path("pyproject.toml")
 PREVIOUS_DIR = "previous"
 
 
@@ -96,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(plan: Plan, registry: Registry, *, command_for: CommandFor = nox_command) -> int:
     artifacts = plan.artifacts_dir
     artifacts.mkdir(parents=True, exist_ok=True)
+    current_run_id()  # exported: every session of this run records the same run id
     _set_aside_previous(plan)
     log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose)
     log.progress(
@@ -156,18 +153,8 @@ def _set_aside_previous(plan: Plan) -> None:
             shutil.move(str(jsonl), previous / jsonl.name)
 
 
-def _provenance(registry: Registry) -> dict[str, Any]:
-    try:
-        sha = subprocess.run(  # nosec B603 B607  # fixed git invocation
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        sha = ""
-    return {
-        "git_sha": sha or "unknown",
-        "config_sha256": registry.config_sha256,
-        "created_unix": time.time(),
-    }
+def _provenance() -> dict[str, Any]:
+    return current_provenance(CONFIG, producer="pipeline.promote").to_json()
 
 
 def _steps_summary(results: list[StepResult]) -> list[dict[str, Any]]:
@@ -187,9 +174,9 @@ def _write_timings(
     artifacts: Path, registry: Registry, results: list[StepResult], concurrency: int
 ) -> None:
     document = {
-        "schema": 1,
+        "schema": SCHEMA,
         "kind": "fastpath-timings",
-        "provenance": _provenance(registry),
+        "provenance": _provenance(),
         "concurrency": concurrency,
         "stages": {
             result.step.session: round(result.seconds, 3)
@@ -205,13 +192,13 @@ def _write_partial_report(artifacts: Path, registry: Registry, outcome: Outcome,
     finished = [r.step.session for r in outcome.results if r.status in ("ok", "failed")]
     unfinished = [r.step.session for r in outcome.results if r.status not in ("ok", "failed")]
     document = {
-        "schema": 1,
+        "schema": SCHEMA,
         "kind": "fastpath-pipeline-report",
         "decision": outcome.stopped,
         "complete": False,
         "exit_code": int(code),
         "chosen_variant": None,
-        "provenance": _provenance(registry),
+        "provenance": _provenance(),
         "concurrency": outcome.concurrency,
         "seconds": round(outcome.seconds, 3),
         "steps": _steps_summary(outcome.results),
@@ -225,18 +212,3 @@ def _write_partial_report(artifacts: Path, registry: Registry, outcome: Outcome,
         f"- Not finished: {', '.join(unfinished) or 'none'}\n"
     )
     write_text_atomically(artifacts / MARKDOWN_FILE, markdown)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
-    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")

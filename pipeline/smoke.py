@@ -38,20 +38,16 @@ class SmokeReport:
             self.counts["errors"] += 1
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from gates.provenance import current_provenance
-        from pipeline.promote import write_json_atomically
+        from contracts.documents import SCHEMA, write_json_atomically
+        from contracts.provenance import current_provenance
 
-        provenance = current_provenance(self.rootpath / "pyproject.toml")
+        provenance = current_provenance(self.rootpath / "pyproject.toml", producer="pipeline.smoke")
         document = {
-            "schema": 1,
+            "schema": SCHEMA,
             "kind": "fastpath-smoke",
             **dict(sorted(self.counts.items())),
             "exitstatus": int(exitstatus),
-            "provenance": {
-                "git_sha": provenance.git_sha,
-                "config_sha256": provenance.config_sha256,
-                "created_unix": provenance.created_unix,
-            },
+            "provenance": provenance.to_json(),
         }
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomically(self.target, document)
+        write_json_atomically(self.target, document, sort_keys=True)

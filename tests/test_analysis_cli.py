@@ -15,11 +15,11 @@ from analysis import cli
 from analysis.documents import ANALYSIS_FILE, BCA_FILE, OUTPUT_FILES, RISK_FILE
 from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
 from benchmarks.artifact import artifact_to_json
+from contracts.documents import write_all_atomically
 from gates import cli as gates_cli
 from gates import fixtures as gates_fixtures
 from gates.evidence import ANALYSIS_FILE as GATES_ANALYSIS_FILE
 from gates.evidence import BANDIT_FILE
-from gates.jsonio import write_all_atomically
 from packrepo.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]

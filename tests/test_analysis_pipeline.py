@@ -38,8 +38,8 @@ from analysis.pipeline_analysis import (
     analyse,
 )
 from analysis.risk import HIGH, LOW, MEDIUM, Coverage, RiskLimits, assess
+from contracts.documents import parse_document
 from gates.evidence import KINDS, Provenance, parse_analysis
-from gates.jsonio import parse_document
 
 REGISTRY = fixture_registry()
 CANDIDATES = ("P1", "M1", "Q1")

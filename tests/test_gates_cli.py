@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
+from contracts.documents import write_all_atomically
+from contracts.exitcodes import ExitCode
 from gates import fixtures
 from gates.cli import OUTPUT_FILES, main
 from gates.evidence import ANALYSIS_FILE, SMOKE_FILE
-from gates.exitcodes import ExitCode
 from gates.fixtures import find_row
-from gates.jsonio import write_all_atomically
 from packrepo.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]

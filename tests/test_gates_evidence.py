@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from contracts.documents import dumps, write_all_atomically
+from contracts.errors import EvidenceError
 from gates import fixtures
-from gates.errors import EvidenceError
 from gates.evidence import (
     ANALYSIS_FILE,
     BANDIT_FILE,
@@ -21,7 +22,6 @@ from gates.evidence import (
     load_evidence,
 )
 from gates.fixtures import find_row
-from gates.jsonio import dumps, write_all_atomically
 from packrepo.registry import load_registry
 
 REGISTRY = load_registry(Path(__file__).resolve().parents[1] / "pyproject.toml")

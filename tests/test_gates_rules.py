@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.errors import ConfigError
+from contracts.exitcodes import ExitCode, for_decision
+from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA
 from gates import fixtures
-from gates.errors import GateConfigError
 from gates.evidence import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -28,10 +30,8 @@ from gates.evidence import (
     Evidence,
     evidence_from_files,
 )
-from gates.exitcodes import ExitCode, for_decision
 from gates.fixtures import Effect, find_row
 from gates.rules import decide, evaluate
-from gates.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA
 from gates.verdict import PROMOTE, REJECT, RELATIVE_CHANGE, GateResult, VariantVerdict, Verdict
 from packrepo.registry import Registry, load_registry, parse_registry
 
@@ -558,7 +558,7 @@ def test_p95_is_reported_not_gated_by_default() -> None:
 
 
 def test_unknown_non_inferiority_metric_is_a_config_error() -> None:
-    with pytest.raises(GateConfigError, match="non_inferiority_metrics"):
+    with pytest.raises(ConfigError, match="non_inferiority_metrics"):
         judge(passing(), registry_with_gates(non_inferiority_metrics=["latency_p99"]))
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from contracts.documents import dumps
+from contracts.exitcodes import ExitCode
 from gates import fixtures
 from gates.evidence import BANDIT_FILE, BANDIT_PROVENANCE_FILE, SecurityScan, evidence_from_files
-from gates.exitcodes import ExitCode
-from gates.jsonio import dumps
 from gates.stamp import main, sidecar_path
 from packrepo.registry import load_registry
 

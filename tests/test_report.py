@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.thresholds import thresholds_from_registry
 from gates import fixtures, svg
 from gates.evidence import ANALYSIS_FILE, Evidence, Interval, evidence_from_files
 from gates.html import render_html
@@ -20,7 +21,6 @@ from gates.markdown import MARK_BLOCKED, MARK_OK, render_markdown
 from gates.plots import ForestRow, forest_plot
 from gates.rules import evaluate
 from gates.screenshot import CHROMIUM, ScreenshotError, chromium_command, screenshot
-from gates.thresholds import thresholds_from_registry
 from gates.verdict import Verdict
 from packrepo.registry import load_registry
 

@@ -25,7 +25,7 @@ from benchmarks.corpus import CorpusError, parse_corpus
 from benchmarks.differential import GoldenError, parse_golden
 from benchmarks.oracle import OracleError, load_question_set
 from benchmarks.shadow import manifest_problems
-from gates.errors import EvidenceError
+from contracts.errors import EvidenceError
 from gates.evidence import EVIDENCE_FILES, evidence_from_files
 from gates.fixtures import encode, passing_documents
 from packrepo import BudgetError, Flags, pack

@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.thresholds import LATENCY_MEAN, QA, primary_metric, thresholds_from_registry
 from gates import fmt
 from gates.evidence import (
     ADVANCED_FILE,
@@ -29,7 +30,6 @@ from gates.evidence import (
 )
 from gates.fixtures import bandit_report, encode, find_row, passing_documents
 from gates.rules import evaluate
-from gates.thresholds import LATENCY_MEAN, QA, primary_metric, thresholds_from_registry
 from gates.verdict import PROMOTE, REJECT, GateResult, Verdict
 from packrepo.registry import load_registry
 from tests.properties.strategies import laws

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gates.errors import GateConfigError
+from contracts.errors import ConfigError
 from packrepo.registry import Registry, Variant
 
 QA = "qa_per_100k"
@@ -53,7 +53,7 @@ NON_INFERIORITY_METRICS = (LATENCY_MEAN, LATENCY_P95)
 
 
 def thresholds_from_registry(registry: Registry) -> GateThresholds:
-    """Validate ``[tool.fastpath.gates]``; a missing or mistyped key raises GateConfigError."""
+    """Validate ``[tool.fastpath.gates]``; a missing or mistyped key raises ConfigError."""
     table = registry.gates
     return GateThresholds(
         qa_improvement=_fraction(table, "qa_improvement"),
@@ -76,18 +76,18 @@ def primary_metric(variant: Variant) -> str:
     where = f"[tool.fastpath.variants.{variant.name}]"
     if variant.intent == "quality":
         if variant.metric not in (None, QA):
-            raise GateConfigError(
+            raise ConfigError(
                 f"{where} quality variants are judged on `{QA}`, not {variant.metric!r}"
             )
         return QA
     if variant.intent == "performance":
         if variant.metric not in PERFORMANCE_PROMISES:
-            raise GateConfigError(
+            raise ConfigError(
                 f"{where} `metric` must be one of {PERFORMANCE_PROMISES} for a performance variant,"
                 f" got {variant.metric!r}"
             )
         return METRIC_OF_PROMISE[variant.metric]
-    raise GateConfigError(f"{where} has intent {variant.intent!r}; only candidates have gates")
+    raise ConfigError(f"{where} has intent {variant.intent!r}; only candidates have gates")
 
 
 def validate_candidates(registry: Registry) -> None:
@@ -99,25 +99,25 @@ def validate_candidates(registry: Registry) -> None:
 def _number(table: dict[str, Any], key: str, default: float | None) -> float:
     if key not in table:
         if default is None:
-            raise GateConfigError(f"{GATES_TABLE} `{key}` is missing")
+            raise ConfigError(f"{GATES_TABLE} `{key}` is missing")
         return default
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GateConfigError(f"{GATES_TABLE} `{key}` must be a number, got {value!r}")
+        raise ConfigError(f"{GATES_TABLE} `{key}` must be a number, got {value!r}")
     return float(value)
 
 
 def _fraction(table: dict[str, Any], key: str, default: float | None = None) -> float:
     value = _number(table, key, default)
     if not 0.0 <= value <= 1.0:
-        raise GateConfigError(f"{GATES_TABLE} `{key}` must be a fraction in [0, 1], got {value}")
+        raise ConfigError(f"{GATES_TABLE} `{key}` must be a fraction in [0, 1], got {value}")
     return value
 
 
 def _count(table: dict[str, Any], key: str) -> int:
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise GateConfigError(f"{GATES_TABLE} `{key}` must be an integer >= 0, got {value!r}")
+        raise ConfigError(f"{GATES_TABLE} `{key}` must be an integer >= 0, got {value!r}")
     return value
 
 
@@ -128,7 +128,7 @@ def _metrics(table: dict[str, Any], key: str) -> tuple[str, ...]:
         or not value
         or any(item not in NON_INFERIORITY_METRICS for item in value)
     ):
-        raise GateConfigError(
+        raise ConfigError(
             f"{GATES_TABLE} `{key}` must be a non-empty list drawn from"
             f" {list(NON_INFERIORITY_METRICS)}, got {value!r}"
         )
@@ -138,5 +138,5 @@ def _metrics(table: dict[str, Any], key: str) -> tuple[str, ...]:
 def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
     value = table.get(key)
     if value not in choices:
-        raise GateConfigError(f"{GATES_TABLE} `{key}` must be one of {choices}, got {value!r}")
+        raise ConfigError(f"{GATES_TABLE} `{key}` must be one of {choices}, got {value!r}")
     return str(value)

@@ -180,8 +180,8 @@ def _missing_reason(path: Path) -> str:
     stream = path.with_suffix(".jsonl")
     if stream.exists():
         try:
-            lines = sum(1 for line in stream.read_bytes().splitlines() if line.strip())
-        except OSError:
+            lines = sum(1 for line in read_input(stream).splitlines() if line.strip())
+        except EvidenceError:
             lines = 0
         trials = max(0, lines - 1)  # the first line is the run header
         return (

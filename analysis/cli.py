@@ -42,12 +42,13 @@ from analysis.pipeline_analysis import POOLED, AnalysisResult, Settings, analyse
 from analysis.risk import Coverage, RiskLimits, assess
 from contracts.documents import read_document, write_all_atomically
 from contracts.errors import EvidenceError, InputError
+from contracts.exitcodes import ExitCode
 from contracts.names import ADVANCED_FILE, KINDS
 from contracts.provenance import Provenance, current_provenance, parse_provenance, sha256_file
 from contracts.thresholds import GateThresholds, thresholds_from_registry
 from packrepo.registry import Registry, RegistryError, load_registry
 
-BAD_INPUT = 2
+BAD_INPUT = ExitCode.BAD_INPUT
 PROGRAM = "analysis"
 PRODUCER = "analysis"
 
@@ -114,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{PROGRAM}: error: cannot write to {options.output}: {exc.strerror}", file=sys.stderr
         )
         return BAD_INPUT
+    except BaseException:
+        # A bug or an interrupt: no earlier analysis may stay behind looking like this run's.
+        _remove_outputs(options.output)
+        raise
     if options.verbose:
         print(render_summary(outcome.result))
     print(_closing_line(outcome))

@@ -58,13 +58,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
+from contracts.names import ADVANCED_FILE, KINDS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
-ADVANCED_KIND = "fastpath-advanced-testing"
-SCHEMA = 1
+ADVANCED_KIND = KINDS[ADVANCED_FILE]
+SCHEMA = DOCUMENT_SCHEMA  # the contract layer's version of every pipeline document
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / ".cache" / "mutation"
 DEFAULT_SAMPLE = 300

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
+from contracts.documents import load_json, read_input
+from contracts.errors import EvidenceError
 
 CORPUS_LIST_SCHEMA = 1
 CORPUS_LIST_KIND = "packrepo-corpus"
@@ -106,11 +107,9 @@ def load_corpus(path: Path | str = DEFAULT_CORPUS_LIST) -> Corpus:
     """Read and validate a corpus list (``schema`` 1; other versions are refused)."""
     path = Path(path)
     try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise CorpusError(f"cannot read corpus list {path}: {exc.strerror}") from None
-    except orjson.JSONDecodeError as exc:
-        raise CorpusError(f"{path} is not valid JSON: {exc}") from None
+        document = load_json(read_input(path), str(path))
+    except EvidenceError as exc:
+        raise CorpusError(f"corpus list {exc}") from None
     return parse_corpus(document, source=path)
 
 

@@ -50,12 +50,13 @@ from benchmarks.shadow import (
     text_digest,
     write_json,
 )
+from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
 from contracts.documents import load_json, read_input, write_text_atomically
 from contracts.errors import EvidenceError
 
 DIFFERENTIAL_KIND = "fastpath-differential"
 GOLDEN_KIND = "packrepo-differential-golden"
-SCHEMA = 1
+SCHEMA = DOCUMENT_SCHEMA  # the contract layer's version of every pipeline document
 GOLDEN_SCHEMA = 1
 QUESTIONS_PER_REPOSITORY = 1
 DEFAULT_GOLDEN = Path(__file__).with_name("golden") / "corpus.json"
@@ -354,7 +355,7 @@ def load_golden(path: Path) -> Golden:
     try:
         document = load_json(read_input(path), str(path))
     except EvidenceError as exc:
-        raise GoldenError(f"golden packs: {exc}") from None
+        raise GoldenError(f"golden packs {exc}") from None
     return parse_golden(document, str(path))
 
 
@@ -525,7 +526,8 @@ def tiny_differences(setting: Setting, directory: Path, scratch: Path) -> list[s
             try:
                 with target.with_suffix(".md").open(encoding="utf-8", newline="") as handle:
                     golden_text = handle.read()
-                golden_manifest = json.loads(target.with_suffix(".manifest.json").read_text())
+                manifest_path = target.with_suffix(".manifest.json")
+                golden_manifest = load_json(read_input(manifest_path), str(manifest_path))
             except (OSError, ValueError) as exc:
                 problems.append(f"{target}: no golden pack ({exc}); refresh: {REFRESH_COMMAND}")
                 continue

@@ -45,6 +45,8 @@ from typing import Any, TypeAlias
 import orjson
 
 from benchmarks.corpus import iter_text_files
+from contracts.documents import load_json, read_input
+from contracts.errors import EvidenceError
 
 ORACLE_VERSION = 1
 QUESTIONS_SCHEMA = 1
@@ -561,9 +563,9 @@ def load_question_set(slot: Path) -> QuestionSet:
     """Read ``slot``/questions.json; other schema or oracle versions are refused."""
     where = slot / "questions.json"
     try:
-        document = orjson.loads(where.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise OracleError(f"cannot read {where}: {exc}") from None
+        document = load_json(read_input(where), str(where))
+    except EvidenceError as exc:
+        raise OracleError(f"cannot read question set: {exc}") from None
     if not isinstance(document, dict) or document.get("kind") != QUESTIONS_KIND:
         raise OracleError(f"{where}: not a question set")
     if document.get("schema") != QUESTIONS_SCHEMA:

@@ -61,11 +61,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.arms import Arm, expected_fastpath_env, worker_environment
+from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
+from contracts.names import KINDS, SHADOW_FILE
 
 Result = TypeVar("Result")
 
-SHADOW_KIND = "fastpath-shadow"
-SCHEMA = 1
+SHADOW_KIND = KINDS[SHADOW_FILE]
+SCHEMA = DOCUMENT_SCHEMA  # the contract layer's version of every pipeline document
 DEFAULT_REQUESTS = 10_000
 MAX_SUBTREE_FILES = 20
 MAX_SUBTREE_BYTES = 120_000

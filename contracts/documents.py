@@ -10,6 +10,13 @@ without following a final symlink and without blocking, refuses anything but a
 regular file (a FIFO would hang the reader, a device never ends), caps the
 size it reads and how far a ``.gz`` may inflate, and turns every way the bytes
 can be unusable into :class:`~contracts.errors.EvidenceError`.
+
+Why hand-written :class:`Fields` and not msgspec structs: measured on a
+standard-profile benchmark artifact (78 kB, 160 trials), orjson plus the full
+validator takes 3.4 ms and a msgspec typed decode 0.2 ms, some 20 ms per
+analysis of six artifacts that takes seconds; and the checks that matter here
+(cross-field consistency, summaries recomputed, killed/total, digests) are not
+type checks, so msgspec would not remove them. Not worth a dependency.
 """
 
 from __future__ import annotations
@@ -120,7 +127,7 @@ def load_json(raw: bytes, where: str) -> object:
 def json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     """Why ``raw`` is not JSON; NaN and Infinity (not JSON) are named, not located."""
     message = str(exc)
-    if "recursion" in message.lower():
+    if "recursion" in message.lower() or "depth limit" in message.lower():
         return "not valid JSON (nested too deeply)"
     for constant in (b"NaN", b"Infinity"):
         if constant in raw:
@@ -230,6 +237,24 @@ class Fields:
         if not math.isfinite(value):
             raise self.error(key, "must be finite")
         return float(value)
+
+    def count(self, key: str, *, minimum: int = 0) -> int:
+        """An integer of at least ``minimum`` (a count of units, trials, requests)."""
+        value = self.integer(key)
+        if value < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def fraction(self, key: str) -> float:
+        """A number in [0, 1] (a score, a coverage, a power)."""
+        value = self.number(key)
+        if not 0.0 <= value <= 1.0:
+            raise self.error(key, f"must be a fraction in [0, 1], got {value}")
+        return value
+
+    def maybe_fraction(self, key: str) -> float | None:
+        value = self._get(key)
+        return None if value is None else self.fraction(key)
 
     def maybe_number(self, key: str) -> float | None:
         value = self._get(key)

@@ -6,7 +6,7 @@ Every document a stage writes carries a ``provenance`` object:
   differed from it (a dirty tree may be measured, never silently promoted);
 - ``config_sha256``: the hash of ``[tool.fastpath]`` (``packrepo.registry``);
 - ``producer``, ``command`` and ``run_id``: the stage, its argv, and the run it
-  belongs to (``FASTPATH_RUN_ID``, set once by the orchestrator for every
+  belongs to (``PACKREPO_RUN_ID``, set once by the orchestrator for every
   session it starts; a stage run by hand gets a fresh one);
 - ``inputs``: the sha256 of every artifact it was made from, by file name.
   The gates walk these links from the analysis back to the raw trial streams
@@ -40,7 +40,9 @@ from contracts.documents import Fields, read_input
 from contracts.errors import EvidenceError
 from packrepo.registry import load_registry
 
-RUN_ID_ENV = "FASTPATH_RUN_ID"
+# Not FASTPATH_*: the packer refuses FastPath variables it does not know.
+RUN_ID_ENV = "PACKREPO_RUN_ID"
+_PROCESS_RUN_ID = uuid.uuid4().hex
 FIXTURE_PRODUCER = "fixture"
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -128,13 +130,12 @@ def _git(directory: Path, *args: str) -> str | None:
 
 
 def current_run_id() -> str:
-    """This run's id: the orchestrator's ``FASTPATH_RUN_ID``, or a new one for this process
-    (exported, so the processes it starts belong to the same run)."""
-    run_id = os.environ.get(RUN_ID_ENV)
-    if not run_id:
-        run_id = uuid.uuid4().hex
-        os.environ[RUN_ID_ENV] = run_id
-    return run_id
+    """This run's id: the orchestrator's ``PACKREPO_RUN_ID``, or this process's own."""
+    return os.environ.get(RUN_ID_ENV) or _PROCESS_RUN_ID
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
 
 
 def current_provenance(

@@ -22,20 +22,19 @@ from pathlib import Path
 from contracts.documents import dumps, write_all_atomically
 from contracts.errors import ConfigError, EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
+from contracts.names import GATES_FILE, HTML_FILE, MARKDOWN_FILE, REPORT_FILE
 from contracts.provenance import checkout_git_sha
 from contracts.thresholds import thresholds_from_registry, validate_candidates
-from gates.evidence import Evidence, StatisticalAnalysis, load_evidence
+from gates.custody import Trust
+from gates.evidence import Evidence, StatisticalAnalysis
 from gates.html import render_html
+from gates.load import load_evidence
 from gates.markdown import render_markdown
 from gates.rules import evaluate
 from gates.summary import RunContext, gates_document, pipeline_report
 from gates.verdict import Verdict
 from packrepo.registry import Registry, RegistryError, load_registry
 
-GATES_FILE = "gates.json"
-REPORT_FILE = "pipeline_report.json"
-MARKDOWN_FILE = "report.md"
-HTML_FILE = "report.html"
 OUTPUT_FILES = (GATES_FILE, REPORT_FILE, MARKDOWN_FILE, HTML_FILE)
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
@@ -59,6 +58,16 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--variants",
         help="judge only these candidates, e.g. V1,V4 (default: every candidate in the registry)",
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="judge evidence measured on a tree with uncommitted changes (recorded in the report)",
+    )
+    parser.add_argument(
+        "--accept-fixtures",
+        action="store_true",
+        help="judge hand-built fixture evidence, for demonstrations and simulations (recorded)",
     )
     return parser.parse_args(argv)
 
@@ -96,12 +105,14 @@ def render_outputs(
     return outputs, markdown
 
 
-def decide(artifacts: Path, config: Path, variants: str | None = None) -> Outcome:
+def decide(
+    artifacts: Path, config: Path, variants: str | None = None, trust: Trust | None = None
+) -> Outcome:
     """Read, judge, render, then write: raises InputError or RegistryError on bad input."""
     registry = select_candidates(load_registry(config), variants)
     thresholds_from_registry(registry)
     validate_candidates(registry)
-    evidence = load_evidence(artifacts, checkout_git_sha(config.resolve().parent))
+    evidence = load_evidence(artifacts, checkout_git_sha(config.resolve().parent), trust)
     verdict = evaluate(registry, evidence)
     run = RunContext(
         created_unix=time.time(), python=platform.python_version(), platform=platform.platform()
@@ -135,20 +146,31 @@ def _naming_the_file(exc: Exception, config: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
-        outcome = decide(arguments.artifacts, arguments.config, arguments.variants)
+        trust = Trust(accept_fixtures=arguments.accept_fixtures, allow_dirty=arguments.allow_dirty)
+        outcome = decide(arguments.artifacts, arguments.config, arguments.variants, trust)
     except (EvidenceError, ConfigError, RegistryError) as exc:
         with contextlib.suppress(OSError):
             remove_outputs(arguments.artifacts)
         print(f"gates: error: {_naming_the_file(exc, arguments.config)}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            remove_outputs(arguments.artifacts)
         print(
             f"gates: error: cannot write to {arguments.artifacts}: {exc.strerror}", file=sys.stderr
         )
         return ExitCode.BAD_INPUT
     except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            remove_outputs(arguments.artifacts)
         print("gates: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except Exception:
+        # A bug, not bad input: the traceback is for us, but no earlier decision may stay
+        # behind looking like this run's.
+        with contextlib.suppress(OSError):
+            remove_outputs(arguments.artifacts)
+        raise
     try:
         append_step_summary(outcome.markdown)
     except OSError as exc:

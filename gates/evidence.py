@@ -2,7 +2,7 @@
 
 ``gates/INPUTS.md`` is the contract the producers write to; this module is its
 reader. Parsing is pure (``parse_*`` take a :class:`~contracts.documents.Fields`);
-:func:`load_evidence` is the only function that touches the file system.
+``gates.load`` reads the files and walks the chain of custody (``gates.custody``).
 
 A missing file is not an error here: it becomes :class:`Absent` and fails the
 gates that need it, with the reason. A file that exists but is malformed or of
@@ -12,28 +12,34 @@ a decision must never rest on a document nobody can read.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
-from contracts.documents import Fields, parse_document, parse_object
+from contracts.documents import Fields
 from contracts.errors import EvidenceError
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
     BANDIT_FILE,
-    BANDIT_PROVENANCE_FILE,
     DIFFERENTIAL_FILE,
-    KINDS,
     SHADOW_FILE,
     SMOKE_FILE,
     TIMINGS_FILE,
 )
 from contracts.provenance import Provenance, parse_provenance
+from gates.custody import Custody
 
 POOLED = "pooled"
+SHADOW_VIOLATION_KINDS = (
+    "crash",
+    "over_budget",
+    "nondeterministic",
+    "invalid_manifest",
+    "mismatch",
+)
+# A mutation score is written rounded; killed/total must agree with it to this much.
+SCORE_ROUNDING = 1e-6
 QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
 
 
@@ -274,6 +280,7 @@ class Evidence:
     smoke: SmokeTests | Absent
     timings: Timings | None
     checkout_git_sha: str | None
+    custody: Custody
 
 
 # --- parsing (pure) ----------------------------------------------------------
@@ -292,50 +299,80 @@ def parse_analysis(fields: Fields) -> StatisticalAnalysis:
         if "distributions" in fields
         else {}
     )
+    variants = {name: _parse_run(run) for name, run in fields.children("variants")}
+    _check_rows_against_runs(comparisons, variants, fields)
     return StatisticalAnalysis(
         provenance=parse_provenance(fields),
-        seed=fields.integer("seed"),
-        n_resamples=fields.integer("n_resamples"),
-        confidence_level=fields.number("confidence_level"),
-        correction=Correction(method=correction.text("method"), alpha=correction.number("alpha")),
+        seed=fields.count("seed"),
+        n_resamples=fields.count("n_resamples", minimum=1),
+        confidence_level=_level(fields, "confidence_level"),
+        correction=Correction(method=correction.text("method"), alpha=_level(correction, "alpha")),
         environment=Environment(
             stable=environment.flag("stable"),
             aa_significant=environment.texts("aa_significant"),
             machines=environment.texts("machines"),
         ),
-        variants={
-            name: VariantRun(
-                intent=run.text("intent"),
-                n_trials=run.integer("n_trials"),
-                n_failed=run.integer("n_failed"),
-                error=run.maybe_text("error"),
-            )
-            for name, run in fields.children("variants")
-        },
+        variants=variants,
         comparisons=comparisons,
         distributions=distributions,
     )
 
 
+def _level(fields: Fields, key: str) -> float:
+    """A confidence level or an alpha: strictly between 0 and 1."""
+    value = fields.number(key)
+    if not 0.0 < value < 1.0:
+        raise fields.error(key, f"must be strictly between 0 and 1, got {value}")
+    return value
+
+
+def _parse_run(run: Fields) -> VariantRun:
+    n_trials = run.count("n_trials")
+    n_failed = run.count("n_failed")
+    if n_failed > n_trials:
+        raise run.error("n_failed", f"is {n_failed}, above the {n_trials} trials")
+    return VariantRun(
+        intent=run.text("intent"),
+        n_trials=n_trials,
+        n_failed=n_failed,
+        error=run.maybe_text("error"),
+    )
+
+
+def _check_rows_against_runs(
+    comparisons: tuple[Comparison, ...], runs: Mapping[str, VariantRun], fields: Fields
+) -> None:
+    """Every row belongs to an analysed run and pairs no more units than it ran trials."""
+    for row in comparisons:
+        run = runs.get(row.variant)
+        if run is None:
+            raise EvidenceError(f"{fields.where}: a comparison of {row.variant}, not in `variants`")
+        if row.n_units > run.n_trials:
+            raise EvidenceError(
+                f"{fields.where}: {row.variant}/{row.metric}/{row.budget} pairs {row.n_units}"
+                f" units, but the run has {run.n_trials} trials"
+            )
+
+
 def _parse_comparison(row: Fields) -> Comparison:
     low, high = row.maybe_number("ci_low"), row.maybe_number("ci_high")
-    level = row.number("confidence_level")
+    level = _level(row, "confidence_level")
     power = row.maybe_child("power")
     cluster = row.maybe_child("cluster")
     return Comparison(
         variant=row.text("variant"),
         budget=row.text("budget"),
         metric=row.text("metric"),
-        n_units=row.integer("n_units"),
+        n_units=row.count("n_units", minimum=1),
         baseline_value=row.number("baseline_value"),
         variant_value=row.number("variant_value"),
         relative_change=row.maybe_number("relative_change"),
         confidence_level=level,
-        family_size=row.integer("family_size"),
+        family_size=row.count("family_size", minimum=1),
         interval_method=row.text("interval_method"),
         interval=_interval(row, low, high, level),
-        p_value=row.maybe_number("p_value"),
-        p_value_adjusted=row.maybe_number("p_value_adjusted"),
+        p_value=row.maybe_fraction("p_value"),
+        p_value_adjusted=row.maybe_fraction("p_value_adjusted"),
         significant=None if row.raw.get("significant") is None else row.flag("significant"),
         cohen_dz=row.maybe_number("cohen_dz"),
         effect_label=row.maybe_text("effect_label"),
@@ -343,7 +380,7 @@ def _parse_comparison(row: Fields) -> Comparison:
         cluster_interval=None
         if cluster is None
         else _interval(cluster, cluster.number("ci_low"), cluster.number("ci_high"), level),
-        n_clusters=None if cluster is None else cluster.integer("n_clusters"),
+        n_clusters=None if cluster is None else cluster.count("n_clusters", minimum=1),
     )
 
 
@@ -360,9 +397,9 @@ def _interval(row: Fields, low: float | None, high: float | None, level: float) 
 def _parse_power(power: Fields) -> Power:
     return Power(
         target_effect=power.number("target_effect"),
-        achieved=power.number("achieved"),
+        achieved=power.fraction("achieved"),
         mde_80=power.maybe_number("mde_80"),
-        units_for_80=power.maybe_integer("units_for_80"),
+        units_for_80=None if power.raw.get("units_for_80") is None else power.count("units_for_80"),
         underpowered=power.flag("underpowered"),
     )
 
@@ -395,50 +432,68 @@ def _parse_distribution(cell: Fields) -> BudgetDistribution:
 
 
 def parse_advanced_testing(fields: Fields) -> AdvancedTesting:
+    """Fractions in [0, 1]; ``killed + survived == total > 0`` and the score is killed/total."""
     mutants = fields.child("mutants")
+    killed, survived = mutants.count("killed"), mutants.count("survived")
+    total = mutants.count("total", minimum=1)
+    if killed + survived != total:
+        raise mutants.error("total", f"is {total}, but killed + survived is {killed + survived}")
+    score = fields.fraction("mutation_score")
+    if abs(score - killed / total) > SCORE_ROUNDING:
+        raise fields.error(
+            "mutation_score", f"is {score}, but killed/total is {killed / total:.6g}"
+        )
     return AdvancedTesting(
         provenance=parse_provenance(fields),
-        mutation_score=fields.number("mutation_score"),
-        property_coverage=fields.number("property_coverage"),
-        mutants_killed=mutants.integer("killed"),
-        mutants_survived=mutants.integer("survived"),
-        mutants_total=mutants.integer("total"),
+        mutation_score=score,
+        property_coverage=fields.fraction("property_coverage"),
+        mutants_killed=killed,
+        mutants_survived=survived,
+        mutants_total=total,
     )
 
 
 def parse_differential(fields: Fields) -> Differential:
-    return Differential(
-        provenance=parse_provenance(fields),
-        variants={
-            name: DifferentialResult(
-                clean=entry.flag("clean"),
-                mismatches=entry.integer("mismatches"),
-                compared=entry.integer("compared"),
-            )
-            for name, entry in fields.children("variants")
-        },
-    )
+    """At least one case compared per variant; clean exactly when nothing mismatched."""
+    variants = {}
+    for name, entry in fields.children("variants"):
+        compared = entry.count("compared", minimum=1)
+        mismatches = entry.count("mismatches")
+        if mismatches > compared:
+            raise entry.error("mismatches", f"is {mismatches}, above the {compared} compared")
+        clean = entry.flag("clean")
+        if clean != (mismatches == 0):
+            raise entry.error("clean", f"is {str(clean).lower()} with {mismatches} mismatches")
+        variants[name] = DifferentialResult(clean=clean, mismatches=mismatches, compared=compared)
+    return Differential(provenance=parse_provenance(fields), variants=variants)
 
 
 def parse_shadow(fields: Fields) -> Shadow:
+    """At least one request; every violation kind counted; clean exactly when all are 0."""
     variants = {}
     for name, entry in fields.children("variants"):
         table = entry.child("violations")
-        variants[name] = ShadowResult(
-            clean=entry.flag("clean"),
-            violations={kind: table.integer(kind) for kind in table.raw},
-        )
+        missing = [kind for kind in SHADOW_VIOLATION_KINDS if kind not in table.raw]
+        if missing:
+            raise table.error(missing[0], "is missing (every violation kind must be counted)")
+        violations = {kind: table.count(kind) for kind in table.raw}
+        clean = entry.flag("clean")
+        if clean != (sum(violations.values()) == 0):
+            raise entry.error("clean", f"is {str(clean).lower()} with violations {violations}")
+        variants[name] = ShadowResult(clean=clean, violations=violations)
     return Shadow(
-        provenance=parse_provenance(fields), requests=fields.integer("requests"), variants=variants
+        provenance=parse_provenance(fields),
+        requests=fields.count("requests", minimum=1),
+        variants=variants,
     )
 
 
 def parse_smoke(fields: Fields) -> SmokeTests:
     return SmokeTests(
         provenance=parse_provenance(fields),
-        passed=fields.integer("passed"),
-        failed=fields.integer("failed"),
-        errors=fields.integer("errors"),
+        passed=fields.count("passed"),
+        failed=fields.count("failed"),
+        errors=fields.count("errors"),
         exitstatus=fields.integer("exitstatus"),
     )
 
@@ -468,75 +523,3 @@ def parse_bandit(
         problem = f"{sidecar_name} was stamped for a different {BANDIT_FILE}"
         return SecurityScan(findings, scan_errors, None, problem)
     return SecurityScan(findings, scan_errors, parse_provenance(sidecar), None)
-
-
-# --- loading (the I/O edge) ----------------------------------------------------
-
-
-EVIDENCE_FILES = (
-    ANALYSIS_FILE,
-    ADVANCED_FILE,
-    DIFFERENTIAL_FILE,
-    SHADOW_FILE,
-    SMOKE_FILE,
-    TIMINGS_FILE,
-    BANDIT_PROVENANCE_FILE,
-    BANDIT_FILE,
-)
-
-
-def load_evidence(artifacts: Path, checkout_git_sha: str | None) -> Evidence:
-    """Read every artifact the gates use from ``artifacts`` (the only file access here)."""
-    if not artifacts.is_dir():
-        raise EvidenceError(f"{artifacts}: artifacts directory not found")
-    files = {}
-    for name in EVIDENCE_FILES:
-        path = artifacts / name
-        if not path.exists():
-            continue
-        try:
-            files[name] = path.read_bytes()
-        except OSError as exc:
-            raise EvidenceError(f"{path}: cannot read: {exc.strerror}") from None
-    return evidence_from_files(files, checkout_git_sha, location=artifacts)
-
-
-def evidence_from_files(
-    files: Mapping[str, bytes], checkout_git_sha: str | None, location: Path | None = None
-) -> Evidence:
-    """Parse the artifacts' bytes, keyed by file name; a name not in ``files`` is Absent."""
-
-    def document(name: str) -> Fields | None:
-        where = str(location / name) if location is not None else name
-        return parse_document(files[name], where, KINDS[name]) if name in files else None
-
-    analysis = document(ANALYSIS_FILE)
-    advanced = document(ADVANCED_FILE)
-    differential = document(DIFFERENTIAL_FILE)
-    shadow = document(SHADOW_FILE)
-    smoke = document(SMOKE_FILE)
-    timings = document(TIMINGS_FILE)
-    sidecar = document(BANDIT_PROVENANCE_FILE)
-    return Evidence(
-        analysis=Absent(ANALYSIS_FILE) if analysis is None else parse_analysis(analysis),
-        advanced_testing=Absent(ADVANCED_FILE)
-        if advanced is None
-        else parse_advanced_testing(advanced),
-        differential=Absent(DIFFERENTIAL_FILE)
-        if differential is None
-        else parse_differential(differential),
-        shadow=Absent(SHADOW_FILE) if shadow is None else parse_shadow(shadow),
-        security=Absent(BANDIT_FILE)
-        if BANDIT_FILE not in files
-        else _bandit(files[BANDIT_FILE], sidecar, location),
-        smoke=Absent(SMOKE_FILE) if smoke is None else parse_smoke(smoke),
-        timings=None if timings is None else parse_timings(timings),
-        checkout_git_sha=checkout_git_sha,
-    )
-
-
-def _bandit(raw: bytes, sidecar: Fields | None, location: Path | None) -> SecurityScan:
-    where = str(location / BANDIT_FILE) if location is not None else BANDIT_FILE
-    report = parse_object(raw, where)
-    digest = hashlib.sha256(raw).hexdigest()
-    return parse_bandit(report, sidecar, digest, BANDIT_PROVENANCE_FILE)

@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.documents import SCHEMA, dumps, write_all_atomically
-from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha
-from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
-from gates.evidence import (
+from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
     BANDIT_FILE,
     BANDIT_PROVENANCE_FILE,
     DIFFERENTIAL_FILE,
     KINDS,
-    POOLED,
     SHADOW_FILE,
     SMOKE_FILE,
     TIMINGS_FILE,
 )
+from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha
+from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
+from gates.evidence import POOLED
 from gates.stamp import sidecar_document
 from packrepo.registry import Registry, load_registry
 

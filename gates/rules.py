@@ -20,6 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from contracts.names import (
+    ADVANCED_FILE,
+    ANALYSIS_FILE,
+    BANDIT_FILE,
+    DIFFERENTIAL_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+)
+from contracts.provenance import Provenance
 from contracts.thresholds import (
     LATENCY_MEAN,
     LATENCY_P95,
@@ -30,18 +39,11 @@ from contracts.thresholds import (
 )
 from gates import fmt
 from gates.evidence import (
-    ADVANCED_FILE,
-    ANALYSIS_FILE,
-    BANDIT_FILE,
-    DIFFERENTIAL_FILE,
-    SHADOW_FILE,
-    SMOKE_FILE,
     Absent,
     AdvancedTesting,
     Comparison,
     Differential,
     Evidence,
-    Provenance,
     Shadow,
     SmokeTests,
     StatisticalAnalysis,
@@ -268,6 +270,28 @@ def analysis_current(ctx: Context) -> GateResult:
     return requirement.judge(
         True, f"produced for commit {observed} with this config{where}", observed
     )
+
+
+def evidence_chain(ctx: Context) -> GateResult:
+    """Every link from the analysis back to the trial streams holds (``gates.custody``),
+    and the evidence is measured, from a committed tree, unless the user accepted otherwise."""
+    requirement = Requirement("evidence_chain", "==", "unbroken", TEXT, "chain of custody")
+    if isinstance(ctx.evidence.analysis, Absent):
+        return requirement.unmet(ctx.evidence.analysis.reason)
+    custody = ctx.evidence.custody
+    problems = custody.problems
+    if problems:
+        return requirement.unmet("; ".join(problems), f"{len(problems)} problem(s)")
+    accepted = [
+        label
+        for label, present in (
+            ("fixture evidence accepted (--accept-fixtures)", custody.fixtures),
+            ("uncommitted changes accepted (--allow-dirty)", custody.dirty),
+        )
+        if present
+    ]
+    reason = f"{custody.links} digest link(s) verified from {ANALYSIS_FILE} to the trial streams"
+    return requirement.judge(True, "; ".join([reason, *accepted]), f"{custody.links} links")
 
 
 def run_completed(ctx: Context) -> GateResult:
@@ -634,7 +658,7 @@ def environment_stable(ctx: Context) -> GateResult:
 
 Gate = Callable[[Context], GateResult]
 
-PROVENANCE_GATES: tuple[Gate, ...] = (analysis_current, run_completed)
+PROVENANCE_GATES: tuple[Gate, ...] = (analysis_current, evidence_chain, run_completed)
 QUALITY_GATES: tuple[Gate, ...] = (qa_improvement, qa_significance)
 PERFORMANCE_GATES: tuple[Gate, ...] = (qa_unchanged, promised_improvement)
 NON_INFERIORITY_GATES: dict[str, Gate] = {

@@ -17,8 +17,8 @@ from pathlib import Path
 from contracts.documents import SCHEMA, dumps, read_input, write_all_atomically
 from contracts.errors import InputError
 from contracts.exitcodes import ExitCode
-from contracts.provenance import current_provenance
-from gates.evidence import BANDIT_PROVENANCE_FILE, KINDS, Provenance
+from contracts.names import BANDIT_PROVENANCE_FILE, KINDS
+from contracts.provenance import Provenance, current_provenance
 from packrepo.registry import RegistryError
 
 SIDECAR_SUFFIX = ".provenance.json"

@@ -11,14 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts.documents import SCHEMA
-from gates.evidence import (
-    Absent,
-    Comparison,
-    Evidence,
-    Interval,
-    Provenance,
-    StatisticalAnalysis,
-)
+from contracts.provenance import Provenance
+from gates.evidence import Absent, Comparison, Evidence, Interval, StatisticalAnalysis
 from gates.verdict import GateResult, VariantVerdict, Verdict
 from packrepo.registry import Registry
 
@@ -44,6 +38,7 @@ def reference_provenance(registry: Registry, evidence: Evidence) -> dict[str, ob
         "git_sha": evidence.checkout_git_sha or "unknown",
         "config_sha256": registry.config_sha256,
         "created_unix": None,
+        "producer": "gates",
     }
 
 
@@ -96,6 +91,8 @@ def pipeline_report(
         "decision": verdict.decision,
         "chosen": verdict.chosen,
         "reason": verdict.reason,
+        "evidence": evidence_label(evidence),
+        "custody": custody_document(evidence),
         "variants": {
             v.variant: {
                 "intent": v.intent,
@@ -191,11 +188,31 @@ def _evidence_provenance(evidence: Evidence) -> dict[str, object]:
 
 
 def _provenance(provenance: Provenance) -> dict[str, object]:
+    return provenance.to_json()
+
+
+def custody_document(evidence: Evidence) -> dict[str, object]:
+    """The chain of custody as judged: what was verified, what was accepted, and by whom."""
+    custody = evidence.custody
     return {
-        "git_sha": provenance.git_sha,
-        "config_sha256": provenance.config_sha256,
-        "created_unix": provenance.created_unix,
+        "verified_links": custody.links,
+        "problems": list(custody.problems),
+        "fixtures": list(custody.fixtures),
+        "dirty": list(custody.dirty),
+        "accept_fixtures": custody.trust.accept_fixtures,
+        "allow_dirty": custody.trust.allow_dirty,
+        "runs": dict(sorted(custody.runs.items())),
     }
+
+
+def evidence_label(evidence: Evidence) -> str:
+    """``measured``, or what the user accepted that makes this decision less than that."""
+    custody = evidence.custody
+    if custody.fixtures and custody.trust.accept_fixtures:
+        return "fixture"
+    if custody.dirty and custody.trust.allow_dirty:
+        return "uncommitted"
+    return "measured"
 
 
 def _interval(interval: Interval | None) -> dict[str, float] | None:

@@ -29,7 +29,9 @@ from benchmarks.advanced import (
     status_of,
     wilson_interval,
 )
-from gates.evidence import ADVANCED_FILE, evidence_from_files
+from contracts.names import ADVANCED_FILE
+from contracts.provenance import Provenance
+from gates.load import evidence_from_files
 from packrepo.registry import load_registry
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -216,7 +218,7 @@ def test_the_artifact_is_what_the_gates_read() -> None:
         seconds=60.0,
     )
     registry = load_registry(REPOSITORY / "pyproject.toml")
-    provenance = {"git_sha": "a" * 40, "config_sha256": "b" * 64, "created_unix": 1.0}
+    provenance = Provenance("a" * 40, "b" * 64, 1.0, producer="benchmarks.advanced").to_json()
     document = advanced.advanced_document(
         _outcome(), properties, {"baseline": Monotonicity(pairs=5)}, provenance, registry.gates
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -16,10 +17,10 @@ from analysis.documents import ANALYSIS_FILE, BCA_FILE, OUTPUT_FILES, RISK_FILE
 from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
 from benchmarks.artifact import artifact_to_json
 from contracts.documents import write_all_atomically
+from contracts.names import ANALYSIS_FILE as GATES_ANALYSIS_FILE
+from contracts.names import BANDIT_FILE
 from gates import cli as gates_cli
 from gates import fixtures as gates_fixtures
-from gates.evidence import ANALYSIS_FILE as GATES_ANALYSIS_FILE
-from gates.evidence import BANDIT_FILE
 from packrepo.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,8 @@ def test_artifacts_to_analysis_to_gates_promotes_the_quality_variant(tmp_path: P
     assert analysis.stdout.startswith("analysis: wrote statistical_analysis.json")
     assert all((tmp_path / "artifacts" / name).exists() for name in OUTPUT_FILES)
     gates = subprocess.run(
-        [sys.executable, "-m", "gates", "--artifacts", "artifacts", "--config", "pyproject.toml"],
+        [sys.executable, "-m", "gates", "--artifacts", "artifacts", "--config", "pyproject.toml",
+         "--accept-fixtures"],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert gates.returncode == 0, gates.stdout + gates.stderr
@@ -121,12 +123,25 @@ def test_the_documents_are_versioned(tmp_path: Path) -> None:
     kinds = {}
     for name in OUTPUT_FILES:
         document = orjson.loads((tmp_path / "artifacts" / name).read_bytes())
-        assert document["schema"] == 1
-        assert set(document["provenance"]) == {
+        assert document["schema"] == 2
+        provenance = document["provenance"]
+        assert set(provenance) == {
             "git_sha",
+            "dirty",
             "config_sha256",
             "created_unix",
+            "producer",
+            "command",
+            "run_id",
+            "inputs",
         }
+        assert provenance["producer"] == "analysis"
+        # The chain of custody: every benchmark artifact read, by its digest.
+        for file, digest in provenance["inputs"].items():
+            assert (
+                hashlib.sha256((tmp_path / "artifacts" / file).read_bytes()).hexdigest() == digest
+            )
+        assert "baseline.json" in provenance["inputs"]
         kinds[name] = document["kind"]
     assert kinds == {
         ANALYSIS_FILE: "fastpath-statistical-analysis",
@@ -191,7 +206,7 @@ def _wrong_variant(path: Path) -> None:
 def _unknown_schema(path: Path) -> None:
     registry = write_registry(path.parent.parent / "pyproject.toml")
     document = artifact_to_json(benchmark_run(registry, "P1"))
-    document["schema"] = 2
+    document["schema"] = 1
     path.write_bytes(orjson.dumps(document))
 
 
@@ -199,11 +214,11 @@ def _unknown_schema(path: Path) -> None:
     ("damage", "message"),
     [
         (_truncate, "P1_benchmark.json: not valid JSON"),
-        (_nan_in_a_trial, "P1_benchmark.json: contains NaN is not a finite number"),
+        (_nan_in_a_trial, "P1_benchmark.json: contains NaN (JSON has no NaN or Infinity)"),
         (_empty, "P1_benchmark.json: the file is empty"),
         (_other_units, "P1_benchmark.json: its 24 units do not match the 36"),
         (_wrong_variant, "P1_benchmark.json: holds a run of 'Q1', expected 'P1'"),
-        (_unknown_schema, "schema 2 is not supported"),
+        (_unknown_schema, "schema 1 is not supported"),
     ],
     ids=["malformed", "nan", "empty", "mismatched-units", "wrong-variant", "schema"],
 )

@@ -24,6 +24,7 @@ from benchmarks.artifact import (
     write_artifact,
 )
 from benchmarks.summary import qa_per_100k, quantile, summarise
+from contracts.provenance import Provenance
 
 ARMS = ("baseline", "V4")
 
@@ -85,6 +86,15 @@ def _artifact(*, failed: bool = False) -> Artifact:
         trials=trials,
         summaries=summarise(trials, ARMS, (1000, 2000)),
         timings={"wall_seconds": 1.0},
+        provenance=Provenance(
+            git_sha="a" * 40,
+            config_sha256="b" * 64,
+            created_unix=1.0,
+            producer="benchmarks",
+            command=("python", "-m", "benchmarks", "run"),
+            run_id="r1",
+            inputs={"V4_benchmark.jsonl": "c" * 64},
+        ),
     )
 
 
@@ -109,7 +119,9 @@ def _document() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(schema=2), "schema 2 is not supported"),
+        (lambda d: d.update(schema=1), "schema 1 is not supported"),
+        (lambda d: d.update(schema=True), "schema True is not supported"),
+        (lambda d: d.update(schema=2.0), "schema 2.0 is not supported"),
         (lambda d: d.update(kind="something"), "kind must be"),
         (lambda d: d.pop("trials"), "trials is missing"),
         (
@@ -139,6 +151,21 @@ def test_a_malformed_artifact_is_refused_naming_the_field(mutate: Any, message: 
     document = copy.deepcopy(_document())
     mutate(document)
     with pytest.raises(ArtifactError, match=f"^artifacts/V4_benchmark.json: {message}"):
+        parse_artifact(document, source="artifacts/V4_benchmark.json")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("provenance"), "`provenance` is missing"),
+        (lambda d: d["provenance"].pop("dirty"), "`dirty` is missing"),
+        (lambda d: d["provenance"]["inputs"].update(x="nothex"), "must be a sha256"),
+    ],
+)
+def test_an_artifact_without_its_provenance_is_refused(mutate: Any, message: str) -> None:
+    document = copy.deepcopy(_document())
+    mutate(document)
+    with pytest.raises(ArtifactError, match=message):
         parse_artifact(document, source="artifacts/V4_benchmark.json")
 
 

@@ -139,7 +139,7 @@ def test_validate_reports_a_malformed_artifact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "V3_benchmark.json"
-    path.write_bytes(orjson.dumps({"schema": 1, "kind": "fastpath-benchmark", "variant": "V3"}))
+    path.write_bytes(orjson.dumps({"schema": 2, "kind": "fastpath-benchmark", "variant": "V3"}))
     assert main(["validate", str(path)]) == 2
     assert "V3_benchmark.json: arms is missing" in capsys.readouterr().err
 

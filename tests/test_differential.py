@@ -25,7 +25,8 @@ from benchmarks.differential import (
     write_golden,
 )
 from benchmarks.shadow import PreparedRepository
-from gates.evidence import DIFFERENTIAL_FILE, evidence_from_files
+from contracts.names import DIFFERENTIAL_FILE
+from gates.load import evidence_from_files
 from packrepo import Flags, pack
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -144,10 +145,10 @@ def test_golden_files_round_trip_and_refuse_other_versions(tmp_path: Path) -> No
     ]:
         with pytest.raises(GoldenError, match=message):
             parse_golden(broken, "golden.json")
-    with pytest.raises(GoldenError, match="cannot read golden packs"):
+    with pytest.raises(GoldenError, match=r"golden packs .*: cannot read"):
         load_golden(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(GoldenError, match="is not valid JSON"):
+    with pytest.raises(GoldenError, match=r"golden packs .*: not valid JSON"):
         load_golden(tmp_path / "bad.json")
 
 
@@ -226,5 +227,5 @@ def test_the_cli_refuses_a_missing_golden_file(capsys: pytest.CaptureFixture[str
     code = differential.main(["--golden", "/nonexistent/golden.json", "--corpus", str(TINY_CORPUS)])
     assert code == 2
     assert capsys.readouterr().err.startswith(
-        "benchmarks.differential: error: cannot read golden packs /nonexistent/golden.json"
+        "benchmarks.differential: error: golden packs /nonexistent/golden.json: cannot read"
     )

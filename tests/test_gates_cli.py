@@ -16,15 +16,18 @@ import pytest
 
 from contracts.documents import write_all_atomically
 from contracts.exitcodes import ExitCode
+from contracts.names import ANALYSIS_FILE, SMOKE_FILE
 from gates import fixtures
 from gates.cli import OUTPUT_FILES, main
-from gates.evidence import ANALYSIS_FILE, SMOKE_FILE
 from gates.fixtures import find_row
 from packrepo.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = load_registry(ROOT / "pyproject.toml")
 QUALITY = next(v.name for v in REGISTRY.candidates if v.intent == "quality")
+# gates.fixtures stamps its evidence as fixture; these tests judge it as a demonstration
+# (tests/test_custody.py shows it refused without the flag).
+DEMO = ("--accept-fixtures",)
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def run_gates(
     environment = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
     environment["PYTHONPATH"] = str(ROOT)
     environment.update(env or {})
-    arguments = ["--artifacts", "artifacts", "--config", "pyproject.toml", *extra]
+    arguments = ["--artifacts", "artifacts", "--config", "pyproject.toml", *DEMO, *extra]
     return subprocess.run(
         [sys.executable, "-m", "gates", *arguments],
         cwd=workspace,
@@ -79,7 +82,7 @@ def run_in_process(
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     capsys.readouterr()
-    code = main(["--artifacts", "artifacts", "--config", "pyproject.toml", *extra])
+    code = main(["--artifacts", "artifacts", "--config", "pyproject.toml", *DEMO, *extra])
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
 
@@ -91,7 +94,7 @@ def test_promote_exits_0_and_writes_every_output(workspace: Path) -> None:
     assert completed.stderr == ""
     artifacts = workspace / "artifacts"
     gates = orjson.loads((artifacts / "gates.json").read_bytes())
-    assert (gates["schema"], gates["kind"]) == (1, "fastpath-gates")
+    assert (gates["schema"], gates["kind"]) == (2, "fastpath-gates")
     assert (gates["decision"], gates["chosen"]) == ("promote", QUALITY)
     first = gates["variants"][QUALITY]["gates"][0]
     assert set(first) >= {"name", "threshold", "observed", "interval", "passed", "reason"}

@@ -10,18 +10,11 @@ import pytest
 
 from contracts.documents import dumps, write_all_atomically
 from contracts.errors import EvidenceError
+from contracts.names import ANALYSIS_FILE, BANDIT_FILE, SHADOW_FILE, SMOKE_FILE
 from gates import fixtures
-from gates.evidence import (
-    ANALYSIS_FILE,
-    BANDIT_FILE,
-    SHADOW_FILE,
-    SMOKE_FILE,
-    Absent,
-    StatisticalAnalysis,
-    evidence_from_files,
-    load_evidence,
-)
+from gates.evidence import Absent, StatisticalAnalysis
 from gates.fixtures import find_row
+from gates.load import evidence_from_files, load_evidence
 from packrepo.registry import load_registry
 
 REGISTRY = load_registry(Path(__file__).resolve().parents[1] / "pyproject.toml")
@@ -68,13 +61,16 @@ def test_passing_documents_parse_completely() -> None:
 BAD_DOCUMENTS = [
     (ANALYSIS_FILE, b"{not json", "not valid JSON"),
     (ANALYSIS_FILE, b"[1, 2]", "expected a JSON object"),
-    (ANALYSIS_FILE, b'{"schema": 1, "x": NaN}', "not valid JSON"),
-    (ANALYSIS_FILE, analysis_with(schema=2), "unknown schema 2"),
+    (ANALYSIS_FILE, b'{"schema": 2, "x": NaN}', "contains NaN"),
+    (ANALYSIS_FILE, b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (ANALYSIS_FILE, analysis_with(schema=1), "unknown schema 1"),
+    (ANALYSIS_FILE, analysis_with(schema=True), "unknown schema True"),
+    (ANALYSIS_FILE, analysis_with(schema=2.0), "unknown schema 2.0"),
     (ANALYSIS_FILE, analysis_with(schema=None), "unknown schema None"),
     (ANALYSIS_FILE, analysis_with(kind="fastpath-shadow"), "kind is 'fastpath-shadow'"),
     (ANALYSIS_FILE, analysis_with(seed="1337"), "`seed` must be an integer"),
     (ANALYSIS_FILE, analysis_with(seed=True), "`seed` must be an integer, got a boolean"),
-    (ANALYSIS_FILE, analysis_with(provenance={"git_sha": "x"}), "`config_sha256` is missing"),
+    (ANALYSIS_FILE, analysis_with(provenance={"git_sha": "x"}), "`inputs` is missing"),
     (ANALYSIS_FILE, analysis_with(environment={"stable": "yes"}), "`stable` must be true or false"),
     (ANALYSIS_FILE, analysis_with(comparisons={}), "`comparisons` must be a list"),
     (SMOKE_FILE, {**PASSING[SMOKE_FILE], "failed": 1.5}, "`failed` must be an integer"),
@@ -144,7 +140,7 @@ def test_distributions_are_optional() -> None:
 @pytest.mark.parametrize("literal", [b"1e999", b"NaN", b"Infinity"])
 def test_non_finite_numbers_are_refused(literal: bytes) -> None:
     raw = dumps(PASSING[ANALYSIS_FILE]).replace(b'"seed": 1337', b'"seed": ' + literal)
-    with pytest.raises(EvidenceError, match="not valid JSON"):
+    with pytest.raises(EvidenceError, match=r"NaN|Infinity|too large to be finite"):
         evidence_from_files(files_with(ANALYSIS_FILE, raw), None)
 
 

@@ -13,10 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.names import ANALYSIS_FILE
 from contracts.thresholds import thresholds_from_registry
 from gates import fixtures, svg
-from gates.evidence import ANALYSIS_FILE, Evidence, Interval, evidence_from_files
+from gates.custody import Trust
+from gates.evidence import Evidence, Interval
 from gates.html import render_html
+from gates.load import evidence_from_files
 from gates.markdown import MARK_BLOCKED, MARK_OK, render_markdown
 from gates.plots import ForestRow, forest_plot
 from gates.rules import evaluate
@@ -31,7 +34,9 @@ QUALITY = next(v.name for v in REGISTRY.candidates if v.intent == "quality")
 
 
 def judged(documents: dict[str, Any]) -> tuple[Verdict, Evidence]:
-    evidence = evidence_from_files(fixtures.encode(documents, REGISTRY.config_sha256), None)
+    evidence = evidence_from_files(
+        fixtures.encode(documents, REGISTRY.config_sha256), None, trust=Trust(accept_fixtures=True)
+    )
     return evaluate(REGISTRY, evidence), evidence
 
 

@@ -25,7 +25,8 @@ from benchmarks.shadow import (
     subtree_sizes,
     variant_weights,
 )
-from gates.evidence import SHADOW_FILE, evidence_from_files
+from contracts.names import SHADOW_FILE
+from gates.load import evidence_from_files
 from packrepo import Flags, pack
 from packrepo.tokens import load_counter
 
@@ -260,7 +261,7 @@ def test_a_short_run_on_the_handmade_corpus_is_clean_and_readable_by_the_gates(
     assert all(report.clean for report in run.variants.values()), {
         name: report.to_json() for name, report in run.variants.items()
     }
-    document = shadow.shadow_document(run, tiny_setting.provenance())
+    document = shadow.shadow_document(run, tiny_setting.provenance("benchmarks.shadow"))
     assert document["requests"] == 40
     parsed = evidence_from_files({SHADOW_FILE: json.dumps(document).encode()}, None).shadow
     assert not isinstance(parsed, type(None))

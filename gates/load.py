@@ -1,0 +1,172 @@
+"""The I/O edge of the gates: read the evidence and the chain of custody behind it.
+
+:func:`load_evidence` is the only function of the gates that reads the
+artifacts directory. It reads every evidence file, then the files the analysis
+names as its inputs (the benchmark artifacts) and the trial streams those
+name, all through :func:`contracts.documents.read_input`. A file that is not
+there is simply absent: the evidence becomes :class:`~gates.evidence.Absent`,
+a chain file becomes a broken link. :func:`evidence_from_files` is pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+
+from contracts.documents import Fields, parse_document, parse_object, read_input
+from contracts.errors import EvidenceError
+from contracts.names import (
+    ADVANCED_FILE,
+    ANALYSIS_FILE,
+    BANDIT_FILE,
+    BANDIT_PROVENANCE_FILE,
+    BENCHMARK_KIND,
+    DIFFERENTIAL_FILE,
+    KINDS,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    TIMINGS_FILE,
+    benchmark_file,
+)
+from contracts.provenance import Provenance, parse_provenance, sha256_bytes
+from gates.custody import Trust, assess_custody, benchmark_files
+from gates.evidence import (
+    Absent,
+    Evidence,
+    SecurityScan,
+    StatisticalAnalysis,
+    parse_advanced_testing,
+    parse_analysis,
+    parse_bandit,
+    parse_differential,
+    parse_shadow,
+    parse_smoke,
+    parse_timings,
+)
+
+EVIDENCE_FILES = (
+    ANALYSIS_FILE,
+    ADVANCED_FILE,
+    DIFFERENTIAL_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    TIMINGS_FILE,
+    BANDIT_PROVENANCE_FILE,
+    BANDIT_FILE,
+)
+
+
+def load_evidence(
+    artifacts: Path, checkout_git_sha: str | None, trust: Trust | None = None
+) -> Evidence:
+    """Read the evidence and its chain from ``artifacts`` (the only file access here)."""
+    if not artifacts.is_dir():
+        raise EvidenceError(f"{artifacts}: artifacts directory not found")
+    files = _read_present(artifacts, EVIDENCE_FILES)
+    if ANALYSIS_FILE in files:
+        analysis = _provenance_of(files[ANALYSIS_FILE], artifacts / ANALYSIS_FILE)
+        benchmarks = _read_present(artifacts, benchmark_files(analysis))
+        files |= benchmarks
+        streams = [
+            stream
+            for name, payload in benchmarks.items()
+            for stream in _provenance_of(payload, artifacts / name, BENCHMARK_KIND).inputs
+        ]
+        files |= _read_present(artifacts, streams)
+    return evidence_from_files(files, checkout_git_sha, location=artifacts, trust=trust)
+
+
+def _read_present(artifacts: Path, names: list[str] | tuple[str, ...]) -> dict[str, bytes]:
+    files = {}
+    for name in names:
+        path = artifacts / name
+        if Path(name).name != name:  # a recorded input is a file name, never a path
+            raise EvidenceError(f"{path}: an input must be a file name in {artifacts}")
+        if path.is_symlink() or path.exists():
+            files[name] = read_input(path)
+    return files
+
+
+def _provenance_of(raw: bytes, path: Path, kind: str | None = None) -> Provenance:
+    fields = parse_document(raw, str(path), kind or KINDS[path.name])
+    return parse_provenance(fields)
+
+
+def evidence_from_files(
+    files: Mapping[str, bytes],
+    checkout_git_sha: str | None,
+    location: Path | None = None,
+    trust: Trust | None = None,
+) -> Evidence:
+    """Parse the artifacts' bytes, keyed by file name; a name not in ``files`` is Absent."""
+
+    def document(name: str) -> Fields | None:
+        where = str(location / name) if location is not None else name
+        return parse_document(files[name], where, KINDS[name]) if name in files else None
+
+    analysis = document(ANALYSIS_FILE)
+    advanced = document(ADVANCED_FILE)
+    differential = document(DIFFERENTIAL_FILE)
+    shadow = document(SHADOW_FILE)
+    smoke = document(SMOKE_FILE)
+    timings = document(TIMINGS_FILE)
+    sidecar = document(BANDIT_PROVENANCE_FILE)
+    evidence = Evidence(
+        analysis=Absent(ANALYSIS_FILE) if analysis is None else parse_analysis(analysis),
+        advanced_testing=Absent(ADVANCED_FILE)
+        if advanced is None
+        else parse_advanced_testing(advanced),
+        differential=Absent(DIFFERENTIAL_FILE)
+        if differential is None
+        else parse_differential(differential),
+        shadow=Absent(SHADOW_FILE) if shadow is None else parse_shadow(shadow),
+        security=Absent(BANDIT_FILE)
+        if BANDIT_FILE not in files
+        else _bandit(files[BANDIT_FILE], sidecar, location),
+        smoke=Absent(SMOKE_FILE) if smoke is None else parse_smoke(smoke),
+        timings=None if timings is None else parse_timings(timings),
+        checkout_git_sha=checkout_git_sha,
+        custody=assess_custody({}, (), {}, trust or Trust()),
+    )
+    custody = assess_custody(
+        _provenances(evidence), _expected_benchmarks(evidence), files, trust or Trust()
+    )
+    return dataclasses.replace(evidence, custody=custody)
+
+
+def _provenances(evidence: Evidence) -> dict[str, Provenance]:
+    documents: dict[str, Provenance] = {}
+    for name, document in (
+        (ANALYSIS_FILE, evidence.analysis),
+        (ADVANCED_FILE, evidence.advanced_testing),
+        (DIFFERENTIAL_FILE, evidence.differential),
+        (SHADOW_FILE, evidence.shadow),
+        (SMOKE_FILE, evidence.smoke),
+        (TIMINGS_FILE, evidence.timings),
+    ):
+        provenance = getattr(document, "provenance", None)
+        if isinstance(provenance, Provenance):
+            documents[name] = provenance
+    security = evidence.security
+    if isinstance(security, SecurityScan) and security.provenance is not None:
+        documents[BANDIT_PROVENANCE_FILE] = security.provenance
+    return documents
+
+
+def _expected_benchmarks(evidence: Evidence) -> list[str]:
+    """The benchmark artifact of every run the analysis reports trials for."""
+    analysis = evidence.analysis
+    if not isinstance(analysis, StatisticalAnalysis):
+        return []
+    return [
+        benchmark_file(name, is_baseline=run.intent == "baseline")
+        for name, run in analysis.variants.items()
+        if run.n_trials > 0
+    ]
+
+
+def _bandit(raw: bytes, sidecar: Fields | None, location: Path | None) -> SecurityScan:
+    where = str(location / BANDIT_FILE) if location is not None else BANDIT_FILE
+    report = parse_object(raw, where)
+    return parse_bandit(report, sidecar, sha256_bytes(raw), BANDIT_PROVENANCE_FILE)

@@ -1,0 +1,289 @@
+"""The chain of custody: forged, fixture, stale, dirty and tampered evidence is refused.
+
+Each test builds a real chain the way the pipeline does (benchmark artifacts with
+their trial streams, then ``python -m analysis`` over them), or a forgery of one,
+and asks ``python -m gates`` (in process) to judge it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+
+from analysis import cli as analysis_cli
+from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
+from contracts.documents import SCHEMA, dumps, write_all_atomically
+from contracts.exitcodes import ExitCode
+from contracts.names import (
+    AA_FILE,
+    ADVANCED_FILE,
+    ANALYSIS_FILE,
+    BANDIT_FILE,
+    BANDIT_PROVENANCE_FILE,
+    DIFFERENTIAL_FILE,
+    KINDS,
+    REPORT_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    TIMINGS_FILE,
+)
+from gates import cli as gates_cli
+from gates import fixtures as gates_fixtures
+from packrepo.registry import Registry
+
+EFFECTS = {"P1": Effect(latency=-0.3), "M1": Effect(memory=-0.2), "Q1": Effect(qa=0.4)}
+
+
+def git(directory: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True
+    )
+    return completed.stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> tuple[Path, str]:
+    """A git checkout holding the fixture registry, committed (a clean tree)."""
+    write_registry(tmp_path / "pyproject.toml")
+    (tmp_path / ".gitignore").write_text("artifacts/\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "pyproject.toml", ".gitignore")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "registry")
+    return tmp_path, git(tmp_path, "rev-parse", "HEAD")
+
+
+def measure(root: Path, commit: str, *, dirty: bool = False) -> Registry:
+    """Benchmark artifacts and trial streams as a run at ``commit`` writes them."""
+    registry = write_registry(root / "pyproject.toml")
+    artifacts = root / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    runs = [benchmark_run(registry, registry.baseline.name)]
+    runs += [
+        benchmark_run(registry, name, effect=effect, seed=index)
+        for index, (name, effect) in enumerate(EFFECTS.items(), start=1)
+    ]
+    for run in runs:
+        provenance = dataclasses.replace(
+            run.provenance, git_sha=commit, dirty=dirty, producer="benchmarks"
+        )
+        write_run(artifacts, registry, dataclasses.replace(run, provenance=provenance))
+    return registry
+
+
+def other_evidence(root: Path, registry: Registry, commit: str) -> None:
+    """The R2-R4 and building evidence, stamped as real producers stamp it."""
+    documents = gates_fixtures.passing_documents(registry, git_sha=commit)
+    del documents[ANALYSIS_FILE]
+    measured = dataclasses.replace(
+        gates_fixtures.fixture_stamp(registry.config_sha256, commit), producer="benchmarks"
+    ).to_json()
+    for name in (ADVANCED_FILE, DIFFERENTIAL_FILE, SHADOW_FILE, SMOKE_FILE, TIMINGS_FILE):
+        documents[name]["provenance"] = measured
+    files = gates_fixtures.encode(documents, registry.config_sha256)
+    sidecar = orjson.loads(files[BANDIT_PROVENANCE_FILE])
+    sidecar["provenance"] = measured
+    files[BANDIT_PROVENANCE_FILE] = dumps(sidecar)
+    write_all_atomically({root / "artifacts" / name: data for name, data in files.items()})
+
+
+def analyse(root: Path) -> int:
+    return analysis_cli.main(
+        ["--input", str(root / "artifacts"), "--output", str(root / "artifacts"),
+         "--config", str(root / "pyproject.toml"), "--bootstrap-samples", "1000"]
+    )  # fmt: skip
+
+
+def judge(
+    root: Path, capsys: pytest.CaptureFixture[str], *flags: str
+) -> tuple[int, str, dict[str, object]]:
+    capsys.readouterr()
+    code = gates_cli.main(
+        ["--artifacts", str(root / "artifacts"), "--config", str(root / "pyproject.toml"), *flags]
+    )
+    out = capsys.readouterr().out
+    report_path = root / "artifacts" / REPORT_FILE
+    report = orjson.loads(report_path.read_bytes()) if report_path.exists() else {}
+    return code, out, report
+
+
+def chain_reason(report: dict[str, object]) -> str:
+    variants = report["variants"]
+    assert isinstance(variants, dict)
+    return "; ".join(str(v["blocking"].get("evidence_chain", "")) for v in variants.values())
+
+
+@pytest.fixture
+def measured(checkout: tuple[Path, str]) -> tuple[Path, str]:
+    """A whole, committed, measured chain: the gates promote on it."""
+    root, commit = checkout
+    registry = measure(root, commit)
+    other_evidence(root, registry, commit)
+    assert analyse(root) == 0
+    return root, commit
+
+
+def test_a_whole_measured_chain_promotes(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    code, out, report = judge(root, capsys)
+    assert code == ExitCode.PROMOTE, out
+    assert report["evidence"] == "measured"
+    custody = report["custody"]
+    assert isinstance(custody, dict)
+    assert custody["problems"] == []
+    # Four benchmark artifacts, their four streams, and advanced_testing.json.
+    assert custody["verified_links"] == 9
+
+
+def test_hand_written_evidence_is_refused_naming_the_broken_link(
+    checkout: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seven-file forgery: plausible documents written by hand, nothing measured."""
+    root, commit = checkout
+    registry = write_registry(root / "pyproject.toml")
+    documents = gates_fixtures.passing_documents(registry, git_sha=commit)
+    stamp = dataclasses.replace(
+        gates_fixtures.fixture_stamp(registry.config_sha256, commit), producer="analysis"
+    ).to_json()
+    for name in (ANALYSIS_FILE, ADVANCED_FILE, DIFFERENTIAL_FILE, SHADOW_FILE, SMOKE_FILE):
+        documents[name]["provenance"] = stamp
+    (root / "artifacts").mkdir()
+    files = gates_fixtures.encode(documents, registry.config_sha256)
+    write_all_atomically({root / "artifacts" / name: data for name, data in files.items()})
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "statistical_analysis.json names no benchmark artifact it was made from" in (
+        chain_reason(report)
+    )
+    # Naming inputs that were never written does not help.
+    documents[ANALYSIS_FILE]["provenance"]["inputs"] = {AA_FILE: "0" * 64}
+    files = gates_fixtures.encode(documents, registry.config_sha256)
+    write_all_atomically({root / "artifacts" / ANALYSIS_FILE: files[ANALYSIS_FILE]})
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert f"{AA_FILE} (read by statistical_analysis.json, sha256 000000000000) is missing" in (
+        chain_reason(report)
+    )
+
+
+def test_the_forgery_with_zero_mutants_is_bad_input(
+    checkout: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, commit = checkout
+    registry = write_registry(root / "pyproject.toml")
+    documents = gates_fixtures.passing_documents(registry, git_sha=commit)
+    documents[ADVANCED_FILE]["mutants"] = {"killed": 0, "survived": 0, "total": 0}
+    documents[ADVANCED_FILE]["mutation_score"] = 1.0
+    (root / "artifacts").mkdir()
+    files = gates_fixtures.encode(documents, registry.config_sha256)
+    write_all_atomically({root / "artifacts" / name: data for name, data in files.items()})
+    capsys.readouterr()
+    code = gates_cli.main(["--artifacts", str(root / "artifacts"), "--config",
+                           str(root / "pyproject.toml")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT
+    assert err.count("\n") == 1
+    assert "`total` must be at least 1" in err
+    assert not (root / "artifacts" / REPORT_FILE).exists()
+
+
+def test_a_fixture_set_is_refused_unless_accepted_and_then_labelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert gates_fixtures.main([str(tmp_path), "--config", str(root / "pyproject.toml")]) == 0
+    capsys.readouterr()
+    arguments = ["--artifacts", str(tmp_path), "--config", str(root / "pyproject.toml")]
+    assert gates_cli.main(arguments) == ExitCode.REJECT
+    report = orjson.loads((tmp_path / REPORT_FILE).read_bytes())
+    assert "fixture evidence, not measured" in chain_reason(report)
+    assert gates_cli.main([*arguments, "--accept-fixtures"]) == ExitCode.PROMOTE
+    report = orjson.loads((tmp_path / REPORT_FILE).read_bytes())
+    assert report["evidence"] == "fixture"
+    assert report["custody"]["accept_fixtures"] is True  # type: ignore[index]
+
+
+def test_benchmarks_of_another_commit_are_refused_by_the_analysis(
+    checkout: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, commit = checkout
+    measure(root, "f" * 40)
+    (root / "artifacts" / ANALYSIS_FILE).write_text("an earlier analysis")
+    capsys.readouterr()
+    assert analyse(root) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"measured at commit ffffffffffff, the checkout is at {commit[:12]}" in err
+    assert "stale evidence" in err
+    assert not (root / "artifacts" / ANALYSIS_FILE).exists(), "no stale analysis left behind"
+
+
+def test_a_dirty_tree_is_marked_and_never_promotes_unless_allowed(
+    checkout: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, commit = checkout
+    registry = measure(root, commit, dirty=True)
+    other_evidence(root, registry, commit)
+    assert analyse(root) == 0
+    analysis = orjson.loads((root / "artifacts" / ANALYSIS_FILE).read_bytes())
+    assert analysis["provenance"]["dirty"] is True
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "measured on a tree with uncommitted changes" in chain_reason(report)
+    code, _, report = judge(root, capsys, "--allow-dirty")
+    assert code == ExitCode.PROMOTE
+    assert report["evidence"] == "uncommitted"
+    assert report["custody"]["allow_dirty"] is True  # type: ignore[index]
+
+
+def test_an_edit_to_a_benchmark_after_the_analysis_breaks_the_chain(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / "P1_benchmark.json"
+    document = orjson.loads(path.read_bytes())
+    document["trials"][0]["latency_ns"] //= 2
+    path.write_bytes(dumps(document))
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "P1_benchmark.json is not the file statistical_analysis.json read" in (
+        chain_reason(report)
+    )
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_missing_or_edited_trial_stream_breaks_the_chain(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    root, _ = measured
+    stream = root / "artifacts" / "M1_benchmark.jsonl"
+    if damage == "delete":
+        stream.unlink()
+        expected = "M1_benchmark.jsonl (read by M1_benchmark.json, sha256"
+    else:
+        stream.write_bytes(b"\n".join(stream.read_bytes().splitlines()[:-3]) + b"\n")
+        expected = "M1_benchmark.jsonl is not the file M1_benchmark.json read"
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert expected in chain_reason(report)
+
+
+def test_old_schema_documents_are_refused_not_guessed(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / SMOKE_FILE
+    document = orjson.loads(path.read_bytes())
+    document["schema"] = SCHEMA - 1
+    path.write_bytes(dumps(document))
+    capsys.readouterr()
+    code = gates_cli.main(["--artifacts", str(root / "artifacts"), "--config",
+                           str(root / "pyproject.toml")])  # fmt: skip
+    assert code == ExitCode.BAD_INPUT
+    assert f"unknown schema {SCHEMA - 1}" in capsys.readouterr().err
+    assert KINDS[SMOKE_FILE] == document["kind"]
+    assert BANDIT_FILE  # the security scan is part of every chain above

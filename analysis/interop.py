@@ -1,36 +1,12 @@
-"""Other tools' results: ``python -m analysis compare BASE.json CAND.json``.
+"""Other tools' results: ``python -m analysis compare BASE.json CAND.json [--json]``.
 
-Reads two result files of the same tool and compares each benchmark present
-in both as two **unpaired** samples: the relative change of the mean,
-``mean(candidate) / mean(base) - 1``, with a two-sample BCa interval
-(Efron 1987; :func:`analysis.bootstrap.bca`, samples resampled separately)
-and a verdict. With ``k`` benchmarks the intervals are at ``1 - alpha / k``
-(Bonferroni, as the benchmarks are a family; ``--correction none`` keeps the
-nominal level).
-
-Formats
--------
-* **pyperf** (``pyperf`` ``-o``/``--append`` output, optionally ``.json.gz``):
-  ``{"version": "1.0", "metadata": {...}, "benchmarks": [{"metadata":
-  {"name": ..., "unit": ...}, "runs": [{"values": [...], "warmups":
-  [...]}]}]}``. Only version ``"1.0"`` is read, as pyperf itself refuses
-  other versions. A benchmark's name and unit come from its metadata or the
-  file's common metadata. Each run is a separate process and values within a
-  process are not independent, so with two or more runs the sample is one
-  mean per run; with a single run it is the run's values. Warm-ups and runs
-  without values (calibration) are left out.
-* **pytest-benchmark** (``--benchmark-json``): ``{"benchmarks": [{"name",
-  "fullname", "stats": {..., "data": [...]}}]}``. The raw per-round timings
-  (``stats.data``, or ``data`` beside ``stats``) are present only with
-  ``--benchmark-save-data``; without them the file holds summary statistics
-  only and is refused, since no interval can be computed from them. The
-  benchmark key is ``fullname`` (unique across modules), else ``name``.
-
-Verdicts: for time (``second``) and size (``byte``) units lower is better:
-``faster``/``slower`` (``smaller``/``larger`` for bytes, ``lower``/``higher``
-otherwise) when the interval excludes 0, ``no significant change`` when it
-does not, ``not computable`` when the bootstrap cannot run (fewer than two
-measurements, a zero mean).
+Reads two pyperf or pytest-benchmark JSON files (:mod:`analysis.interop_formats`),
+compares each benchmark present in both (:mod:`analysis.interop_compare`: the
+relative change of the mean with a two-sample BCa interval and a verdict) and
+prints a table, or JSON for machines. An unusable file, files of two tools, no
+common benchmark or a benchmark in different units is one line on stderr and
+exit code 2; a benchmark whose interval cannot be computed is reported as
+``not computable: <why>`` and the others are still compared.
 """
 
 from __future__ import annotations
@@ -38,19 +14,22 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from analysis.bootstrap import FloatArray, bca
-from analysis.errors import AnalysisInputError, DegenerateIntervalWarning
-from contracts.documents import load_json, read_input
-from contracts.errors import EvidenceError
+from analysis.errors import AnalysisInputError
+from analysis.interop_compare import Comparison, Report, compare_suites
+from analysis.interop_formats import (
+    InteropError,
+    Sample,
+    Suite,
+    parse_pyperf,
+    parse_pytest_benchmark,
+    read_suite,
+)
+from contracts.exitcodes import ExitCode
 
 __all__ = [
     "INTEROP_KIND",
@@ -68,265 +47,8 @@ __all__ = [
     "report_to_json",
 ]
 
-PYPERF_VERSION = "1.0"
 INTEROP_KIND = "fastpath-interop-comparison"
 INTEROP_SCHEMA = 1
-BAD_INPUT = 2
-Tool = Literal["pyperf", "pytest-benchmark"]
-CorrectionName = Literal["bonferroni", "none"]
-
-
-class InteropError(AnalysisInputError):
-    """A result file that cannot be compared (unknown format, no raw samples, ...)."""
-
-
-@dataclass(frozen=True, eq=False)
-class Sample:
-    """One benchmark's independent measurements."""
-
-    name: str
-    values: FloatArray
-    unit: str
-    basis: str  # "run means", "values" or "rounds"
-
-
-@dataclass(frozen=True)
-class Suite:
-    tool: Tool
-    source: str
-    samples: Mapping[str, Sample]  # in file order
-
-
-# ---------------------------------------------------------------------------
-# Reading
-# ---------------------------------------------------------------------------
-
-
-def read_suite(path: Path) -> Suite:
-    """Read a pyperf or pytest-benchmark JSON file (``.gz`` allowed)."""
-    try:
-        document = load_json(read_input(path), str(path))
-    except EvidenceError as exc:
-        raise InteropError(str(exc)) from None
-    if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
-        raise InteropError(
-            f"{path}: neither pyperf nor pytest-benchmark JSON (no `benchmarks` list)"
-        )
-    benchmarks = document["benchmarks"]
-    if "version" in document and all(isinstance(b, dict) and "runs" in b for b in benchmarks):
-        return parse_pyperf(document, str(path))
-    if all(isinstance(b, dict) and "stats" in b for b in benchmarks):
-        return parse_pytest_benchmark(document, str(path))
-    raise InteropError(
-        f"{path}: neither pyperf JSON (`version` and `runs`) nor pytest-benchmark JSON (`stats`)"
-    )
-
-
-def parse_pyperf(document: Mapping[str, Any], source: str) -> Suite:
-    """pyperf's JSON format, version 1.0."""
-    version = document.get("version")
-    if version != PYPERF_VERSION:
-        raise InteropError(
-            f"{source}: pyperf JSON version {version!r} is not supported (this reads"
-            f" {PYPERF_VERSION!r})"
-        )
-    common = document.get("metadata") or {}
-    samples: dict[str, Sample] = {}
-    for index, benchmark in enumerate(document["benchmarks"]):
-        where = f"{source}: benchmarks[{index}]"
-        metadata = {**common, **(benchmark.get("metadata") or {})}
-        name = metadata.get("name")
-        if not isinstance(name, str) or not name:
-            raise InteropError(f"{where} has no metadata `name`")
-        runs = benchmark.get("runs")
-        if not isinstance(runs, list):
-            raise InteropError(f"{where}.runs must be a list")
-        measured = [
-            _finite(run["values"], f"{where} ({name}) run values")
-            for run in runs
-            if isinstance(run, dict) and run.get("values")
-        ]
-        if not measured:
-            raise InteropError(f"{where} ({name}) has no run with values")
-        if len(measured) >= 2:
-            values = np.array([run.mean() for run in measured])
-            basis = "run means"
-        else:
-            values, basis = measured[0], "values"
-        samples[name] = Sample(name, values, str(metadata.get("unit", "second")), basis)
-    return Suite("pyperf", source, samples)
-
-
-def parse_pytest_benchmark(document: Mapping[str, Any], source: str) -> Suite:
-    """pytest-benchmark's ``--benchmark-json`` output; needs ``--benchmark-save-data``."""
-    samples: dict[str, Sample] = {}
-    for index, benchmark in enumerate(document["benchmarks"]):
-        where = f"{source}: benchmarks[{index}]"
-        name = benchmark.get("fullname") or benchmark.get("name")
-        if not isinstance(name, str) or not name:
-            raise InteropError(f"{where} has no `name`")
-        stats = benchmark.get("stats")
-        if not isinstance(stats, dict):
-            raise InteropError(f"{where} ({name}).stats must be an object")
-        data = stats.get("data", benchmark.get("data"))
-        if data is None:
-            raise InteropError(
-                f"{source}: pytest-benchmark JSON holds only summary statistics for {name!r},"
-                " no raw timings; rerun pytest with --benchmark-save-data"
-            )
-        values = _finite(data, f"{where} ({name}) data")
-        samples[name] = Sample(name, values, "second", "rounds")
-    return Suite("pytest-benchmark", source, samples)
-
-
-def _finite(values: object, where: str) -> FloatArray:
-    if not isinstance(values, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in values
-    ):
-        raise InteropError(f"{where} must be a list of numbers")
-    array = np.array(values, dtype=np.float64)
-    if array.size == 0 or not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise InteropError(f"{where} must be non-empty, finite and non-negative")
-    return array
-
-
-# ---------------------------------------------------------------------------
-# Comparing
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    name: str
-    unit: str
-    basis: str
-    n_base: int
-    n_candidate: int
-    base_mean: float
-    candidate_mean: float
-    relative_change: float | None
-    ci_low: float | None
-    ci_high: float | None
-    method: str
-    p_value: float | None
-    verdict: str
-
-
-@dataclass(frozen=True)
-class Report:
-    tool: Tool
-    base: str
-    candidate: str
-    confidence_level: float  # per interval, after the correction
-    nominal_level: float
-    correction: CorrectionName
-    n_resamples: int
-    seed: int
-    comparisons: tuple[Comparison, ...]
-    only_in_base: tuple[str, ...]
-    only_in_candidate: tuple[str, ...]
-
-
-def _relative_change_of_means(
-    base: NDArray[np.float64], candidate: NDArray[np.float64], axis: int = -1
-) -> NDArray[np.float64]:
-    ratio: NDArray[np.float64] = np.mean(candidate, axis=axis) / np.mean(base, axis=axis) - 1.0
-    return ratio
-
-
-def compare_suites(
-    base: Suite,
-    candidate: Suite,
-    *,
-    confidence_level: float = 0.95,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    correction: CorrectionName = "bonferroni",
-) -> Report:
-    """Each benchmark in both suites: relative change of the mean, BCa interval, verdict."""
-    if base.tool != candidate.tool:
-        raise InteropError(
-            f"{base.source} is {base.tool} JSON but {candidate.source} is {candidate.tool} JSON"
-        )
-    common = [name for name in base.samples if name in candidate.samples]
-    if not common:
-        raise InteropError(f"{base.source} and {candidate.source} have no benchmark in common")
-    level = confidence_level
-    if correction == "bonferroni":
-        level = 1.0 - (1.0 - confidence_level) / len(common)
-    comparisons = tuple(
-        _compare(base.samples[name], candidate.samples[name], level, n_resamples, (seed, index))
-        for index, name in enumerate(common)
-    )
-    return Report(
-        tool=base.tool,
-        base=base.source,
-        candidate=candidate.source,
-        confidence_level=level,
-        nominal_level=confidence_level,
-        correction=correction,
-        n_resamples=n_resamples,
-        seed=seed,
-        comparisons=comparisons,
-        only_in_base=tuple(n for n in base.samples if n not in candidate.samples),
-        only_in_candidate=tuple(n for n in candidate.samples if n not in base.samples),
-    )
-
-
-def _compare(
-    base: Sample, candidate: Sample, level: float, n_resamples: int, key: tuple[int, int]
-) -> Comparison:
-    base_mean, candidate_mean = float(base.values.mean()), float(candidate.values.mean())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegenerateIntervalWarning)
-            result = bca(
-                [base.values, candidate.values],
-                _relative_change_of_means,
-                confidence_level=level,
-                n_resamples=n_resamples,
-                seed=np.random.SeedSequence(list(key)),
-            )
-    except AnalysisInputError as exc:
-        point = candidate_mean / base_mean - 1.0 if base_mean > 0 else None
-        low = high = p_value = None
-        change, method, verdict = point, "none", f"not computable: {exc}"
-    else:
-        change, low, high = result.estimate, result.low, result.high
-        method, p_value = result.method, result.p_value(0.0)
-        verdict = _verdict(result.low, result.high, base.unit)
-    return Comparison(
-        name=base.name,
-        unit=base.unit,
-        basis=base.basis,
-        n_base=int(base.values.size),
-        n_candidate=int(candidate.values.size),
-        base_mean=base_mean,
-        candidate_mean=candidate_mean,
-        relative_change=change,
-        ci_low=low,
-        ci_high=high,
-        method=method,
-        p_value=p_value,
-        verdict=verdict,
-    )
-
-
-_DIRECTIONS = {"second": ("faster", "slower"), "byte": ("smaller", "larger")}
-
-
-def _verdict(low: float, high: float, unit: str) -> str:
-    lower, higher = _DIRECTIONS.get(unit, ("lower", "higher"))
-    if high < 0:
-        return lower
-    if low > 0:
-        return higher
-    return "no significant change"
-
-
-# ---------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------
 
 
 def report_to_json(report: Report) -> dict[str, Any]:
@@ -366,7 +88,9 @@ def report_to_json(report: Report) -> dict[str, Any]:
     }
 
 
-def _quantity(value: float, unit: str) -> str:
+def _quantity(value: float | None, unit: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
     if unit == "second":
         for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
             if value >= scale:
@@ -381,7 +105,13 @@ def _quantity(value: float, unit: str) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:+.1%}"
+    """A signed percentage; past a million percent in powers of ten, computed exactly
+    (``1e308`` times 100 would overflow to ``inf`` in floats)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if abs(value) < 1e4:
+        return f"{value:+.1%}"
+    return f"{Decimal(value) * 100:+.1e}%"
 
 
 def render_text(report: Report) -> str:
@@ -450,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except AnalysisInputError as exc:
         print(f"analysis compare: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return BAD_INPUT
+        return ExitCode.BAD_INPUT
     if options.json:
         from analysis.documents import encode
 

@@ -311,7 +311,11 @@ def _parse(document: Any) -> Artifact:
     check = _Check(document, "")
     if document.get("kind") != ARTIFACT_KIND:
         raise ArtifactError(f"kind must be {ARTIFACT_KIND!r}, got {document.get('kind')!r}")
-    if type(document.get("schema")) is not int or document.get("schema") != ARTIFACT_SCHEMA:
+    if type(document.get("schema")) is not int:
+        raise ArtifactError(
+            f"schema must be the integer {ARTIFACT_SCHEMA}, got {document.get('schema')!r}"
+        )
+    if document.get("schema") != ARTIFACT_SCHEMA:
         raise ArtifactError(
             f"schema {document.get('schema')!r} is not supported (this version reads"
             f" {ARTIFACT_SCHEMA})"

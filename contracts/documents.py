@@ -21,7 +21,6 @@ type checks, so msgspec would not remove them. Not worth a dependency.
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import stat
@@ -93,25 +92,22 @@ def _read_capped(descriptor: int, limit: int, path: Path) -> bytes:
 
 
 def _inflate(raw: bytes, path: Path) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing
-    try:
-        inflated = inflater.decompress(raw, MAX_INFLATED_BYTES + 1)
-    except zlib.error as exc:
-        raise EvidenceError(f"{path}: corrupt gzip data ({exc})") from None
-    if len(inflated) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
-        raise EvidenceError(f"{path}: inflates past {MAX_INFLATED_BYTES:,} bytes")
-    if not inflater.eof:
-        raise EvidenceError(f"{path}: truncated gzip data")
-    if inflater.unused_data:
-        # A second gzip member; rare, and gzip.decompress knows how.
+    """Every gzip member of ``raw``, inflated under one cap for all of them together."""
+    inflated = bytearray()
+    rest = raw
+    while rest:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing
+        room = MAX_INFLATED_BYTES + 1 - len(inflated)
         try:
-            rest = gzip.decompress(inflater.unused_data)
-        except (OSError, EOFError, zlib.error) as exc:
+            inflated += inflater.decompress(rest, room)
+        except zlib.error as exc:
             raise EvidenceError(f"{path}: corrupt gzip data ({exc})") from None
-        inflated += rest
-        if len(inflated) > MAX_INFLATED_BYTES:
+        if len(inflated) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
             raise EvidenceError(f"{path}: inflates past {MAX_INFLATED_BYTES:,} bytes")
-    return inflated
+        if not inflater.eof:
+            raise EvidenceError(f"{path}: truncated gzip data")
+        rest = inflater.unused_data
+    return bytes(inflated)
 
 
 def load_json(raw: bytes, where: str) -> object:
@@ -155,7 +151,9 @@ def parse_object(raw: bytes, where: str) -> Fields:
 def check_header(document: Mapping[str, object], where: str, kind: str, schema: int) -> None:
     """Refuse a document of another ``kind`` or ``schema``; only the integer matches."""
     found_schema = document.get("schema")
-    if type(found_schema) is not int or found_schema != schema:
+    if type(found_schema) is not int:
+        raise EvidenceError(f"{where}: `schema` must be the integer {schema}, got {found_schema!r}")
+    if found_schema != schema:
         raise EvidenceError(
             f"{where}: unknown schema {found_schema!r} (this version reads {schema})"
         )

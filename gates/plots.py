@@ -1,6 +1,8 @@
 """The report's four plots as inline SVG: intervals, QA against budget, latency, power.
 
-Each function takes plain typed rows and returns an ``<svg>`` string (pure).
+Each function takes plain typed rows and returns an ``<svg>`` string (pure). The
+forest plot of intervals lives in :mod:`gates.forest`; every axis is fitted by
+:mod:`gates.axis`, so an absurd value is clipped and labelled, never drawn to scale.
 """
 
 from __future__ import annotations
@@ -8,29 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gates import fmt, svg
-from gates.evidence import Interval, Quantiles
+from gates import axis, fmt, svg
+from gates.evidence import QUANTILE_NAMES, Quantiles
+from gates.forest import ForestRow, ThresholdLine, forest_plot
+from gates.svg import LABEL_MARGIN, RIGHT_MARGIN, WIDTH
 
-WIDTH = 1040.0
-LABEL_MARGIN = 150.0
-RIGHT_MARGIN = 40.0
-
-
-@dataclass(frozen=True)
-class ForestRow:
-    variant: str
-    budget: str
-    colour: str
-    relative_change: float | None
-    interval: Interval | None
-    pooled: bool
-
-
-@dataclass(frozen=True)
-class ThresholdLine:
-    value: float
-    label: str
-    colour: str
+__all__ = [
+    "Box",
+    "ForestRow",
+    "PowerBar",
+    "Series",
+    "ThresholdLine",
+    "budget_plot",
+    "forest_plot",
+    "latency_plot",
+    "power_plot",
+]
 
 
 @dataclass(frozen=True)
@@ -58,137 +53,6 @@ class PowerBar:
     note: str
 
 
-# --- forest plot -----------------------------------------------------------------
-
-
-def forest_plot(
-    title: str, rows: Sequence[ForestRow], thresholds: Sequence[ThresholdLine], better: str
-) -> str:
-    """Each variant's relative change with its interval, per budget and pooled."""
-    row_height, group_gap, top, bottom = 20.0, 10.0, 24.0 + 14.0 * len(thresholds), 70.0
-    positions = _row_positions(rows, top, row_height, group_gap)
-    height = (positions[-1] if positions else top) + row_height / 2 + bottom
-    values = [0.0, *(t.value for t in thresholds)]
-    for row in rows:
-        values += [row.interval.low, row.interval.high] if row.interval else []
-        values += [row.relative_change] if row.relative_change is not None else []
-    low, high = svg.padded(min(values), max(values))
-    scale = svg.Scale(low, high, LABEL_MARGIN, WIDTH - RIGHT_MARGIN)
-    axis_y = height - bottom + 6
-    ticks = svg.percent_labels(svg.nice_ticks(low, high, 8))
-    body = [*_group_bands(rows, positions, row_height), *svg.x_axis(scale, axis_y, top - 8, ticks)]
-    body += _threshold_lines(thresholds, scale, top - 8, axis_y)
-    for row, y in zip(rows, positions, strict=True):
-        body += _forest_row(row, y, scale)
-    body.append(
-        svg.text(
-            scale.start,
-            axis_y + 38,
-            f"relative change against the measured baseline ({better})",
-            size=12,
-        )
-    )
-    body += _forest_legend(axis_y + 56)
-    return svg.document(WIDTH, height, title, body)
-
-
-def _row_positions(
-    rows: Sequence[ForestRow], top: float, row_height: float, group_gap: float
-) -> list[float]:
-    positions, y, previous = [], top, None
-    for row in rows:
-        if previous is not None and row.variant != previous:
-            y += group_gap
-        positions.append(y + row_height / 2)
-        y += row_height
-        previous = row.variant
-    return positions
-
-
-def _group_bands(rows: Sequence[ForestRow], positions: list[float], row_height: float) -> list[str]:
-    """Shade every other variant's rows so groups read at a glance."""
-    bands, shade, start = [], False, 0
-    for index, row in enumerate(rows):
-        last = index + 1 == len(rows) or rows[index + 1].variant != row.variant
-        if last:
-            if shade:
-                top = positions[start] - row_height / 2
-                height = positions[index] - positions[start] + row_height
-                bands.append(svg.rect(8, top, WIDTH - 16, height, fill="#f4f6f8"))
-            shade, start = not shade, index + 1
-    return bands
-
-
-def _threshold_lines(
-    thresholds: Sequence[ThresholdLine], scale: svg.Scale, top: float, bottom: float
-) -> list[str]:
-    parts = [svg.line(scale(0.0), top, scale(0.0), bottom, stroke=svg.AXIS, width=1.5)]
-    for index, threshold in enumerate(thresholds):
-        x = scale(threshold.value)
-        parts.append(svg.line(x, top, x, bottom, stroke=threshold.colour, width=2, dash="6 4"))
-        # Keep the label inside the frame when the line is near an edge.
-        anchor = "end" if x > scale.end - 120 else "start" if x < scale.start + 120 else "middle"
-        nudge = {"end": 4.0, "start": -4.0, "middle": 0.0}[anchor]
-        parts.append(
-            svg.text(
-                x + nudge,
-                top - 6 - 14 * index,
-                threshold.label,
-                anchor=anchor,
-                size=12,
-                weight="bold",
-                fill=threshold.colour,
-            )
-        )
-    return parts
-
-
-def _forest_row(row: ForestRow, y: float, scale: svg.Scale) -> list[str]:
-    weight = "bold" if row.pooled else "normal"
-    label = f"{row.variant} · {row.budget}"
-    parts = [svg.text(LABEL_MARGIN - 10, y + 4, label, anchor="end", size=12, weight=weight)]
-    if row.interval is not None:
-        low, high = scale(row.interval.low), scale(row.interval.high)
-        width = 3.0 if row.pooled else 2.0
-        parts.append(svg.line(low, y, high, y, stroke=row.colour, width=width))
-        for x in (low, high):
-            parts.append(svg.line(x, y - 5, x, y + 5, stroke=row.colour, width=width))
-    if row.relative_change is not None:
-        x = scale(row.relative_change)
-        marker = (
-            svg.diamond(x, y, 7, fill=row.colour)
-            if row.pooled
-            else svg.circle(x, y, 4.5, fill=row.colour)
-        )
-        parts.append(marker)
-    if row.interval is None:
-        parts.append(_no_interval_label(row, y, scale))
-    return parts
-
-
-def _no_interval_label(row: ForestRow, y: float, scale: svg.Scale) -> str:
-    """Beside the point estimate, on whichever side has room (the point itself can sit at
-    the right edge of the axis, where a label at the margin would cover it)."""
-    if row.relative_change is None:
-        return svg.text(WIDTH - RIGHT_MARGIN, y + 4, "no interval", anchor="end", size=11)
-    x = scale(row.relative_change)
-    if x > scale.end - 90:
-        return svg.text(x - 10, y + 4, "no interval", anchor="end", size=11)
-    return svg.text(x + 10, y + 4, "no interval", anchor="start", size=11)
-
-
-def _forest_legend(y: float) -> list[str]:
-    x = LABEL_MARGIN
-    return [
-        svg.circle(x + 5, y - 4, 4.5, fill=svg.AXIS),
-        svg.text(x + 16, y, "per budget", size=12),
-        svg.diamond(x + 120, y - 4, 7, fill=svg.AXIS),
-        svg.text(x + 132, y, "pooled over budgets (gates decide on this)", size=12),
-        svg.line(x + 420, y - 4, x + 460, y - 4, stroke=svg.AXIS, width=3),
-        svg.text(x + 468, y, "BCa interval at the adjusted level", size=12),
-    ]
-
-
 # --- QA/100k against budget -----------------------------------------------------------
 
 
@@ -196,12 +60,12 @@ def budget_plot(title: str, budgets: Sequence[str], series: Sequence[Series]) ->
     """QA/100k at each token budget: the baseline and each variant."""
     height, top, bottom, left, legend_width = 380.0, 24.0, 64.0, 80.0, 250.0
     values = [v for s in series for v in s.values if v is not None]
-    low, high = svg.padded(min(values, default=0.0), max(values, default=1.0))
-    y_scale = svg.Scale(low, high, height - bottom, top)
+    fitted = axis.fit(values, axis.typical_window(values))
+    y_scale = svg.Scale(fitted.low, fitted.high, height - bottom, top)
     right = WIDTH - legend_width
     step = (right - left) / max(len(budgets), 1)
     xs = [left + step * (index + 0.5) for index in range(len(budgets))]
-    ticks = [(tick, f"{tick:g}") for tick in svg.nice_ticks(low, high)]
+    ticks = [(tick, f"{tick:g}") for tick in svg.nice_ticks(fitted.low, fitted.high)]
     body = svg.y_axis(y_scale, left, right, ticks)
     body.append(svg.line(left, height - bottom, right, height - bottom))
     for x, budget in zip(xs, budgets, strict=True):
@@ -219,20 +83,28 @@ def budget_plot(title: str, budgets: Sequence[str], series: Sequence[Series]) ->
     )
     # The baseline goes on top, dashed, so variants equal to it stay visible beneath.
     for one in sorted(series, key=lambda one: one.baseline):
-        body += _series(one, xs, y_scale)
+        body += _series(one, xs, y_scale, fitted)
     for index, one in enumerate(series):
         body += _legend_entry(right + 20, top + 12 + 22 * index, one)
     return svg.document(WIDTH, height, title, body)
 
 
-def _series(series: Series, xs: list[float], y_scale: svg.Scale) -> list[str]:
-    points = [(x, y_scale(v)) for x, v in zip(xs, series.values, strict=True) if v is not None]
+def _series(series: Series, xs: list[float], y_scale: svg.Scale, fitted: axis.Axis) -> list[str]:
+    measured = [(x, v) for x, v in zip(xs, series.values, strict=True) if v is not None]
+    points = [(x, y_scale(fitted.clamp(v).value)) for x, v in measured]
     if series.baseline:
         line = svg.polyline(points, stroke=series.colour, width=2.5, dash="7 5")
         markers = [svg.rect(x - 4, y - 4, 8, 8, fill=series.colour) for x, y in points]
     else:
         line = svg.polyline(points, stroke=series.colour, width=2.5)
         markers = [svg.circle(x, y, 4.5, fill=series.colour) for x, y in points]
+    # A value beyond the axis sits on its edge with an arrowhead and its true value.
+    for (x, value), (_, y) in zip(measured, points, strict=True):
+        side = fitted.clamp(value).side
+        if side:
+            tip = y - 9 * side  # beyond the frame, where the marker cannot cover it
+            markers.append(svg.arrowhead(x, tip, "up" if side > 0 else "down", fill=series.colour))
+            markers.append(svg.text(x + 8, y + (12 if side > 0 else -4), f"{value:.4g}", size=10))
     return ([line] if len(points) > 1 else []) + markers
 
 
@@ -259,14 +131,15 @@ def latency_plot(title: str, boxes: Sequence[Box]) -> str:
         previous = box.group
     height = y + bottom
     values = [value for box in boxes for value in (box.quantiles.p5, box.quantiles.p95)]
-    low, high = svg.padded(min(values, default=0.0), max(values, default=1.0))
-    low = max(low, 0.0)
-    scale = svg.Scale(low, high, LABEL_MARGIN, WIDTH - RIGHT_MARGIN)
+    fitted = axis.fit(values, axis.typical_window(values))
+    if fitted.high > 0:  # latency is not negative: no axis below 0 ms
+        fitted = axis.Axis(max(fitted.low, 0.0), fitted.high)
+    scale = svg.Scale(fitted.low, fitted.high, LABEL_MARGIN, WIDTH - RIGHT_MARGIN)
     axis_y = height - bottom + 6
-    ticks = [(tick, f"{tick:g}") for tick in svg.nice_ticks(low, high, 8)]
+    ticks = [(tick, f"{tick:g}") for tick in svg.nice_ticks(fitted.low, fitted.high, 8)]
     body = svg.x_axis(scale, axis_y, top, ticks)
     for box, y in zip(boxes, positions, strict=True):
-        body += _box(box, y, scale)
+        body += _box(box, y, scale, fitted)
     body.append(
         svg.text(
             scale.start,
@@ -278,10 +151,12 @@ def latency_plot(title: str, boxes: Sequence[Box]) -> str:
     return svg.document(WIDTH, height, title, body)
 
 
-def _box(box: Box, y: float, scale: svg.Scale) -> list[str]:
-    q = box.quantiles
+def _box(box: Box, y: float, scale: svg.Scale, fitted: axis.Axis) -> list[str]:
+    quantiles = {name: getattr(box.quantiles, name) for name in QUANTILE_NAMES}
+    clamped = {name: fitted.clamp(value) for name, value in quantiles.items()}
+    x = {name: scale(point.value) for name, point in clamped.items()}
     weight = "bold" if box.name == "baseline" else "normal"
-    return [
+    parts = [
         svg.text(
             LABEL_MARGIN - 10,
             y + 4,
@@ -290,20 +165,26 @@ def _box(box: Box, y: float, scale: svg.Scale) -> list[str]:
             size=12,
             weight=weight,
         ),
-        svg.line(scale(q.p5), y, scale(q.p95), y, stroke=box.colour, width=1.5),
-        svg.line(scale(q.p5), y - 5, scale(q.p5), y + 5, stroke=box.colour, width=1.5),
-        svg.line(scale(q.p95), y - 5, scale(q.p95), y + 5, stroke=box.colour, width=1.5),
+        svg.line(x["p5"], y, x["p95"], y, stroke=box.colour, width=1.5),
         svg.rect(
-            scale(q.p25),
+            min(x["p25"], x["p75"]),
             y - 7,
-            scale(q.p75) - scale(q.p25),
+            abs(x["p75"] - x["p25"]),
             14,
             fill=box.colour,
             stroke=box.colour,
             opacity=0.35,
         ),
-        svg.line(scale(q.p50), y - 8, scale(q.p50), y + 8, stroke=svg.BASELINE_INK, width=2.5),
+        svg.line(x["p50"], y - 8, x["p50"], y + 8, stroke=svg.BASELINE_INK, width=2.5),
     ]
+    clipped: dict[int, list[str]] = {-1: [], 1: []}
+    for name in ("p5", "p95"):
+        if not clamped[name].side:
+            parts.append(svg.line(x[name], y - 5, x[name], y + 5, stroke=box.colour, width=1.5))
+    for name, point in clamped.items():
+        if point.side:
+            clipped[point.side].append(f"{name} {quantiles[name]:.4g} ms")
+    return parts + svg.clip_marks(clipped, y, scale, box.colour)
 
 
 # --- power -------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ no namespace declaration, so the page holds no URL at all.
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -22,9 +24,21 @@ GREEN = "#1a7f37"
 RED = "#cf222e"
 
 
+WIDTH = 1040.0
+"""Every plot of the report: this wide, its rows labelled left of ``LABEL_MARGIN``."""
+LABEL_MARGIN = 150.0
+RIGHT_MARGIN = 40.0
+LARGEST = sys.float_info.max
+COORDINATE_LIMIT = 1e6
+"""Far outside any plot; the plots clamp values to their frame before this, so the
+limit only keeps a stray coordinate from printing as a 300-digit number."""
+
+
 def num(value: float) -> str:
     """A coordinate with fixed precision, so output bytes do not depend on float noise."""
-    text = f"{value:.1f}"
+    if math.isnan(value):
+        raise ValueError("a plot coordinate is NaN")  # a defect: the plots clamp every value
+    text = f"{min(max(value, -COORDINATE_LIMIT), COORDINATE_LIMIT):.1f}"
     return "0.0" if text == "-0.0" else text
 
 
@@ -38,26 +52,40 @@ class Scale:
     end: float
 
     def __call__(self, value: float) -> float:
-        span = self.high - self.low or 1.0
-        return self.start + (value - self.low) / span * (self.end - self.start)
+        # Halves, so that high - low cannot overflow even for bounds near +-1e308.
+        span = self.high / 2 - self.low / 2 or 0.5
+        return self.start + (value / 2 - self.low / 2) / span * (self.end - self.start)
 
 
 def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten)."""
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten).
+
+    Total over finite floats: no overflow near +-1e308, no endless loop when the
+    range is below the float resolution of its bounds (then the bounds are the ticks).
+    """
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
     if high <= low:
         high = low + 1.0
-    raw_step = (high - low) / max(count - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
-    first = math.floor(low / step + 1e-9) * step
-    ticks = []
-    tick = first
-    while tick <= high + step * 1e-9:
-        if tick >= low - step * 1e-9:
-            ticks.append(round(tick, 12))
-        tick += step
+    intervals = max(count - 1, 1)
+    raw_step = high / intervals - low / intervals
+    if not raw_step > 0:
+        return [low]
+    if not math.isfinite(raw_step):  # one step wider than the largest float
+        return [low, high]
+    magnitude = 10.0 ** math.floor(math.log10(raw_step))
+    steps = (m * magnitude for m in (1, 2, 2.5, 5, 10))
+    step = next((s for s in steps if s >= raw_step), LARGEST)
+    first, last = math.floor(low / step + 1e-9), math.floor(high / step + 1e-9)
+    if not 0 < step < LARGEST or last - first > 4 * count:
+        return [low, high]
+    ticks: list[float] = []
+    for index in range(first, last + 1):
+        tick = round(index * step, 12)
+        # In steps, so that no sum overflows; a difference that does has the right sign.
+        inside = (tick - low) / step >= -1e-9 and (high - tick) / step >= -1e-9
+        if math.isfinite(tick) and inside and (not ticks or tick > ticks[-1]):
+            ticks.append(tick)
     return ticks
 
 
@@ -73,11 +101,24 @@ def percent_labels(ticks: list[float]) -> list[tuple[float, str]]:
 
 
 def padded(low: float, high: float, share: float = 0.08) -> tuple[float, float]:
-    """Widen [low, high] so marks never touch the frame."""
-    if high <= low:
-        return low - 1.0, high + 1.0
-    margin = (high - low) * share
-    return low - margin, high + margin
+    """Widen [low, high] so marks never touch the frame; finite for any finite bounds."""
+    margin = max(1.0, abs(low) * share) if high <= low else high * share - low * share
+    return max(low - margin, -LARGEST), min(high + margin, LARGEST)
+
+
+def arrowhead(x: float, y: float, direction: str, *, fill: str, size: float = 7.0) -> str:
+    """A triangle with its tip at (x, y), pointing ``left``, ``right``, ``up`` or ``down``:
+    the mark of a value clipped at the edge of its axis."""
+    half = size * 0.6
+    base = {
+        "right": ((x - size, y - half), (x - size, y + half)),
+        "left": ((x + size, y - half), (x + size, y + half)),
+        "up": ((x - half, y + size), (x + half, y + size)),
+        "down": ((x - half, y - size), (x + half, y - size)),
+    }[direction]
+    points = [(x, y), *base]
+    path = " ".join(f"{num(px)},{num(py)}" for px, py in points)
+    return f'<polygon points="{path}" fill="{fill}"/>'
 
 
 def text(
@@ -180,4 +221,20 @@ def y_axis(scale: Scale, x: float, right: float, labels: list[tuple[float, str]]
         y = scale(value)
         parts.append(line(x, y, right, y, stroke=GRID))
         parts.append(text(x - 6, y + 4, label, anchor="end", size=11, fill=AXIS))
+    return parts
+
+
+def clip_marks(clipped: Mapping[int, list[str]], y: float, scale: Scale, colour: str) -> list[str]:
+    """For a horizontal row at ``y``: an arrowhead at each edge (side -1 the start, +1 the
+    end) where values of the row were clipped, and their true values above the row,
+    inside the frame."""
+    parts = []
+    for side, values in clipped.items():
+        if not values:
+            continue
+        edge = scale.end if side > 0 else scale.start
+        # Just outside the frame, where no marker drawn at the edge can cover it.
+        parts.append(arrowhead(edge + 9 * side, y, "right" if side > 0 else "left", fill=colour))
+        anchor, x = ("end", edge - 10) if side > 0 else ("start", edge + 10)
+        parts.append(text(x, y - 7, ", ".join(values), anchor=anchor, size=10, fill=AXIS))
     return parts

@@ -120,8 +120,8 @@ def _document() -> dict[str, Any]:
     ("mutate", "message"),
     [
         (lambda d: d.update(schema=1), "schema 1 is not supported"),
-        (lambda d: d.update(schema=True), "schema True is not supported"),
-        (lambda d: d.update(schema=2.0), "schema 2.0 is not supported"),
+        (lambda d: d.update(schema=True), "schema must be the integer 2, got True"),
+        (lambda d: d.update(schema=2.0), "schema must be the integer 2, got 2.0"),
         (lambda d: d.update(kind="something"), "kind must be"),
         (lambda d: d.pop("trials"), "trials is missing"),
         (

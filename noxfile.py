@@ -6,7 +6,6 @@ with ``python -m``. ``nox -l`` lists every session with its docstring.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nox
@@ -46,14 +45,22 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *args)
 
 
+def _stamp(session: nox.Session, report: str) -> None:
+    """Write ``<stem>.provenance.json`` beside a report that has no room for provenance
+    (commit, registry hash, the report's sha256), so that --skip-building and the gates
+    can tell a current report from a stale one."""
+    session.run("python", "-m", "gates.stamp", report)
+
+
 @nox.session
 def boot(session: nox.Session) -> None:
     """B0: environment manifest of the hermetic session (artifacts/boot_env.json)."""
     _install(session, "pipeline")
     session.run("python", "-m", "benchmarks.boot", "--output", "artifacts/boot_env.json")
+    _stamp(session, "artifacts/boot_env.json")
 
 
-LINT_TARGETS = ("packrepo", "analysis", "gates", "benchmarks", "pipeline")
+LINT_TARGETS = ("packrepo", "contracts", "analysis", "gates", "benchmarks", "pipeline")
 
 
 @nox.session
@@ -71,6 +78,7 @@ def lint(session: nox.Session) -> None:
     if "ruff" in tools:
         ruff_json = ["--exit-zero", "--output-format", "json", "-o", "artifacts/ruff.json"]
         session.run("ruff", "check", *ruff_json, ".")
+        _stamp(session, "artifacts/ruff.json")
         _run_noting_failure(session, failed, "ruff", "ruff", "check", ".")
         _run_noting_failure(session, failed, "ruff format", "ruff", "format", "--check", ".")
     if "mypy" in tools:
@@ -80,10 +88,11 @@ def lint(session: nox.Session) -> None:
                 "mypy", "--strict", "packrepo", "-O", "json",
                 stdout=report, success_codes=[0, 1], log=False,
             )  # fmt: skip
+        _stamp(session, "artifacts/mypy.json")
     if "bandit" in tools:
         bandit = ["bandit", "-q", "-c", "pyproject.toml", "-r", *LINT_TARGETS]
         session.run(*bandit, "-f", "json", "-o", "artifacts/bandit.json", success_codes=[0, 1])
-        session.run("python", "-m", "gates.stamp", "artifacts/bandit.json")
+        _stamp(session, "artifacts/bandit.json")
         # Fails on medium or high findings (-ll); the JSON above keeps the low ones too.
         _run_noting_failure(session, failed, "bandit", *bandit, "-ll")
     if failed:
@@ -173,20 +182,27 @@ def analyze(session: nox.Session) -> None:
 
 @nox.session
 def gates(session: nox.Session) -> None:
-    """E1: acceptance gates; writes gates.json, pipeline_report.json, report.md and report.html."""
+    """E1: acceptance gates; writes gates.json, pipeline_report.json, report.md and report.html.
+
+    The session fails unless the gates promote: a reject (1) fails it like bad
+    input (2), so that `nox -s gates` and CI's decide job fail on reject. The
+    exact code is `invoke gate`'s (and `python -m pipeline gate`'s).
+    """
     _install(session, "pipeline")
-    # Exit 1 is a decision (reject), not a broken session; 2 is bad input.
-    session.run("python", "-m", "gates", "--artifacts", "artifacts", *session.posargs,
-                success_codes=[0, 1])  # fmt: skip
+    session.run("python", "-m", "gates", "--artifacts", "artifacts", *session.posargs)
 
 
-@nox.session(venv_backend="none")
+@nox.session
 def pipeline(session: nox.Session) -> None:
     """The whole chain, B0 to E1, on the bundled registry and cached corpus (invoke promote)."""
+    # The orchestrator writes its records with the contracts layer (orjson), so it runs
+    # in a session of its own with nox installed there: that nox starts every stage as
+    # its own session. It exits 0 promote, 1 reject, 2 bad input, 124, 130; nox turns
+    # every non-zero code into its own failure (`invoke promote` keeps the exact code).
+    _install(session, "pipeline")
+    session.install(f"nox[uv]{nox.needs_version}")
     args = session.posargs or ["--profile", "standard", "--parallel"]
-    # The orchestrator runs on nox's own interpreter and starts each stage as
-    # its own nox session; it exits 0 promote, 1 reject, 2 bad input, 124, 130.
-    session.run(sys.executable, "-m", "pipeline", "promote", *args, external=True)
+    session.run("python", "-m", "pipeline", "promote", *args)
 
 
 # ---------------------------------------------------------------------------

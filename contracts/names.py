@@ -38,6 +38,15 @@ KINDS = {
 }
 
 
+STAMP_SUFFIX = ".provenance.json"
+
+
+def stamp_file(subject: str) -> str:
+    """Where ``python -m gates.stamp`` writes a foreign report's provenance:
+    ``bandit.json`` -> ``bandit.provenance.json``."""
+    return subject.removesuffix(".json") + STAMP_SUFFIX
+
+
 def benchmark_file(variant: str, *, is_baseline: bool) -> str:
     """``baseline.json`` for the baseline's A/A run, ``<V>_benchmark.json`` otherwise."""
     return AA_FILE if is_baseline else f"{variant}_benchmark.json"

@@ -38,8 +38,8 @@ SHADOW_VIOLATION_KINDS = (
     "invalid_manifest",
     "mismatch",
 )
-# A mutation score is written rounded; killed/total must agree with it to this much.
-SCORE_ROUNDING = 1e-6
+# The score is written as killed/total; agreement to float rounding only.
+SCORE_ROUNDING = 1e-12
 QUANTILE_NAMES = ("p5", "p25", "p50", "p75", "p95")
 
 

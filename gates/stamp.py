@@ -17,16 +17,14 @@ from pathlib import Path
 from contracts.documents import SCHEMA, dumps, read_input, write_all_atomically
 from contracts.errors import InputError
 from contracts.exitcodes import ExitCode
-from contracts.names import BANDIT_PROVENANCE_FILE, KINDS
+from contracts.names import BANDIT_PROVENANCE_FILE, KINDS, stamp_file
 from contracts.provenance import Provenance, current_provenance
 from packrepo.registry import RegistryError
-
-SIDECAR_SUFFIX = ".provenance.json"
 
 
 def sidecar_path(subject: Path) -> Path:
     """``bandit.json`` -> ``bandit.provenance.json``."""
-    return subject.with_name(subject.stem + SIDECAR_SUFFIX)
+    return subject.with_name(stamp_file(subject.name))
 
 
 def sidecar_document(subject: Path, payload: bytes, provenance: Provenance) -> dict[str, object]:

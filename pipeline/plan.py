@@ -5,6 +5,7 @@ A plan is data. ``--dry-run`` prints it; :mod:`pipeline.run` executes it.
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.names import LOCK_FILE
 from packrepo.registry import Registry, RegistryError
 
 PHASES = ("building", "running", "tracking", "evaluating")
@@ -34,8 +36,8 @@ class Step:
     artifacts: tuple[str, ...] = ()
     variant: str | None = None
     flags: dict[str, str] = field(default_factory=dict)
-    # Benchmark steps are CPU-bound and timing-sensitive: the runner never runs
-    # more of them at once than there are cores.
+    # Benchmark steps are CPU-bound and timing-sensitive: the runner runs one at a
+    # time, never beside another benchmark (pipeline.run.may_start).
     is_benchmark: bool = False
     # A session that spreads over every core (R3 and R4 run each arm in a worker of its
     # own): the runner never runs one beside a benchmark, whose timings it would disturb.
@@ -57,6 +59,9 @@ class Options:
     skip_building: bool = False
     profile: str = "standard"
     verbose: bool = False
+    # Passed to the gates (`--allow-dirty`): evidence from a tree with uncommitted
+    # changes may then be judged, and --skip-building may reuse such evidence.
+    allow_dirty: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,12 @@ def parse_variants(text: str | None) -> tuple[str, ...] | None:
 
 def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Plan:
     """Every stage of the design in order; the arms come from the registry."""
-    if options.timeout_seconds <= 0:
-        raise PlanError(f"`--timeout` must be positive, got {options.timeout_seconds:g}")
+    # NaN compares false with everything, so `<= 0` alone would let it through as "no limit".
+    if not (math.isfinite(options.timeout_seconds) and options.timeout_seconds > 0):
+        raise PlanError(
+            f"`--timeout` must be a finite number of seconds above 0, "
+            f"got {options.timeout_seconds:g}"
+        )
     if options.profile not in PROFILES:
         known = ", ".join(PROFILES)
         raise PlanError(f"`--profile` must be one of {known}, got {options.profile!r}")
@@ -104,15 +113,7 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
             artifacts=("statistical_analysis.json", "bca_analysis.json", "risk_assessment.json"),
         )
     )
-    steps.append(
-        Step(
-            "E1",
-            "evaluating",
-            "gates",
-            args=variant_args,
-            artifacts=("gates.json", "pipeline_report.json", "report.md", "report.html"),
-        )
-    )
+    steps.append(gates_step(variant_args, allow_dirty=options.allow_dirty))
     concurrency = (os.cpu_count() or 1) if options.parallel else 1
     return Plan(tuple(steps), options, artifacts_dir, concurrency)
 
@@ -130,11 +131,37 @@ def _selected_arms(registry: Registry, variants: tuple[str, ...] | None) -> tupl
     return (baseline, *(name for name in variants if name != baseline))
 
 
+GATES_OUTPUTS = ("gates.json", "pipeline_report.json", "report.md", "report.html")
+
+
+def gates_step(variant_args: tuple[str, ...] = (), *, allow_dirty: bool = False) -> Step:
+    """E1; also run alone by ``python -m pipeline gate`` (``invoke gate``)."""
+    args = (*variant_args, "--allow-dirty") if allow_dirty else variant_args
+    return Step("E1", "evaluating", "gates", args=args, artifacts=GATES_OUTPUTS)
+
+
+# What each building session writes: its evidence, and for the files that have no room
+# for a `provenance` object of their own, the stamp `python -m gates.stamp` writes beside
+# them (`<stem>.provenance.json`). --skip-building reuses exactly these files.
+BUILDING_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "boot": ("boot_env.json", "boot_env.provenance.json"),
+    "lint": (
+        "ruff.json",
+        "ruff.provenance.json",
+        "mypy.json",
+        "mypy.provenance.json",
+        "bandit.json",
+        "bandit.provenance.json",
+    ),
+    "smoke": ("smoke_tests.json",),
+}
+
+
 def _building_steps() -> list[Step]:
     return [
-        Step("B0", "building", "boot", artifacts=("boot_env.json",)),
-        Step("B1", "building", "lint", artifacts=("ruff.json", "mypy.json", "bandit.json")),
-        Step("B2", "building", "smoke", artifacts=("smoke_tests.json",)),
+        Step("B0", "building", "boot", artifacts=BUILDING_OUTPUTS["boot"]),
+        Step("B1", "building", "lint", artifacts=BUILDING_OUTPUTS["lint"]),
+        Step("B2", "building", "smoke", artifacts=BUILDING_OUTPUTS["smoke"]),
     ]
 
 
@@ -208,11 +235,18 @@ def render_plan(plan: Plan) -> str:
         f"Promotion plan: profile {options.profile}, timeout {options.timeout_seconds:g} s, "
         f"{'parallel' if options.parallel else 'sequential'} "
         f"(at most {plan.concurrency} session(s) of a phase at once, "
-        "one benchmark per core)",
-        f"Artifacts: {plan.artifacts_dir}",
+        "one benchmark at a time)",
+        f"Artifacts: {plan.artifacts_dir} (one run at a time: {plan.artifacts_dir / LOCK_FILE})",
+        "Dirty tree: "
+        + ("allowed (--allow-dirty, passed to the gates)" if options.allow_dirty else "refused"),
     ]
     for phase in PHASES:
         steps = plan.phase(phase)
+        if not steps and phase == "building":
+            reused = ", ".join(name for names in BUILDING_OUTPUTS.values() for name in names)
+            lines.append(f"\n[{phase}] skipped (--skip-building): reusing {reused}")
+            lines.append("         only if current: made at this commit, with this registry")
+            continue
         if not steps:
             lines.append(f"\n[{phase}] skipped")
             continue

@@ -2,26 +2,48 @@
 
 The exit code is decided by the gates (0 promote, 1 reject, 2 bad input; see
 :mod:`contracts.exitcodes`) and read back from ``pipeline_report.json``, because nox
-reports any failing session as 1. The orchestrator adds only its own two:
+reports any failing session as 1. The orchestrator adds only its own:
 124 when the deadline passed and 130 when interrupted, after writing a partial
-report that says which stages finished.
+report that says which stages finished, and 2 when it cannot write to
+``artifacts/`` (one line on stderr, and the partial report if it can be written).
+
+One run at a time: a run holds ``artifacts/.pipeline.lock`` (:mod:`contracts.lock`)
+from before it sets earlier outputs aside until it exits; a second run exits 2
+naming the holder and touches nothing. ``python -m pipeline gate`` runs E1 alone
+under the same lock and exits with the gates' exact code (``invoke gate``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import shutil
+import subprocess  # nosec B404  # runs the gates' nox session from a fixed plan, no shell
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from contracts.documents import SCHEMA, write_json_atomically, write_text_atomically
+from contracts.documents import dumps, read_object, write_all_atomically
+from contracts.errors import EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
+from contracts.lock import LockHeldError, RunLock, acquire, lock_path
 from contracts.names import LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
-from contracts.provenance import current_provenance, current_run_id
+from contracts.provenance import (
+    RUN_ID_ENV,
+    checkout_dirty,
+    checkout_git_sha,
+    current_provenance,
+    current_run_id,
+)
 from packrepo.registry import Registry, RegistryError, load_registry
+from pipeline.building import (
+    NOT_SKIPPED,
+    Checkout,
+    StaleBuildingError,
+    current_building_evidence,
+    reused_summary,
+)
 from pipeline.plan import (
     DEFAULT_TIMEOUT_SECONDS,
     PROFILES,
@@ -32,13 +54,23 @@ from pipeline.plan import (
     parse_variants,
     render_plan,
 )
-from pipeline.run import CommandFor, Log, Outcome, StepResult, execute, nox_command
+from pipeline.records import partial_markdown, partial_report, timings_document
+from pipeline.run import (
+    CommandFor,
+    Log,
+    Outcome,
+    StepResult,
+    StopRun,
+    execute,
+    nox_command,
+)
 
 # Every session writes here (the noxfile's ARTIFACTS); not an option, so that
 # the orchestrator can never read a directory the sessions did not write.
 ARTIFACTS_DIR = Path("artifacts")
 CONFIG = Path("pyproject.toml")
 PREVIOUS_DIR = "previous"
+STOP_CODES = {"timeout": ExitCode.TIMEOUT, "interrupted": ExitCode.INTERRUPTED}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m pipeline",
         description="Run the FastPath promotion pipeline (B0-B2, R0-R4, T1-T2, E1).",
     )
-    parser.add_argument("command", choices=("promote", "plan"), help="run, or print the plan")
+    parser.add_argument(
+        "command",
+        choices=("promote", "plan", "gate"),
+        help="run, print the plan, or run E1 (the gates) alone on artifacts/",
+    )
     parser.add_argument("--variants", help="arms, e.g. baseline,V1,V3 (default: all)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -54,7 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--sequential", action="store_true", help="one session at a time")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS")
-    parser.add_argument("--skip-building", action="store_true", help="skip B0-B2")
+    parser.add_argument(
+        "--skip-building", action="store_true", help="skip B0-B2, reusing their current evidence"
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="let the gates judge evidence from a tree with uncommitted changes",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     parser.add_argument("--verbose", action="store_true", help="stream every session's output")
     parser.add_argument("--profile", default="standard", choices=PROFILES)
@@ -72,6 +115,7 @@ def options_from(args: argparse.Namespace) -> Options:
         skip_building=bool(args.skip_building),
         profile=args.profile,
         verbose=bool(args.verbose),
+        allow_dirty=bool(args.allow_dirty),
     )
 
 
@@ -81,48 +125,205 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry = load_registry(args.config)
         plan = build_plan(registry, options_from(args), ARTIFACTS_DIR)
     except (RegistryError, PlanError) as exc:
-        print(f"pipeline: {exc}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
+        return _refuse(str(exc))
     if args.command == "plan" or args.dry_run:
         print(render_plan(plan))
         return 0
+    if args.command == "gate":
+        return gate(plan)
     return run(plan, registry)
+
+
+def _refuse(message: str) -> int:
+    """The one line on stderr of a run that cannot go on; exit 2."""
+    print(f"pipeline: {message}", file=sys.stderr)
+    return ExitCode.BAD_INPUT
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _take_lock(artifacts: Path) -> RunLock:
+    """Raises LockHeldError, or OSError when ``artifacts/`` cannot be written."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return acquire(lock_path(artifacts))
 
 
 def run(plan: Plan, registry: Registry, *, command_for: CommandFor = nox_command) -> int:
     artifacts = plan.artifacts_dir
-    artifacts.mkdir(parents=True, exist_ok=True)
-    current_run_id()  # exported: every session of this run records the same run id
-    _set_aside_previous(plan)
-    log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose)
-    log.progress(
-        f"plan: {len(plan.steps)} sessions, profile {plan.options.profile}, "
-        f"concurrency {plan.concurrency}, timeout {plan.options.timeout_seconds:g} s"
-    )
-
-    def before_phase(phase: str, results: list[StepResult]) -> None:
-        if phase == "evaluating":
-            _write_timings(artifacts, registry, results, plan.concurrency)
-
     try:
-        outcome = execute(plan, log, before_phase=before_phase, command_for=command_for)
-        if outcome.stopped is not None:
-            stop_code = ExitCode.TIMEOUT if outcome.stopped == "timeout" else ExitCode.INTERRUPTED
-            _write_partial_report(artifacts, registry, outcome, stop_code)
-            log.progress(f"stopped ({outcome.stopped}); partial report: {artifacts / REPORT_FILE}")
-            return int(stop_code)
-        decision_code = _decision_code(artifacts)
-        log.progress(_closing_line(decision_code, artifacts))
-        return decision_code
+        lock = _take_lock(artifacts)
+    except LockHeldError as exc:
+        return _refuse(str(exc))
+    except OSError as exc:
+        return _refuse(f"cannot write to {artifacts}: {_why(exc)}")
+    with lock:
+        return _run_holding_lock(plan, registry, command_for)
+
+
+def _run_holding_lock(plan: Plan, registry: Registry, command_for: CommandFor) -> int:
+    artifacts = plan.artifacts_dir
+    # The parent's run id (CI's, say) or this process's own; every session gets it in its
+    # environment, so that every artifact of this run records the same run id.
+    run_id = current_run_id()
+    building: Mapping[str, object] = NOT_SKIPPED
+    if plan.options.skip_building:
+        try:
+            reused = current_building_evidence(
+                artifacts, _checkout(registry), allow_dirty=plan.options.allow_dirty
+            )
+        except StaleBuildingError as exc:
+            return _refuse(str(exc))
+        building = reused_summary(reused)
+    record = _RunRecord(plan, run_id, building)
+    try:
+        _set_aside_previous(plan)
+        log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose)
+    except OSError as exc:
+        return record.stopped_by_error(f"cannot write to {artifacts}: {_why(exc)}")
+    try:
+        return _execute(plan, log, record, command_for)
     finally:
         log.close()
 
 
+def _execute(plan: Plan, log: Log, record: _RunRecord, command_for: CommandFor) -> int:
+    artifacts = plan.artifacts_dir
+    skipped = " (building skipped: evidence reused)" if plan.options.skip_building else ""
+    log.progress(
+        f"plan: {len(plan.steps)} sessions, profile {plan.options.profile}, "
+        f"concurrency {plan.concurrency}, timeout {plan.options.timeout_seconds:g} s, "
+        f"run {record.run_id}{skipped}"
+    )
+
+    def before_phase(phase: str, results: list[StepResult]) -> None:
+        if phase == "evaluating":
+            try:
+                record.write_timings(results)
+            except (OSError, EvidenceError) as exc:
+                raise StopRun(f"cannot write {artifacts / TIMINGS_FILE}: {_problem(exc)}") from None
+
+    env = {**os.environ, RUN_ID_ENV: record.run_id}
+    outcome = execute(plan, log, env=env, before_phase=before_phase, command_for=command_for)
+    if outcome.stopped == "error":
+        return record.stopped_by_error(outcome.error or "stopped", outcome)
+    if outcome.stopped is not None:
+        code = STOP_CODES[outcome.stopped]
+        try:
+            record.write_partial_report(outcome, code)
+        except (OSError, EvidenceError) as exc:
+            return _refuse(f"stopped ({outcome.stopped}); cannot write the report: {_problem(exc)}")
+        log.progress(f"stopped ({outcome.stopped}); partial report: {artifacts / REPORT_FILE}")
+        return int(code)
+    decision_code = _decision_code(artifacts)
+    log.progress(_closing_line(decision_code, artifacts))
+    if log.write_error is not None:
+        print(f"pipeline: warning: {LOG_FILE} is incomplete: {log.write_error}", file=sys.stderr)
+    return decision_code
+
+
+def _problem(exc: OSError | EvidenceError) -> str:
+    return _why(exc) if isinstance(exc, OSError) else str(exc)
+
+
+class _RunRecord:
+    """What this run records about itself, written with the one atomic writer."""
+
+    def __init__(self, plan: Plan, run_id: str, building: Mapping[str, object]) -> None:
+        self.plan = plan
+        self.run_id = run_id
+        self.building = building
+
+    def write_timings(self, results: list[StepResult]) -> None:
+        document = timings_document(
+            results,
+            provenance=_provenance(),
+            run_id=self.run_id,
+            concurrency=self.plan.concurrency,
+            building=self.building,
+            allow_dirty=self.plan.options.allow_dirty,
+        )
+        write_all_atomically({self.plan.artifacts_dir / TIMINGS_FILE: dumps(document)})
+
+    def write_partial_report(self, outcome: Outcome, code: int) -> None:
+        document = partial_report(
+            outcome,
+            code=code,
+            provenance=_provenance(),
+            run_id=self.run_id,
+            building=self.building,
+        )
+        markdown = partial_markdown(outcome, code=code, building=self.building)
+        artifacts = self.plan.artifacts_dir
+        write_all_atomically(
+            {
+                artifacts / REPORT_FILE: dumps(document),
+                artifacts / MARKDOWN_FILE: markdown.encode("utf-8"),
+            }
+        )
+
+    def stopped_by_error(self, message: str, outcome: Outcome | None = None) -> int:
+        """Exit 2 with one line; the partial report too, when it can still be written."""
+        if outcome is None:
+            results = [StepResult(step) for step in self.plan.steps]
+            outcome = Outcome(results, 0.0, self.plan.concurrency)
+        outcome.stopped, outcome.error = "error", message
+        try:
+            self.write_partial_report(outcome, ExitCode.BAD_INPUT)
+        except (OSError, EvidenceError):
+            return _refuse(f"{message} (no partial report could be written either)")
+        return _refuse(f"{message} (partial report: {self.plan.artifacts_dir / REPORT_FILE})")
+
+
+def _checkout(registry: Registry) -> Checkout:
+    directory = CONFIG.resolve().parent
+    return Checkout(
+        git_sha=checkout_git_sha(directory),
+        config_sha256=registry.config_sha256,
+        dirty=checkout_dirty(directory),
+    )
+
+
+def gate(plan: Plan, *, command_for: CommandFor = nox_command) -> int:
+    """E1 alone, under the run lock, exiting with the gates' exact code (0, 1 or 2).
+
+    nox turns every failing session into 1, so the code is read back from the
+    report the gates write only when they decide; the previous decision is set
+    aside first, so that a gates session that never ran cannot be mistaken for one
+    that did.
+    """
+    step = plan.phase("evaluating")[0]
+    artifacts = plan.artifacts_dir
+    try:
+        lock = _take_lock(artifacts)
+    except LockHeldError as exc:
+        return _refuse(str(exc))
+    except OSError as exc:
+        return _refuse(f"cannot write to {artifacts}: {_why(exc)}")
+    with lock:
+        try:
+            _set_aside(artifacts, step.artifacts)
+        except OSError as exc:
+            return _refuse(f"cannot write to {artifacts}: {_why(exc)}")
+        env = {**os.environ, RUN_ID_ENV: current_run_id()}
+        try:
+            # A fixed argument list from the plan, no shell.
+            subprocess.run(  # nosec B603
+                command_for(step), check=False, stdin=subprocess.DEVNULL, env=env
+            )
+        except OSError as exc:
+            return _refuse(f"cannot start the gates: {_why(exc)}")
+        except KeyboardInterrupt:
+            return ExitCode.INTERRUPTED
+        return _decision_code(artifacts)
+
+
 def _decision_code(artifacts: Path) -> int:
     try:
-        report = json.loads((artifacts / REPORT_FILE).read_text(encoding="utf-8"))
-        return int(for_decision(str(report["decision"])))
-    except (OSError, ValueError, KeyError, TypeError):
+        report = read_object(artifacts / REPORT_FILE)
+        return int(for_decision(report.text("decision")))
+    except (EvidenceError, ValueError):
         # The gates refused their input (exit 2) and wrote no report.
         return ExitCode.BAD_INPUT
 
@@ -136,15 +337,21 @@ def _set_aside_previous(plan: Plan) -> None:
     """Move the outputs this run will rewrite into ``previous/``.
 
     An earlier run's evidence left in place could be read as this run's when a
-    stage fails; moving (not deleting) keeps what was measured before.
+    stage fails; moving (not deleting) keeps what was measured before. Only the
+    outputs of the planned steps move: with --skip-building the reused building
+    evidence stays where the gates read it, and the lock file is never touched.
     """
     names = {name for step in plan.steps for name in step.artifacts}
     names |= {REPORT_FILE, MARKDOWN_FILE, TIMINGS_FILE, LOG_FILE}
-    present = [plan.artifacts_dir / name for name in sorted(names)]
+    _set_aside(plan.artifacts_dir, names)
+
+
+def _set_aside(artifacts: Path, names: Iterable[str]) -> None:
+    present = [artifacts / name for name in sorted(names)]
     present = [path for path in present if path.exists()]
     if not present:
         return
-    previous = plan.artifacts_dir / PREVIOUS_DIR
+    previous = artifacts / PREVIOUS_DIR
     previous.mkdir(exist_ok=True)
     for path in present:
         shutil.move(str(path), previous / path.name)
@@ -155,60 +362,3 @@ def _set_aside_previous(plan: Plan) -> None:
 
 def _provenance() -> dict[str, Any]:
     return current_provenance(CONFIG, producer="pipeline.promote").to_json()
-
-
-def _steps_summary(results: list[StepResult]) -> list[dict[str, Any]]:
-    return [
-        {
-            "stage": result.step.stage,
-            "session": result.step.session,
-            "status": result.status,
-            "returncode": result.returncode,
-            "seconds": None if result.seconds is None else round(result.seconds, 3),
-        }
-        for result in results
-    ]
-
-
-def _write_timings(
-    artifacts: Path, registry: Registry, results: list[StepResult], concurrency: int
-) -> None:
-    document = {
-        "schema": SCHEMA,
-        "kind": "fastpath-timings",
-        "provenance": _provenance(),
-        "concurrency": concurrency,
-        "stages": {
-            result.step.session: round(result.seconds, 3)
-            for result in results
-            if result.seconds is not None
-        },
-        "steps": _steps_summary(results),
-    }
-    write_json_atomically(artifacts / TIMINGS_FILE, document)
-
-
-def _write_partial_report(artifacts: Path, registry: Registry, outcome: Outcome, code: int) -> None:
-    finished = [r.step.session for r in outcome.results if r.status in ("ok", "failed")]
-    unfinished = [r.step.session for r in outcome.results if r.status not in ("ok", "failed")]
-    document = {
-        "schema": SCHEMA,
-        "kind": "fastpath-pipeline-report",
-        "decision": outcome.stopped,
-        "complete": False,
-        "exit_code": int(code),
-        "chosen_variant": None,
-        "provenance": _provenance(),
-        "concurrency": outcome.concurrency,
-        "seconds": round(outcome.seconds, 3),
-        "steps": _steps_summary(outcome.results),
-    }
-    write_json_atomically(artifacts / REPORT_FILE, document)
-    reason = "the deadline passed" if outcome.stopped == "timeout" else "it was interrupted"
-    markdown = (
-        f"# FastPath promotion: no decision (exit {int(code)})\n\n"
-        f"The pipeline stopped after {outcome.seconds:.0f} s because {reason}.\n\n"
-        f"- Finished: {', '.join(finished) or 'none'}\n"
-        f"- Not finished: {', '.join(unfinished) or 'none'}\n"
-    )
-    write_text_atomically(artifacts / MARKDOWN_FILE, markdown)

@@ -1,10 +1,14 @@
 """Execute a plan: nox sessions as child process groups, a deadline, Ctrl-C, a log.
 
 Phases run in order. Within a phase, up to ``plan.concurrency`` sessions run at
-once, started in plan order (one session, hence one benchmark, per core); a benchmark
-never runs beside a session that spreads over every core (R3, R4). A failing
-session does not stop the others: its evidence is then missing, and the gates
-reject with the reason.
+once, started in plan order (one session per core). A benchmark runs alone: never
+beside another benchmark, nor beside a session that spreads over every core (R3,
+R4); only R2, on one core, may share the machine with it (:func:`may_start`).
+Each step's start and end are recorded (monotonic seconds since the run started)
+so ``timings.json`` can show that no two benchmarks overlapped: a step's interval
+opens before its process starts and closes after its whole process group is gone.
+A failing session does not stop the others: its evidence is then missing, and the
+gates reject with the reason.
 Every line a child prints goes to ``pipeline.log`` with a timestamp and the
 session's name; the terminal gets progress lines (and the children's output
 with ``--verbose``).
@@ -38,13 +42,21 @@ class PipelineInterrupted(Exception):
     """Ctrl-C (SIGINT) or SIGTERM; every child has been stopped."""
 
 
+class StopRun(Exception):
+    """The orchestrator cannot go on (it cannot write to ``artifacts/``); raised by a
+    ``before_phase`` hook, it stops the run like a timeout, with this message."""
+
+
 @dataclass
 class StepResult:
     step: Step
     status: str = "pending"  # pending | running | ok | failed | timeout | interrupted
     returncode: int | None = None
-    started: float | None = None
+    started: float | None = None  # time.monotonic() when it started
     seconds: float | None = None
+    # Its interval in seconds since the run started, on the monotonic clock.
+    start_seconds: float | None = None
+    end_seconds: float | None = None
 
 
 @dataclass
@@ -52,20 +64,26 @@ class Outcome:
     results: list[StepResult]
     seconds: float
     concurrency: int
-    stopped: str | None = None  # "timeout" | "interrupted" | None
+    stopped: str | None = None  # "timeout" | "interrupted" | "error" | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # why the run stopped with "error"
 
 
 class Log:
-    """``pipeline.log`` plus the terminal; thread-safe, line-buffered."""
+    """``pipeline.log`` plus the terminal; thread-safe, line-buffered.
 
-    def __init__(self, path: Path, *, verbose: bool, terminal: IO[str] = sys.stderr) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+    A log that can no longer be written (a full disk) is not a reason to stop the
+    sessions: the first failure is kept in ``write_error``, the file is dropped and
+    the terminal still gets the progress lines.
+    """
+
+    def __init__(self, path: Path, *, verbose: bool, terminal: IO[str] | None = None) -> None:
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
         self._verbose = verbose
-        self._terminal = terminal
+        self._terminal = sys.stderr if terminal is None else terminal
         self._lock = threading.Lock()
         self._start = time.monotonic()
+        self.write_error: str | None = None
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start
@@ -73,19 +91,34 @@ class Log:
     def progress(self, message: str) -> None:
         line = f"[{self.elapsed():7.1f}s] {message}"
         with self._lock:
-            self._file.write(f"{_stamp()} pipeline: {message}\n")
-            self._file.flush()
+            self._write(f"{_stamp()} pipeline: {message}\n")
             print(line, file=self._terminal, flush=True)
 
     def child(self, session: str, text: str) -> None:
         with self._lock:
-            self._file.write(f"{_stamp()} {session}: {text}")
-            self._file.flush()
+            self._write(f"{_stamp()} {session}: {text}")
             if self._verbose:
                 print(f"  {session} | {text}", end="", file=self._terminal, flush=True)
 
+    def _write(self, text: str) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except OSError as exc:
+            self.write_error = exc.strerror or str(exc)
+            self._drop_file()
+
+    def _drop_file(self) -> None:
+        handle, self._file = self._file, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            self._drop_file()
 
 
 def _stamp() -> str:
@@ -129,6 +162,11 @@ class _Child:
     def poll(self) -> int | None:
         return self.process.poll()
 
+    def stop_leftovers(self) -> None:
+        """A session is over only when its whole process group is: a worker that
+        outlived nox would otherwise run beside the next benchmark."""
+        _signal_group(self.process.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL whatever outlives the grace period."""
         if self.process.poll() is not None:
@@ -164,12 +202,15 @@ def execute(
     ``command_for`` maps a step to its argv: nox by default; tests substitute
     simulated sessions.
     """
-    deadline = time.monotonic() + plan.options.timeout_seconds
+    started = time.monotonic()
+    deadline = started + plan.options.timeout_seconds
     results = [StepResult(step) for step in plan.steps]
+    # Every session inherits the orchestrator's environment (the run id among it, so
+    # that every artifact of the run records the same run id).
     child_env = dict(os.environ if env is None else env)
     running: list[_Child] = []
-    started = time.monotonic()
     stopped: str | None = None
+    error: str | None = None
     previous = _install_sigterm_handler()
     try:
         for phase in PHASES:
@@ -180,13 +221,23 @@ def execute(
                 before_phase(phase, results)
             # Every phase gets the plan's concurrency: the building sessions (boot, lint,
             # smoke) are independent too; tracking and evaluating are one session each.
-            _run_phase(pending, plan.concurrency, deadline, log, child_env, running, command_for)
+            _run_phase(
+                pending,
+                _Schedule(plan.concurrency, started, deadline),
+                log,
+                child_env,
+                running,
+                command_for,
+            )
     except PipelineTimeout:
         stopped = "timeout"
-        _stop_all(running, "timeout", log)
+        _stop_all(running, "timeout", log, started)
     except (KeyboardInterrupt, PipelineInterrupted):
         stopped = "interrupted"
-        _stop_all(running, "interrupted", log)
+        _stop_all(running, "interrupted", log, started)
+    except StopRun as exc:
+        stopped, error = "error", str(exc)
+        _stop_all(running, "interrupted", log, started)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return Outcome(
@@ -199,13 +250,20 @@ def execute(
             for result in results
             if result.seconds is not None
         },
+        error=error,
     )
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    limit: int  # sessions at once
+    origin: float  # time.monotonic() when the run started
+    deadline: float
 
 
 def _run_phase(
     pending: list[StepResult],
-    limit: int,
-    deadline: float,
+    schedule: _Schedule,
     log: Log,
     env: dict[str, str],
     running: list[_Child],
@@ -213,18 +271,38 @@ def _run_phase(
 ) -> None:
     queue = list(pending)
     while queue or running:
-        while queue and len(running) < limit and may_start(queue[0].step, _steps(running)):
-            result = queue.pop(0)
-            result.status, result.started = "running", time.monotonic()
-            log.progress(f"▶ {result.step.stage} {result.step.session}")
-            running.append(_Child(result, log, env, command_for))
-        if time.monotonic() > deadline:
+        while queue and len(running) < schedule.limit and may_start(queue[0].step, _steps(running)):
+            _start(queue.pop(0), schedule, log, env, running, command_for)
+        if time.monotonic() > schedule.deadline:
             raise PipelineTimeout
         time.sleep(POLL_SECONDS)
         for child in [child for child in running if child.poll() is not None]:
+            child.stop_leftovers()
             running.remove(child)
             child.join()
-            _finish(child, log)
+            _finish(child, log, schedule.origin)
+
+
+def _start(
+    result: StepResult,
+    schedule: _Schedule,
+    log: Log,
+    env: dict[str, str],
+    running: list[_Child],
+    command_for: CommandFor,
+) -> None:
+    # The interval opens before the process exists, so it contains the whole process.
+    result.status, result.started = "running", time.monotonic()
+    result.start_seconds = result.started - schedule.origin
+    log.progress(f"▶ {result.step.stage} {result.step.session}")
+    try:
+        running.append(_Child(result, log, env, command_for))
+    except OSError as exc:
+        # Not started (no such interpreter, ...): a failed session like any other.
+        result.status, result.returncode = "failed", None
+        result.end_seconds = time.monotonic() - schedule.origin
+        result.seconds = result.end_seconds - result.start_seconds
+        log.progress(f"✘ {result.step.stage} {result.step.session} (cannot start: {exc})")
 
 
 def _steps(running: list[_Child]) -> list[Step]:
@@ -232,19 +310,25 @@ def _steps(running: list[_Child]) -> list[Step]:
 
 
 def may_start(step: Step, others: Sequence[Step]) -> bool:
-    """A benchmark and a session that spreads over every core never run side by side
-    (the queue waits, in order, rather than skip ahead)."""
+    """Whether ``step`` may start while ``others`` run.
+
+    A benchmark runs beside no other benchmark and no session that spreads over
+    every core; such a session runs beside no benchmark. The queue waits, in order,
+    rather than skip ahead, so the benchmarks follow one another in plan order.
+    """
+    if step.is_benchmark:
+        return not any(other.is_benchmark or other.uses_every_core for other in others)
     if step.uses_every_core:
         return not any(other.is_benchmark for other in others)
-    if step.is_benchmark:
-        return not any(other.uses_every_core for other in others)
     return True
 
 
-def _finish(child: _Child, log: Log) -> None:
+def _finish(child: _Child, log: Log, origin: float) -> None:
     result = child.result
     result.returncode = child.process.returncode
-    result.seconds = time.monotonic() - (result.started or time.monotonic())
+    ended = time.monotonic()
+    result.seconds = ended - (result.started or ended)
+    result.end_seconds = ended - origin
     result.status = "ok" if result.returncode == 0 else "failed"
     mark = "✔" if result.status == "ok" else "✘"
     detail = "" if result.status == "ok" else f", exit {result.returncode}, see pipeline.log"
@@ -252,14 +336,18 @@ def _finish(child: _Child, log: Log) -> None:
     log.progress(f"{mark} {step.stage} {step.session} ({result.seconds:.1f} s{detail})")
 
 
-def _stop_all(running: list[_Child], status: str, log: Log) -> None:
-    log.progress(f"stopping {len(running)} running session(s): {status}")
+def _stop_all(running: list[_Child], status: str, log: Log, origin: float) -> None:
+    if running:
+        log.progress(f"stopping {len(running)} running session(s): {status}")
     for child in running:
         child.stop()
+        child.stop_leftovers()
         child.join()
         result = child.result
         result.status, result.returncode = status, child.process.returncode
-        result.seconds = time.monotonic() - (result.started or time.monotonic())
+        ended = time.monotonic()
+        result.seconds = ended - (result.started or ended)
+        result.end_seconds = ended - origin
     running.clear()
 
 

@@ -39,7 +39,9 @@ from analysis.pipeline_analysis import (
 )
 from analysis.risk import HIGH, LOW, MEDIUM, Coverage, RiskLimits, assess
 from contracts.documents import parse_document
-from gates.evidence import KINDS, Provenance, parse_analysis
+from contracts.names import KINDS
+from contracts.provenance import Provenance
+from gates.evidence import parse_analysis
 
 REGISTRY = fixture_registry()
 CANDIDATES = ("P1", "M1", "Q1")

@@ -10,8 +10,10 @@ import pytest
 
 from contracts.documents import dumps
 from contracts.exitcodes import ExitCode
+from contracts.names import BANDIT_FILE, BANDIT_PROVENANCE_FILE
 from gates import fixtures
-from gates.evidence import BANDIT_FILE, BANDIT_PROVENANCE_FILE, SecurityScan, evidence_from_files
+from gates.evidence import SecurityScan
+from gates.load import evidence_from_files
 from gates.stamp import main, sidecar_path
 from packrepo.registry import load_registry
 

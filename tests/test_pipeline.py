@@ -3,7 +3,8 @@
 The sessions here are SIMULATED: each step runs a tiny Python script instead
 of its nox session, so the orchestration (order, concurrency, signals, exit
 codes, partial reports) is tested in seconds. The real sessions are exercised
-by ``nox -s pipeline``.
+by ``nox -s pipeline``. ``simulated`` and ``make_plan`` are shared with the other
+``test_pipeline_*`` modules.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.provenance import RUN_ID_ENV, current_run_id
 from packrepo.registry import load_registry
 from pipeline.plan import Options, PlanError, Step, build_plan, render_plan
 from pipeline.promote import main, run
@@ -28,15 +30,27 @@ from pipeline.run import may_start
 ROOT = Path(__file__).parent.parent
 REGISTRY = load_registry(ROOT / "pyproject.toml")
 
+# Actions: ok, fail, sleep (60 s), nap (1 s), long-nap (2.5 s), nap:SECONDS,
+# promote/reject (write the gates' report), hold:PATH (wait until PATH exists),
+# orphan:PATH (leave a process in the group that writes PATH 1.5 s later).
 SIMULATED_SESSION = textwrap.dedent(
     """
-    import json, pathlib, sys, time
+    import json, os, pathlib, subprocess, sys, time
     session, artifacts, action = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
     started = time.monotonic()
     print(f"simulated {session}: {action}", flush=True)
-    if action in ("nap", "long-nap"):
-        time.sleep(1.0 if action == "nap" else 2.5)
+    (artifacts / f"{session}.run_id").write_text(os.environ.get(sys.argv[4], ""))
+    kind, _, argument = action.partition(":")
+    if kind in ("nap", "long-nap"):
+        time.sleep(float(argument) if argument else 1.0 if kind == "nap" else 2.5)
         (artifacts / f"{session}.span").write_text(f"{started} {time.monotonic()}")
+    if kind == "hold":
+        deadline = time.monotonic() + 60
+        while not pathlib.Path(argument).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if kind == "orphan":
+        late = f"import pathlib, time; time.sleep(1.5); pathlib.Path({argument!r}).write_text('x')"
+        subprocess.Popen([sys.executable, "-c", late])
     if action == "fail":
         sys.exit(1)
     if action == "sleep":
@@ -49,10 +63,18 @@ SIMULATED_SESSION = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def isolated_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No run id inherited from the test runner's environment; paths from the checkout."""
+    monkeypatch.delenv(RUN_ID_ENV, raising=False)
+    monkeypatch.chdir(ROOT)
+
+
 def simulated(artifacts: Path, actions: dict[str, str]):
     def command_for(step: Step) -> list[str]:
         action = actions.get(step.session, "ok")
-        return [sys.executable, "-c", SIMULATED_SESSION, step.session, str(artifacts), action]
+        script = [SIMULATED_SESSION, step.session, str(artifacts), action, RUN_ID_ENV]
+        return [sys.executable, "-c", *script]
 
     return command_for
 
@@ -113,15 +135,17 @@ def test_sessions_of_a_phase_overlap_up_to_the_concurrency_and_phases_do_not(
     assert last_benchmark <= min(spans[name][1] for name in ("differential", "shadow"))
 
 
-def test_a_benchmark_and_a_session_over_every_core_never_start_side_by_side() -> None:
+def test_a_benchmark_runs_beside_no_benchmark_and_no_session_over_every_core() -> None:
     benchmark = Step("R1", "running", "bench-V1", is_benchmark=True)
+    other_benchmark = Step("R1", "running", "bench-V2", is_benchmark=True)
     spreading = Step("R4", "running", "shadow", uses_every_core=True)
     single = Step("R2", "running", "advanced")
     assert not may_start(spreading, [single, benchmark])
     assert not may_start(benchmark, [spreading])
-    assert may_start(benchmark, [single, benchmark])
+    assert not may_start(benchmark, [single, other_benchmark])
+    assert may_start(benchmark, [single])
     assert may_start(spreading, [single, spreading])
-    assert may_start(single, [benchmark, spreading])
+    assert may_start(single, [benchmark])
 
 
 def test_dry_run_prints_sessions_commands_flags_and_artifacts(
@@ -142,15 +166,39 @@ def test_dry_run_prints_sessions_commands_flags_and_artifacts(
 def test_dry_run_runs_nothing(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, skip_building=True)
     text = render_plan(plan)
-    assert "[building] skipped" in text
+    assert "[building] skipped (--skip-building): reusing boot_env.json" in text
+    assert "Dirty tree: refused" in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_allow_dirty_reaches_the_gates_and_the_dry_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan(tmp_path, allow_dirty=True, variants=("V1",))
+    gates = next(step for step in plan.steps if step.session == "gates")
+    assert gates.args == ("--variants", "baseline,V1", "--allow-dirty")
+    assert "--allow-dirty" not in make_plan(tmp_path).steps[-1].args
+    assert main(["promote", "--dry-run", "--allow-dirty"]) == 0
+    out = capsys.readouterr().out
+    assert "python -m nox -s gates -- --allow-dirty" in out
+    assert "Dirty tree: allowed (--allow-dirty, passed to the gates)" in out
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "NaN", "inf", "-inf", "1e999"])
+def test_timeout_must_be_finite_and_positive(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["promote", "--dry-run", f"--timeout={timeout}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "`--timeout` must be a finite number of seconds above 0" in err
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["promote", "--variants", "V9"], "unknown variant `V9`"),
-        (["promote", "--timeout", "0"], "`--timeout` must be positive"),
+        (["promote", "--timeout", "0"], "`--timeout` must be a finite number"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(
@@ -176,21 +224,32 @@ def test_build_plan_refuses_unknown_profile(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("decision", "code"), [("promote", 0), ("reject", 1)])
 def test_exit_code_is_the_gates_decision(tmp_path: Path, decision: str, code: int) -> None:
-    plan = make_plan(tmp_path, variants=("V1",), skip_building=True, parallel=True)
+    plan = make_plan(tmp_path, variants=("V1",), parallel=True)
     assert run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": decision})) == code
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert timings["concurrency"] == plan.concurrency
-    assert set(timings["stages"]) >= {"bench-baseline", "bench-V1", "analyze"}
+    assert set(timings["stages"]) >= {"boot", "bench-baseline", "bench-V1", "analyze"}
+    assert timings["building"] == {"skipped": False, "reused": {}}
     assert "simulated bench-V1: ok" in (tmp_path / "pipeline.log").read_text()
 
 
+def test_every_session_gets_the_run_id_that_timings_records(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, variants=("V1",))
+    run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": "reject"}))
+    run_id = json.loads((tmp_path / "timings.json").read_text())["run_id"]
+    assert run_id == current_run_id()
+    seen = {path.read_text() for path in tmp_path.glob("*.run_id")}
+    assert seen == {run_id}
+    assert len(list(tmp_path.glob("*.run_id"))) == len(plan.steps)
+
+
 def test_no_report_from_the_gates_means_bad_input(tmp_path: Path) -> None:
-    plan = make_plan(tmp_path, variants=("V1",), skip_building=True)
+    plan = make_plan(tmp_path, variants=("V1",))
     assert run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": "fail"})) == 2
 
 
 def test_a_crashing_variant_does_not_stop_the_others(tmp_path: Path) -> None:
-    plan = make_plan(tmp_path, variants=("V1", "V2", "V3"), skip_building=True)
+    plan = make_plan(tmp_path, variants=("V1", "V2", "V3"))
     actions = {"bench-V2": "fail", "gates": "reject"}
     assert run(plan, REGISTRY, command_for=simulated(tmp_path, actions)) == 1
     for session in ("bench-V1", "bench-V3", "analyze"):
@@ -202,7 +261,7 @@ def test_a_crashing_variant_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def test_timeout_stops_children_and_writes_a_partial_report(tmp_path: Path) -> None:
-    plan = make_plan(tmp_path, variants=("V1",), skip_building=True, timeout_seconds=1.5)
+    plan = make_plan(tmp_path, variants=("V1",), timeout_seconds=4.0)
     started = time.monotonic()
     code = run(plan, REGISTRY, command_for=simulated(tmp_path, {"bench-V1": "sleep"}))
     assert code == 124
@@ -214,14 +273,22 @@ def test_timeout_stops_children_and_writes_a_partial_report(tmp_path: Path) -> N
     assert status["bench-baseline"] == "ok"
     assert status["bench-V1"] == "timeout"
     assert status["gates"] == "pending"
+    assert report["exit_code"] == 124
+    assert report["building"] == {"skipped": False, "reused": {}}
     assert "no decision" in (tmp_path / "report.md").read_text()
 
 
 def test_previous_artifacts_are_set_aside_not_deleted(tmp_path: Path) -> None:
     (tmp_path / "V1_benchmark.json").write_text('{"old": true}')
-    plan = make_plan(tmp_path, variants=("V1",), skip_building=True)
+    (tmp_path / "V1_benchmark.jsonl").write_text('{"old": true}\n')
+    (tmp_path / "ruff.provenance.json").write_text('{"old": true}')
+    plan = make_plan(tmp_path, variants=("V1",))
     run(plan, REGISTRY, command_for=simulated(tmp_path, {"gates": "reject"}))
-    assert (tmp_path / "previous" / "V1_benchmark.json").read_text() == '{"old": true}'
+    previous = tmp_path / "previous"
+    assert (previous / "V1_benchmark.json").read_text() == '{"old": true}'
+    assert (previous / "V1_benchmark.jsonl").exists()
+    assert (previous / "ruff.provenance.json").exists()  # a stamp goes with its report
+    assert not (previous / ".pipeline.lock").exists()
 
 
 SIGINT_DRIVER = textwrap.dedent(
@@ -236,7 +303,7 @@ SIGINT_DRIVER = textwrap.dedent(
     from test_pipeline import simulated
     artifacts = Path({artifacts!r})
     registry = load_registry(Path({root!r}) / "pyproject.toml")
-    plan = build_plan(registry, Options(variants=("V1",), skip_building=True), artifacts)
+    plan = build_plan(registry, Options(variants=("V1",)), artifacts)
     sys.exit(run(plan, registry, command_for=simulated(artifacts, {{"bench-V1": "sleep"}})))
     """
 )

@@ -26,8 +26,8 @@ from benchmarks.differential import GoldenError, parse_golden
 from benchmarks.oracle import OracleError, load_question_set
 from benchmarks.shadow import manifest_problems
 from contracts.errors import EvidenceError
-from gates.evidence import EVIDENCE_FILES, evidence_from_files
 from gates.fixtures import encode, passing_documents
+from gates.load import EVIDENCE_FILES, evidence_from_files
 from packrepo import BudgetError, Flags, pack
 from packrepo.analysis import analysis_from_json
 from packrepo.cache import AnalysisCache

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from contracts.exitcodes import ExitCode
 from pipeline.plan import PHASES, Plan, Step
 
 POLL_SECONDS = 0.1
@@ -330,9 +331,12 @@ def _finish(child: _Child, log: Log, origin: float) -> None:
     result.seconds = ended - (result.started or ended)
     result.end_seconds = ended - origin
     result.status = "ok" if result.returncode == 0 else "failed"
-    mark = "✔" if result.status == "ok" else "✘"
-    detail = "" if result.status == "ok" else f", exit {result.returncode}, see pipeline.log"
     step = result.step
+    # The gates exit 1 on reject: a decision reached, not a session that broke.
+    rejected = step.session == "gates" and result.returncode == ExitCode.REJECT
+    mark = "✔" if result.status == "ok" or rejected else "✘"
+    detail = "" if result.status == "ok" else f", exit {result.returncode}, see pipeline.log"
+    detail = ", decision: reject" if rejected else detail
     log.progress(f"{mark} {step.stage} {step.session} ({result.seconds:.1f} s{detail})")
 
 

@@ -47,7 +47,7 @@ from analysis.bootstrap import FloatArray
 from analysis.errors import AnalysisInputError
 from benchmarks.artifact import Artifact, ArtifactError, Trial, parse_artifact
 from contracts.documents import load_json, read_input
-from contracts.errors import EvidenceError
+from contracts.errors import EvidenceError, UnreadableError
 from contracts.provenance import sha256_bytes
 from packrepo.registry import Registry, Variant
 
@@ -150,9 +150,9 @@ def load_run(directory: Path, variant: Variant, registry: Registry) -> RunFile:
         return RunFile(variant.name, path, None, _missing_reason(path))
     try:
         raw = read_input(path)
-    except EvidenceError as exc:
-        if path.is_file():  # present but unreadable (permissions, I/O): the run's error
-            return RunFile(variant.name, path, None, f"{path} is unreadable: {exc}")
+    except UnreadableError as exc:  # present but unreadable (permissions, I/O): the run's
+        return RunFile(variant.name, path, None, f"{path} is unreadable: {exc}")
+    except EvidenceError as exc:  # a FIFO, a device, too large: bad input
         raise BenchmarkInputError(str(exc)) from None
     artifact = _parse(raw, path)
     _check_arms(artifact, path, variant, registry)

@@ -43,7 +43,7 @@ from analysis.risk import Coverage, RiskLimits, assess
 from contracts.documents import read_document, write_all_atomically
 from contracts.errors import EvidenceError, InputError
 from contracts.exitcodes import ExitCode
-from contracts.names import ADVANCED_FILE, KINDS
+from contracts.names import ADVANCED_FILE, CHAINED_EVIDENCE, KINDS
 from contracts.provenance import Provenance, current_provenance, parse_provenance, sha256_file
 from contracts.thresholds import GateThresholds, thresholds_from_registry
 from packrepo.registry import Registry, RegistryError, load_registry
@@ -139,9 +139,8 @@ def run(options: argparse.Namespace) -> Outcome:
     result = analyse(runs, registry, settings)
     coverage_path = options.input / ADVANCED_FILE
     coverage = read_coverage(coverage_path, checkout)
-    provenance = _with_inputs(
-        checkout, every_run, coverage_path if coverage.problem is None else None
-    )
+    used = coverage_path if coverage.problem is None else None
+    provenance = _with_inputs(checkout, every_run, used, options.input)
     limits = RiskLimits(
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
@@ -162,7 +161,7 @@ def run(options: argparse.Namespace) -> Outcome:
 
 
 def _with_inputs(
-    checkout: Provenance, runs: Sequence[RunFile], coverage: Path | None
+    checkout: Provenance, runs: Sequence[RunFile], coverage: Path | None, directory: Path
 ) -> Provenance:
     """The analysis's provenance: the digest of every artifact it read, so the gates can
     walk back to the trial streams; dirty when any input or the checkout was."""
@@ -172,6 +171,11 @@ def _with_inputs(
     )
     if coverage is not None:
         inputs[coverage.name] = sha256_file(coverage)
+    for name in CHAINED_EVIDENCE:
+        # Present now: pinned, so that the gates can tell it from one written later.
+        path = directory / name
+        if name not in inputs and (path.is_symlink() or path.exists()):
+            inputs[name] = sha256_file(path)
     return replace(checkout, inputs=inputs, dirty=dirty)
 
 

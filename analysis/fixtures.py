@@ -1,4 +1,4 @@
-"""Hand-built benchmark artifacts (schema 1) for tests and demonstrations.
+"""Hand-built benchmark artifacts (schema 2) for tests and demonstrations.
 
 The analysis reads what ``python -m benchmarks run`` writes; these builders
 write the same records (``benchmarks.artifact`` dataclasses, summaries
@@ -359,12 +359,14 @@ def fixture_registry() -> Registry:
     return dataclasses.replace(registry, config_sha256=digest)
 
 
-def fixture_provenance(config_sha256: str, inputs: Mapping[str, str] | None = None) -> Provenance:
+def fixture_provenance(
+    config_sha256: str, inputs: Mapping[str, str] | None = None, git_sha: str = "unknown"
+) -> Provenance:
     """Stamped ``fixture``: the analysis reads it, the gates refuse it unless told it is a
-    simulation (``--accept-fixtures``). The commit is the checkout's, so that the analysis's
-    commit check passes in this repository's tests."""
+    demonstration or a simulation (``--accept-fixtures``). A fixture was measured at no
+    commit; :func:`main` stamps the commit of its ``--config`` so a demo can be analysed."""
     return Provenance(
-        git_sha=checkout_git_sha(Path(__file__).resolve().parent.parent) or "unknown",
+        git_sha=git_sha,
         config_sha256=config_sha256,
         created_unix=1767225600.0,
         producer=f"{FIXTURE_PRODUCER}:analysis.fixtures",
@@ -422,11 +424,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     registry = load_registry(arguments.config)
     arguments.directory.mkdir(parents=True, exist_ok=True)
-    write_run(arguments.directory, registry, benchmark_run(registry, registry.baseline.name))
-    for index, (name, effect) in enumerate(default_effects(registry).items(), start=1):
-        write_run(
-            arguments.directory, registry, benchmark_run(registry, name, effect=effect, seed=index)
-        )
+    commit = checkout_git_sha(arguments.config.resolve().parent) or "unknown"
+    runs = [benchmark_run(registry, registry.baseline.name)]
+    runs += [
+        benchmark_run(registry, name, effect=effect, seed=index)
+        for index, (name, effect) in enumerate(default_effects(registry).items(), start=1)
+    ]
+    for run in runs:
+        stamp = dataclasses.replace(run.provenance, git_sha=commit)
+        write_run(arguments.directory, registry, dataclasses.replace(run, provenance=stamp))
     return 0
 
 

@@ -568,7 +568,7 @@ def load_question_set(slot: Path) -> QuestionSet:
         raise OracleError(f"cannot read question set: {exc}") from None
     if not isinstance(document, dict) or document.get("kind") != QUESTIONS_KIND:
         raise OracleError(f"{where}: not a question set")
-    if document.get("schema") != QUESTIONS_SCHEMA:
+    if type(document.get("schema")) is not int or document.get("schema") != QUESTIONS_SCHEMA:
         raise OracleError(f"{where}: unknown schema {document.get('schema')!r}")
     if document.get("oracle_version") != ORACLE_VERSION:
         raise OracleError(f"{where}: built by oracle version {document.get('oracle_version')!r}")

@@ -6,8 +6,8 @@ A reader refuses a schema it does not know (as pyperf refuses an unknown
 ``1.0`` are not the integer 1.
 
 :func:`read_input` is the only way a stage reads an artifact's bytes. It opens
-without following a final symlink and without blocking, refuses anything but a
-regular file (a FIFO would hang the reader, a device never ends), caps the
+without blocking (a link is followed to what it names, then judged), refuses
+anything but a regular file (a FIFO would hang the reader, a device never ends), caps the
 size it reads and how far a ``.gz`` may inflate, and turns every way the bytes
 can be unusable into :class:`~contracts.errors.EvidenceError`.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import orjson
 
-from contracts.errors import EvidenceError
+from contracts.errors import EvidenceError, UnreadableError
 
 SCHEMA = 2
 """2: every document's ``provenance`` carries the chain of custody (dirty, producer,
@@ -54,14 +54,14 @@ def read_input(path: Path, *, limit: int = MAX_INPUT_BYTES) -> bytes:
     try:
         descriptor = os.open(path, flags)
     except OSError as exc:
-        raise EvidenceError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UnreadableError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             raise EvidenceError(f"{path}: not a regular file ({_file_kind(mode)})")
         raw = _read_capped(descriptor, limit, path)
     except OSError as exc:
-        raise EvidenceError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UnreadableError(f"{path}: cannot read: {exc.strerror}") from None
     finally:
         os.close(descriptor)
     return _inflate(raw, path) if path.suffix == ".gz" else raw
@@ -106,7 +106,10 @@ def _inflate(raw: bytes, path: Path) -> bytes:
             raise EvidenceError(f"{path}: inflates past {MAX_INFLATED_BYTES:,} bytes")
         if not inflater.eof:
             raise EvidenceError(f"{path}: truncated gzip data")
+        # gzip(1) allows zero padding after the last member (tape blocks); so do we.
         rest = inflater.unused_data
+        if not rest.strip(b"\0"):
+            break
     return bytes(inflated)
 
 

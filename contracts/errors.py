@@ -12,9 +12,9 @@ class EvidenceError(InputError):
     """An artifact exists but is unreadable, malformed, implausible or of an unknown schema."""
 
 
-class BrokenChainError(EvidenceError):
-    """A link of the chain of custody is broken: an artifact does not match what was
-    recorded about it (digest, commit, run), or was not made by the pipeline at all."""
+class UnreadableError(EvidenceError):
+    """The file is there but the operating system would not give its bytes (permissions,
+    I/O): the trace of a broken run, not a malformed document."""
 
 
 class ConfigError(InputError):

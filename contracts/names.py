@@ -25,6 +25,17 @@ AA_FILE = "baseline.json"
 BENCHMARK_KIND = "fastpath-benchmark"
 TRIAL_STREAM_KIND = "fastpath-benchmark-trials"
 
+# Evidence the gates judge beside the analysis. The analysis records the digest of
+# each one present when it runs, so that none can be swapped in after it.
+CHAINED_EVIDENCE = (
+    ADVANCED_FILE,
+    DIFFERENTIAL_FILE,
+    SHADOW_FILE,
+    SMOKE_FILE,
+    BANDIT_FILE,
+    BANDIT_PROVENANCE_FILE,
+)
+
 KINDS = {
     ANALYSIS_FILE: "fastpath-statistical-analysis",
     BCA_FILE: "fastpath-bca-analysis",

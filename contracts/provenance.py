@@ -15,9 +15,13 @@ Every document a stage writes carries a ``provenance`` object:
 ``producer`` values starting with ``fixture`` mark hand-built demonstration
 evidence (``python -m gates.fixtures``); the gates refuse it.
 
-A local chain stops stale, mixed and crudely forged evidence. It cannot stop
-someone who re-runs this code's hashing over forged trials on their own
-machine; CI closes that gap with artifact attestations (``promote.yml``).
+A local chain stops stale (another commit or registry), edited and hand-written
+evidence; the gates also remake the analysis from its verified inputs. It
+cannot stop someone who invents the trials themselves and runs this code over
+them on their own machine; CI closes that gap with artifact attestations
+(``promote.yml``). Run ids are recorded, not required to agree: several runs at
+one commit and registry (``invoke bench`` then ``invoke analyze``) are one
+experiment.
 """
 
 from __future__ import annotations

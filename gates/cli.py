@@ -19,17 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.documents import dumps, write_all_atomically
+from contracts.documents import dumps, read_input, write_all_atomically
 from contracts.errors import ConfigError, EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
-from contracts.names import GATES_FILE, HTML_FILE, MARKDOWN_FILE, REPORT_FILE
-from contracts.provenance import checkout_git_sha
+from contracts.names import ANALYSIS_FILE, GATES_FILE, HTML_FILE, MARKDOWN_FILE, REPORT_FILE
+from contracts.provenance import checkout_dirty, checkout_git_sha
 from contracts.thresholds import thresholds_from_registry, validate_candidates
-from gates.custody import Trust
+from gates.custody import Trust, benchmark_files
 from gates.evidence import Evidence, StatisticalAnalysis
 from gates.html import render_html
 from gates.load import load_evidence
 from gates.markdown import render_markdown
+from gates.remake import remake_problem
 from gates.rules import evaluate
 from gates.summary import RunContext, gates_document, pipeline_report
 from gates.verdict import Verdict
@@ -112,7 +113,11 @@ def decide(
     registry = select_candidates(load_registry(config), variants)
     thresholds_from_registry(registry)
     validate_candidates(registry)
-    evidence = load_evidence(artifacts, checkout_git_sha(config.resolve().parent), trust)
+    checkout = config.resolve().parent
+    evidence = load_evidence(
+        artifacts, checkout_git_sha(checkout), trust, checkout_dirty=checkout_dirty(checkout)
+    )
+    evidence = _remade(artifacts, config, evidence)
     verdict = evaluate(registry, evidence)
     run = RunContext(
         created_unix=time.time(), python=platform.python_version(), platform=platform.platform()
@@ -120,6 +125,20 @@ def decide(
     outputs, markdown = render_outputs(verdict, registry, evidence, run)
     write_all_atomically({artifacts / name: payload for name, payload in outputs.items()})
     return Outcome(verdict=verdict, markdown=markdown)
+
+
+def _remade(artifacts: Path, config: Path, evidence: Evidence) -> Evidence:
+    """Hold the analysis to what its verified inputs give (``gates.remake``), when it names
+    its inputs and every link to them holds; a fixture analysis names none."""
+    analysis = evidence.analysis
+    custody = evidence.custody
+    if not isinstance(analysis, StatisticalAnalysis) or custody.broken:
+        return evidence
+    if not benchmark_files(analysis.provenance):
+        return evidence
+    raw = read_input(artifacts / ANALYSIS_FILE)
+    problem = remake_problem(artifacts, config, analysis, raw)
+    return dataclasses.replace(evidence, custody=custody.with_remade(problem))
 
 
 def append_step_summary(markdown: str) -> None:

@@ -18,15 +18,15 @@ a tree with uncommitted changes (``--allow-dirty``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from contracts.documents import load_json, parse_document
 from contracts.errors import EvidenceError
 from contracts.names import (
     AA_FILE,
-    ADVANCED_FILE,
     ANALYSIS_FILE,
     BENCHMARK_KIND,
+    CHAINED_EVIDENCE,
     TRIAL_STREAM_KIND,
 )
 from contracts.provenance import Provenance, parse_provenance, sha256_bytes
@@ -52,10 +52,20 @@ class Custody:
     dirty: tuple[str, ...] = ()  # documents made from a tree with uncommitted changes
     runs: Mapping[str, str] = field(default_factory=dict)  # file -> run id
     links: int = 0  # digests verified
+    uncommitted_checkout: str | None = None  # why the judging checkout names no clean commit
+    remade: bool = False  # the analysis was remade from its inputs and matched
+
+    def with_remade(self, problem: str | None) -> Custody:
+        """The outcome of remaking the analysis from its inputs (``gates.remake``)."""
+        if problem is None:
+            return replace(self, remade=True)
+        return replace(self, broken=(*self.broken, problem))
 
     @property
     def problems(self) -> tuple[str, ...]:
         found = list(self.broken)
+        if self.uncommitted_checkout and not self.trust.allow_dirty:
+            found.append(f"{self.uncommitted_checkout} (commit, or pass --allow-dirty)")
         if self.fixtures and not self.trust.accept_fixtures:
             found.append(
                 f"fixture evidence, not measured: {', '.join(self.fixtures)}"
@@ -83,6 +93,7 @@ def assess_custody(
     expected_benchmarks: Iterable[str],
     files: Mapping[str, bytes],
     trust: Trust,
+    uncommitted_checkout: str | None = None,
 ) -> Custody:
     """Walk the chain. ``documents`` maps each evidence file present to its provenance;
     ``expected_benchmarks`` are the benchmark artifacts of the runs the analysis reports
@@ -100,6 +111,7 @@ def assess_custody(
         dirty=tuple(walk.dirty),
         runs=dict(walk.runs),
         links=walk.links,
+        uncommitted_checkout=uncommitted_checkout,
     )
 
 
@@ -124,17 +136,23 @@ class _Walk:
             if not analysis.is_fixture:
                 self.broken.append(f"{ANALYSIS_FILE} names no benchmark artifact it was made from")
             return
-        for name in expected:
+        for name in (AA_FILE, *expected):
             if name not in analysis.inputs:
                 self.broken.append(
-                    f"{ANALYSIS_FILE} reports trials from {name} but does not name it as an input"
+                    f"{ANALYSIS_FILE} was not made from {name}"
+                    + (" (the A/A run)" if name == AA_FILE else " (its run's trials)")
+                )
+        for name in CHAINED_EVIDENCE:
+            if name in self.files and name not in analysis.inputs:
+                self.broken.append(
+                    f"{name} was not there when {ANALYSIS_FILE} was made (written after it)"
                 )
         for name, digest in sorted(analysis.inputs.items()):
             payload = self.link(ANALYSIS_FILE, name, digest)
             if payload is not None and _is_benchmark(name):
                 self.benchmark(name, payload, analysis)
-            elif payload is not None and name != ADVANCED_FILE:
-                self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence it reads")
+            elif payload is not None and name not in CHAINED_EVIDENCE:
+                self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence")
 
     def link(self, reader: str, name: str, digest: str) -> bytes | None:
         """The bytes of ``name`` if they are the ones ``reader`` recorded, else None."""

@@ -11,6 +11,8 @@ a chain file becomes a broken link. :func:`evidence_from_files` is pure.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -45,6 +47,7 @@ from gates.evidence import (
     parse_timings,
 )
 
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 EVIDENCE_FILES = (
     ANALYSIS_FILE,
     ADVANCED_FILE,
@@ -58,7 +61,11 @@ EVIDENCE_FILES = (
 
 
 def load_evidence(
-    artifacts: Path, checkout_git_sha: str | None, trust: Trust | None = None
+    artifacts: Path,
+    checkout_git_sha: str | None,
+    trust: Trust | None = None,
+    *,
+    checkout_dirty: bool = False,
 ) -> Evidence:
     """Read the evidence and its chain from ``artifacts`` (the only file access here)."""
     if not artifacts.is_dir():
@@ -74,17 +81,37 @@ def load_evidence(
             for stream in _provenance_of(payload, artifacts / name, BENCHMARK_KIND).inputs
         ]
         files |= _read_present(artifacts, streams)
-    return evidence_from_files(files, checkout_git_sha, location=artifacts, trust=trust)
+    return evidence_from_files(
+        files,
+        checkout_git_sha,
+        location=artifacts,
+        trust=trust,
+        uncommitted_checkout=uncommitted_checkout(checkout_git_sha, checkout_dirty),
+    )
+
+
+def uncommitted_checkout(checkout_git_sha: str | None, dirty: bool) -> str | None:
+    """Why the checkout doing the judging names no clean commit, or None if it does."""
+    if checkout_git_sha is None:
+        return "the gates run outside a git checkout: no commit to hold the evidence to"
+    if dirty:
+        return "the checkout judging the evidence has uncommitted changes"
+    return None
 
 
 def _read_present(artifacts: Path, names: list[str] | tuple[str, ...]) -> dict[str, bytes]:
     files = {}
     for name in names:
+        if not _FILE_NAME.fullmatch(name):  # a recorded input is a file name, never a path
+            raise EvidenceError(f"{artifacts}: {name[:80]!r} is not an artifact's file name")
         path = artifacts / name
-        if Path(name).name != name:  # a recorded input is a file name, never a path
-            raise EvidenceError(f"{path}: an input must be a file name in {artifacts}")
-        if path.is_symlink() or path.exists():
-            files[name] = read_input(path)
+        try:
+            os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise EvidenceError(f"{path}: cannot read: {exc.strerror}") from None
+        files[name] = read_input(path)
     return files
 
 
@@ -98,6 +125,7 @@ def evidence_from_files(
     checkout_git_sha: str | None,
     location: Path | None = None,
     trust: Trust | None = None,
+    uncommitted_checkout: str | None = None,
 ) -> Evidence:
     """Parse the artifacts' bytes, keyed by file name; a name not in ``files`` is Absent."""
 
@@ -130,7 +158,11 @@ def evidence_from_files(
         custody=assess_custody({}, (), {}, trust or Trust()),
     )
     custody = assess_custody(
-        _provenances(evidence), _expected_benchmarks(evidence), files, trust or Trust()
+        _provenances(evidence),
+        _expected_benchmarks(evidence),
+        files,
+        trust or Trust(),
+        uncommitted_checkout,
     )
     return dataclasses.replace(evidence, custody=custody)
 

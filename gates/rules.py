@@ -286,11 +286,16 @@ def evidence_chain(ctx: Context) -> GateResult:
         label
         for label, present in (
             ("fixture evidence accepted (--accept-fixtures)", custody.fixtures),
-            ("uncommitted changes accepted (--allow-dirty)", custody.dirty),
+            (
+                "uncommitted changes accepted (--allow-dirty)",
+                custody.dirty or custody.uncommitted_checkout,
+            ),
         )
         if present
     ]
     reason = f"{custody.links} digest link(s) verified from {ANALYSIS_FILE} to the trial streams"
+    if custody.remade:
+        reason += "; the analysis remade from them is identical"
     return requirement.judge(True, "; ".join([reason, *accepted]), f"{custody.links} links")
 
 

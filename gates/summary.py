@@ -196,6 +196,8 @@ def custody_document(evidence: Evidence) -> dict[str, object]:
     custody = evidence.custody
     return {
         "verified_links": custody.links,
+        "analysis_remade": custody.remade,
+        "uncommitted_checkout": custody.uncommitted_checkout,
         "problems": list(custody.problems),
         "fixtures": list(custody.fixtures),
         "dirty": list(custody.dirty),
@@ -206,13 +208,18 @@ def custody_document(evidence: Evidence) -> dict[str, object]:
 
 
 def evidence_label(evidence: Evidence) -> str:
-    """``measured``, or what the user accepted that makes this decision less than that."""
+    """``measured``, or what makes this evidence less than that, accepted or not:
+    ``fixture``, ``uncommitted``, or both."""
     custody = evidence.custody
-    if custody.fixtures and custody.trust.accept_fixtures:
-        return "fixture"
-    if custody.dirty and custody.trust.allow_dirty:
-        return "uncommitted"
-    return "measured"
+    labels = [
+        label
+        for label, present in (
+            ("fixture", custody.fixtures),
+            ("uncommitted", custody.dirty or custody.uncommitted_checkout),
+        )
+        if present
+    ]
+    return ", ".join(labels) or "measured"
 
 
 def _interval(interval: Interval | None) -> dict[str, float] | None:

@@ -75,7 +75,7 @@ def test_artifacts_to_analysis_to_gates_promotes_the_quality_variant(tmp_path: P
     assert all((tmp_path / "artifacts" / name).exists() for name in OUTPUT_FILES)
     gates = subprocess.run(
         [sys.executable, "-m", "gates", "--artifacts", "artifacts", "--config", "pyproject.toml",
-         "--accept-fixtures"],
+         "--accept-fixtures", "--allow-dirty"],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert gates.returncode == 0, gates.stdout + gates.stderr

@@ -136,8 +136,10 @@ def test_a_whole_measured_chain_promotes(
     custody = report["custody"]
     assert isinstance(custody, dict)
     assert custody["problems"] == []
-    # Four benchmark artifacts, their four streams, and advanced_testing.json.
-    assert custody["verified_links"] == 9
+    # Four benchmark artifacts, their four streams, and the six other evidence files
+    # (advanced, differential, shadow, smoke, bandit and its stamp) pinned by the analysis.
+    assert custody["verified_links"] == 14
+    assert custody["analysis_remade"] is True
 
 
 def test_hand_written_evidence_is_refused_naming_the_broken_link(
@@ -193,17 +195,19 @@ def test_the_forgery_with_zero_mutants_is_bad_input(
 
 
 def test_a_fixture_set_is_refused_unless_accepted_and_then_labelled(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    checkout: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = Path(__file__).resolve().parents[1]
-    assert gates_fixtures.main([str(tmp_path), "--config", str(root / "pyproject.toml")]) == 0
+    root, _ = checkout
+    artifacts = root / "artifacts"
+    assert gates_fixtures.main([str(artifacts), "--config", str(root / "pyproject.toml")]) == 0
     capsys.readouterr()
-    arguments = ["--artifacts", str(tmp_path), "--config", str(root / "pyproject.toml")]
+    arguments = ["--artifacts", str(artifacts), "--config", str(root / "pyproject.toml")]
     assert gates_cli.main(arguments) == ExitCode.REJECT
-    report = orjson.loads((tmp_path / REPORT_FILE).read_bytes())
+    report = orjson.loads((artifacts / REPORT_FILE).read_bytes())
     assert "fixture evidence, not measured" in chain_reason(report)
+    assert report["evidence"] == "fixture"
     assert gates_cli.main([*arguments, "--accept-fixtures"]) == ExitCode.PROMOTE
-    report = orjson.loads((tmp_path / REPORT_FILE).read_bytes())
+    report = orjson.loads((artifacts / REPORT_FILE).read_bytes())
     assert report["evidence"] == "fixture"
     assert report["custody"]["accept_fixtures"] is True  # type: ignore[index]
 
@@ -238,6 +242,67 @@ def test_a_dirty_tree_is_marked_and_never_promotes_unless_allowed(
     assert code == ExitCode.PROMOTE
     assert report["evidence"] == "uncommitted"
     assert report["custody"]["allow_dirty"] is True  # type: ignore[index]
+
+
+def test_an_edited_analysis_is_caught_by_remaking_it(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Edit the numbers, keep every digest: the analysis remade from its inputs differs."""
+    root, _ = measured
+    path = root / "artifacts" / ANALYSIS_FILE
+    document = orjson.loads(path.read_bytes())
+    row = next(
+        r
+        for r in document["comparisons"]
+        if (r["variant"], r["metric"], r["budget"]) == ("P1", "latency_mean", "pooled")
+    )
+    row["ci_high"] = row["ci_low"]
+    path.write_bytes(dumps(document))
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "statistical_analysis.json is not what its inputs give: `comparisons[" in (
+        chain_reason(report)
+    )
+    assert ".ci_high` is" in chain_reason(report)
+
+
+def test_evidence_written_after_the_analysis_breaks_the_chain(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / DIFFERENTIAL_FILE
+    path.write_bytes(path.read_bytes().replace(b'"compared": 240', b'"compared": 241'))
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "differential.json is not the file statistical_analysis.json read" in (
+        chain_reason(report)
+    )
+
+
+def test_a_chain_without_the_aa_run_is_broken(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / ANALYSIS_FILE
+    document = orjson.loads(path.read_bytes())
+    del document["provenance"]["inputs"][AA_FILE]
+    path.write_bytes(dumps(document))
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "statistical_analysis.json was not made from baseline.json (the A/A run)" in (
+        chain_reason(report)
+    )
+
+
+def test_the_judging_checkout_must_be_committed(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    with (root / "pyproject.toml").open("a") as registry:
+        registry.write("\n# an uncommitted edit\n")
+    code, _, report = judge(root, capsys)
+    assert code == ExitCode.REJECT
+    assert "the checkout judging the evidence has uncommitted changes" in chain_reason(report)
 
 
 def test_an_edit_to_a_benchmark_after_the_analysis_breaks_the_chain(

@@ -27,7 +27,7 @@ REGISTRY = load_registry(ROOT / "pyproject.toml")
 QUALITY = next(v.name for v in REGISTRY.candidates if v.intent == "quality")
 # gates.fixtures stamps its evidence as fixture; these tests judge it as a demonstration
 # (tests/test_custody.py shows it refused without the flag).
-DEMO = ("--accept-fixtures",)
+DEMO = ("--accept-fixtures", "--allow-dirty")  # and outside a git checkout
 
 
 @pytest.fixture

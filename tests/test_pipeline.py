@@ -38,8 +38,8 @@ SIMULATED_SESSION = textwrap.dedent(
     import json, os, pathlib, subprocess, sys, time
     session, artifacts, action = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
     started = time.monotonic()
-    print(f"simulated {session}: {action}", flush=True)
     (artifacts / f"{session}.run_id").write_text(os.environ.get(sys.argv[4], ""))
+    print(f"simulated {session}: {action}", flush=True)  # after its own writes
     kind, _, argument = action.partition(":")
     if kind in ("nap", "long-nap"):
         time.sleep(float(argument) if argument else 1.0 if kind == "nap" else 2.5)

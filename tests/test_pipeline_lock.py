@@ -65,7 +65,9 @@ FIRST_RUN = textwrap.dedent(
     from test_pipeline import simulated
     artifacts = Path({artifacts!r})
     registry = load_registry(Path("pyproject.toml"))
-    plan = build_plan(registry, Options(variants=("V1",)), artifacts)
+    # Sequential: while bench-V1 holds, every earlier session has ended and no other
+    # runs, so nothing of the first run writes while the second one is tried.
+    plan = build_plan(registry, Options(variants=("V1",), parallel=False), artifacts)
     actions = {{"bench-V1": "hold:{release}", "gates": "reject"}}
     sys.exit(run(plan, registry, command_for=simulated(artifacts, actions)))
     """

@@ -113,6 +113,10 @@ def test_the_fan_in_verifies_every_download_before_the_analysis() -> None:
     script = steps[verify]["run"]
     assert f"({downloaded}/*)" in script  # every downloaded file...
     assert 'gh attestation verify "$file" --repo "${{ github.repository }}"' in script
+    # Bound to this workflow and this commit, so no other workflow, branch or older run
+    # of the repository can vouch for a file.
+    assert '--signer-workflow "${{ github.repository }}/.github/workflows/promote.yml"' in script
+    assert '--source-digest "${{ github.sha }}"' in script
     assert steps[verify]["env"]["GH_TOKEN"] == "${{ github.token }}"
     assert "steps.verify.outcome == 'success'" in steps[gates]["if"]
 
@@ -123,6 +127,7 @@ def run_verify_step(tmp_path: Path, downloads: dict[str, str]) -> subprocess.Com
     steps = promote_jobs()[FAN_IN]["steps"]
     script = steps[step_running(steps, "gh attestation verify")]["run"]
     script = script.replace("${{ github.repository }}", "octo/packrepo")
+    script = script.replace("${{ github.sha }}", "c0ffee")
     (tmp_path / "downloaded").mkdir()
     (tmp_path / "artifacts").mkdir()
     for name, content in downloads.items():
@@ -154,7 +159,9 @@ def test_the_verify_step_admits_only_attested_files(tmp_path: Path) -> None:
     assert result.returncode != 0
     calls = (tmp_path / "gh-calls").read_text().splitlines()
     assert sorted(calls) == sorted(
-        f"attestation verify downloaded/{name} --repo octo/packrepo" for name in downloads
+        f"attestation verify downloaded/{name} --repo octo/packrepo --signer-workflow"
+        " octo/packrepo/.github/workflows/promote.yml --source-digest c0ffee"
+        for name in downloads
     )
     assert sorted(path.name for path in (tmp_path / "artifacts").iterdir()) == [
         "V1_benchmark.json",

@@ -65,7 +65,7 @@ SPEC: dict[str, tuple[str, str, str, object]] = {
 KINDS = ("crash", "over_budget", "nondeterministic", "invalid_manifest", "mismatch")
 
 # The fixtures are stamped as such; these tests judge them as a demonstration.
-DEMONSTRATION = Trust(accept_fixtures=True)
+DEMONSTRATION = Trust(accept_fixtures=True, allow_dirty=True)
 
 
 @st.composite

@@ -144,20 +144,22 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _take_lock(artifacts: Path) -> RunLock:
-    """Raises LockHeldError, or OSError when ``artifacts/`` cannot be written."""
-    artifacts.mkdir(parents=True, exist_ok=True)
-    return acquire(lock_path(artifacts))
-
-
-def run(plan: Plan, registry: Registry, *, command_for: CommandFor = nox_command) -> int:
-    artifacts = plan.artifacts_dir
+def _take_lock(artifacts: Path) -> RunLock | int:
+    """The run lock, or the exit code (2, one line said) when another run holds it or
+    ``artifacts/`` cannot be written."""
     try:
-        lock = _take_lock(artifacts)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        return acquire(lock_path(artifacts))
     except LockHeldError as exc:
         return _refuse(str(exc))
     except OSError as exc:
         return _refuse(f"cannot write to {artifacts}: {_why(exc)}")
+
+
+def run(plan: Plan, registry: Registry, *, command_for: CommandFor = nox_command) -> int:
+    lock = _take_lock(plan.artifacts_dir)
+    if isinstance(lock, int):
+        return lock
     with lock:
         return _run_holding_lock(plan, registry, command_for)
 
@@ -295,12 +297,9 @@ def gate(plan: Plan, *, command_for: CommandFor = nox_command) -> int:
     """
     step = plan.phase("evaluating")[0]
     artifacts = plan.artifacts_dir
-    try:
-        lock = _take_lock(artifacts)
-    except LockHeldError as exc:
-        return _refuse(str(exc))
-    except OSError as exc:
-        return _refuse(f"cannot write to {artifacts}: {_why(exc)}")
+    lock = _take_lock(artifacts)
+    if isinstance(lock, int):
+        return lock
     with lock:
         try:
             _set_aside(artifacts, step.artifacts)

@@ -48,17 +48,21 @@ def test_the_size_is_capped(tmp_path: Path) -> None:
 
 def test_gzip_members_and_padding_are_read_under_one_cap(tmp_path: Path) -> None:
     path = tmp_path / "suite.json.gz"
-    path.write_bytes(gzip.compress(b'{"a": ') + gzip.compress(b"1}") + b"\0" * 512)
+    path.write_bytes(
+        gzip.compress(b'{"a": ', mtime=0) + gzip.compress(b"1}", mtime=0) + b"\0" * 512
+    )
     assert read_input(path) == b'{"a": 1}'
 
 
 @pytest.mark.parametrize(
     ("payload", "problem"),
     [
-        (gzip.compress(b"{}" * 1000)[:-12], "truncated gzip data"),
+        # mtime=0: the same bytes in every process (xdist collects in each worker).
+        (gzip.compress(b"{}" * 1000, mtime=0)[:-12], "truncated gzip data"),
         (b"\x1f\x8b\x08\x00not gzip at all", "corrupt gzip data"),
-        (gzip.compress(b"{}") + b"garbage", "corrupt gzip data"),
+        (gzip.compress(b"{}", mtime=0) + b"garbage", "corrupt gzip data"),
     ],
+    ids=["truncated", "not-gzip", "trailing-garbage"],
 )
 def test_broken_gzip_is_refused(tmp_path: Path, payload: bytes, problem: str) -> None:
     path = tmp_path / "suite.json.gz"

@@ -110,6 +110,13 @@ def judge(
     return code, out, report
 
 
+def rejected_because(root: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Judge, expect a reject, and return why the chain of custody failed."""
+    code, out, report = judge(root, capsys)
+    assert code == ExitCode.REJECT, out
+    return chain_reason(report)
+
+
 def chain_reason(report: dict[str, object]) -> str:
     variants = report["variants"]
     assert isinstance(variants, dict)
@@ -157,19 +164,15 @@ def test_hand_written_evidence_is_refused_naming_the_broken_link(
     (root / "artifacts").mkdir()
     files = gates_fixtures.encode(documents, registry.config_sha256)
     write_all_atomically({root / "artifacts" / name: data for name, data in files.items()})
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "statistical_analysis.json names no benchmark artifact it was made from" in (
-        chain_reason(report)
-    )
+    reason = rejected_because(root, capsys)
+    assert "statistical_analysis.json names no benchmark artifact it was made from" in reason
     # Naming inputs that were never written does not help.
     documents[ANALYSIS_FILE]["provenance"]["inputs"] = {AA_FILE: "0" * 64}
     files = gates_fixtures.encode(documents, registry.config_sha256)
     write_all_atomically({root / "artifacts" / ANALYSIS_FILE: files[ANALYSIS_FILE]})
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert f"{AA_FILE} (read by statistical_analysis.json, sha256 000000000000) is missing" in (
-        chain_reason(report)
+    reason = rejected_because(root, capsys)
+    assert (
+        f"{AA_FILE} (read by statistical_analysis.json, sha256 000000000000) is missing" in reason
     )
 
 
@@ -235,9 +238,8 @@ def test_a_dirty_tree_is_marked_and_never_promotes_unless_allowed(
     assert analyse(root) == 0
     analysis = orjson.loads((root / "artifacts" / ANALYSIS_FILE).read_bytes())
     assert analysis["provenance"]["dirty"] is True
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "measured on a tree with uncommitted changes" in chain_reason(report)
+    reason = rejected_because(root, capsys)
+    assert "measured on a tree with uncommitted changes" in reason
     code, _, report = judge(root, capsys, "--allow-dirty")
     assert code == ExitCode.PROMOTE
     assert report["evidence"] == "uncommitted"
@@ -258,12 +260,9 @@ def test_an_edited_analysis_is_caught_by_remaking_it(
     )
     row["ci_high"] = row["ci_low"]
     path.write_bytes(dumps(document))
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "statistical_analysis.json is not what its inputs give: `comparisons[" in (
-        chain_reason(report)
-    )
-    assert ".ci_high` is" in chain_reason(report)
+    reason = rejected_because(root, capsys)
+    assert "statistical_analysis.json is not what its inputs give: `comparisons[" in reason
+    assert ".ci_high` is" in reason
 
 
 def test_evidence_written_after_the_analysis_breaks_the_chain(
@@ -272,11 +271,8 @@ def test_evidence_written_after_the_analysis_breaks_the_chain(
     root, _ = measured
     path = root / "artifacts" / DIFFERENTIAL_FILE
     path.write_bytes(path.read_bytes().replace(b'"compared": 240', b'"compared": 241'))
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "differential.json is not the file statistical_analysis.json read" in (
-        chain_reason(report)
-    )
+    reason = rejected_because(root, capsys)
+    assert "differential.json is not the file statistical_analysis.json read" in reason
 
 
 def test_a_chain_without_the_aa_run_is_broken(
@@ -287,11 +283,8 @@ def test_a_chain_without_the_aa_run_is_broken(
     document = orjson.loads(path.read_bytes())
     del document["provenance"]["inputs"][AA_FILE]
     path.write_bytes(dumps(document))
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "statistical_analysis.json was not made from baseline.json (the A/A run)" in (
-        chain_reason(report)
-    )
+    reason = rejected_because(root, capsys)
+    assert "statistical_analysis.json was not made from baseline.json (the A/A run)" in reason
 
 
 def test_the_judging_checkout_must_be_committed(
@@ -300,9 +293,8 @@ def test_the_judging_checkout_must_be_committed(
     root, _ = measured
     with (root / "pyproject.toml").open("a") as registry:
         registry.write("\n# an uncommitted edit\n")
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "the checkout judging the evidence has uncommitted changes" in chain_reason(report)
+    reason = rejected_because(root, capsys)
+    assert "the checkout judging the evidence has uncommitted changes" in reason
 
 
 def test_an_edit_to_a_benchmark_after_the_analysis_breaks_the_chain(
@@ -313,11 +305,8 @@ def test_an_edit_to_a_benchmark_after_the_analysis_breaks_the_chain(
     document = orjson.loads(path.read_bytes())
     document["trials"][0]["latency_ns"] //= 2
     path.write_bytes(dumps(document))
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert "P1_benchmark.json is not the file statistical_analysis.json read" in (
-        chain_reason(report)
-    )
+    reason = rejected_because(root, capsys)
+    assert "P1_benchmark.json is not the file statistical_analysis.json read" in reason
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate"])
@@ -332,9 +321,8 @@ def test_a_missing_or_edited_trial_stream_breaks_the_chain(
     else:
         stream.write_bytes(b"\n".join(stream.read_bytes().splitlines()[:-3]) + b"\n")
         expected = "M1_benchmark.jsonl is not the file M1_benchmark.json read"
-    code, _, report = judge(root, capsys)
-    assert code == ExitCode.REJECT
-    assert expected in chain_reason(report)
+    reason = rejected_because(root, capsys)
+    assert expected in reason
 
 
 def test_old_schema_documents_are_refused_not_guessed(

@@ -44,7 +44,13 @@ from contracts.documents import read_document, write_all_atomically
 from contracts.errors import EvidenceError, InputError
 from contracts.exitcodes import ExitCode
 from contracts.names import ADVANCED_FILE, CHAINED_EVIDENCE, KINDS
-from contracts.provenance import Provenance, current_provenance, parse_provenance, sha256_file
+from contracts.provenance import (
+    UNKNOWN_COMMIT,
+    Provenance,
+    current_provenance,
+    parse_provenance,
+    sha256_file,
+)
 from contracts.thresholds import GateThresholds, thresholds_from_registry
 from packrepo.registry import Registry, RegistryError, load_registry
 
@@ -135,12 +141,11 @@ def run(options: argparse.Namespace) -> Outcome:
     runs = load_runs(options.input, registry, candidates)
     checkout = current_provenance(options.config, producer=PRODUCER)
     every_run = (runs.aa, *runs.candidates.values())
-    check_commit(every_run, None if checkout.git_sha == "unknown" else checkout.git_sha)
+    check_commit(every_run, None if checkout.git_sha == UNKNOWN_COMMIT else checkout.git_sha)
     result = analyse(runs, registry, settings)
     coverage_path = options.input / ADVANCED_FILE
     coverage = read_coverage(coverage_path, checkout)
-    used = coverage_path if coverage.problem is None else None
-    provenance = _with_inputs(checkout, every_run, used, options.input)
+    provenance = _with_inputs(checkout, every_run, options.input)
     limits = RiskLimits(
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
@@ -160,21 +165,18 @@ def run(options: argparse.Namespace) -> Outcome:
     return Outcome(result, tuple(targets), time.perf_counter() - started)
 
 
-def _with_inputs(
-    checkout: Provenance, runs: Sequence[RunFile], coverage: Path | None, directory: Path
-) -> Provenance:
-    """The analysis's provenance: the digest of every artifact it read, so the gates can
-    walk back to the trial streams; dirty when any input or the checkout was."""
+def _with_inputs(checkout: Provenance, runs: Sequence[RunFile], directory: Path) -> Provenance:
+    """The analysis's provenance: the digest of every benchmark artifact it read, so the
+    gates can walk back to the trial streams, and of every other piece of evidence present
+    now (advanced_testing.json among them), so that none can be swapped in later; dirty
+    when any input or the checkout was."""
     inputs = {run.path.name: run.sha256 for run in runs if run.sha256 is not None}
     dirty = checkout.dirty or any(
         run.artifact.provenance.dirty for run in runs if run.artifact is not None
     )
-    if coverage is not None:
-        inputs[coverage.name] = sha256_file(coverage)
     for name in CHAINED_EVIDENCE:
-        # Present now: pinned, so that the gates can tell it from one written later.
         path = directory / name
-        if name not in inputs and (path.is_symlink() or path.exists()):
+        if path.is_symlink() or path.exists():
             inputs[name] = sha256_file(path)
     return replace(checkout, inputs=inputs, dirty=dirty)
 

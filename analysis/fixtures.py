@@ -38,7 +38,13 @@ from benchmarks.schedule import FIRST, SECOND
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA, write_all_atomically
 from contracts.names import TRIAL_STREAM_KIND
-from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha, sha256_bytes
+from contracts.provenance import (
+    FIXTURE_PRODUCER,
+    UNKNOWN_COMMIT,
+    Provenance,
+    checkout_git_sha,
+    sha256_bytes,
+)
 from packrepo.registry import Registry, load_registry, parse_registry
 
 if sys.version_info >= (3, 11):
@@ -360,7 +366,7 @@ def fixture_registry() -> Registry:
 
 
 def fixture_provenance(
-    config_sha256: str, inputs: Mapping[str, str] | None = None, git_sha: str = "unknown"
+    config_sha256: str, inputs: Mapping[str, str] | None = None, git_sha: str = UNKNOWN_COMMIT
 ) -> Provenance:
     """Stamped ``fixture``: the analysis reads it, the gates refuse it unless told it is a
     demonstration or a simulation (``--accept-fixtures``). A fixture was measured at no
@@ -424,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     registry = load_registry(arguments.config)
     arguments.directory.mkdir(parents=True, exist_ok=True)
-    commit = checkout_git_sha(arguments.config.resolve().parent) or "unknown"
+    commit = checkout_git_sha(arguments.config.resolve().parent) or UNKNOWN_COMMIT
     runs = [benchmark_run(registry, registry.baseline.name)]
     runs += [
         benchmark_run(registry, name, effect=effect, seed=index)

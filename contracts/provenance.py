@@ -48,6 +48,7 @@ from packrepo.registry import load_registry
 RUN_ID_ENV = "PACKREPO_RUN_ID"
 _PROCESS_RUN_ID = uuid.uuid4().hex
 FIXTURE_PRODUCER = "fixture"
+UNKNOWN_COMMIT = "unknown"  # the git_sha of an artifact made outside a git checkout
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -153,7 +154,7 @@ def current_provenance(
     registry = load_registry(config)
     checkout = config.resolve().parent
     return Provenance(
-        git_sha=checkout_git_sha(checkout) or "unknown",
+        git_sha=checkout_git_sha(checkout) or UNKNOWN_COMMIT,
         config_sha256=registry.config_sha256,
         created_unix=_created_unix(),
         dirty=checkout_dirty(checkout),

@@ -19,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.documents import dumps, read_input, write_all_atomically
+from contracts.documents import dumps, write_all_atomically
 from contracts.errors import ConfigError, EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
 from contracts.names import ANALYSIS_FILE, GATES_FILE, HTML_FILE, MARKDOWN_FILE, REPORT_FILE
-from contracts.provenance import checkout_dirty, checkout_git_sha
+from contracts.provenance import UNKNOWN_COMMIT, checkout_dirty, checkout_git_sha
 from contracts.thresholds import thresholds_from_registry, validate_candidates
 from gates.custody import Trust, benchmark_files
 from gates.evidence import Evidence, StatisticalAnalysis
 from gates.html import render_html
-from gates.load import load_evidence
+from gates.load import evidence_from_files, read_chain, uncommitted_checkout
 from gates.markdown import render_markdown
 from gates.remake import remake_problem
 from gates.rules import evaluate
@@ -93,7 +93,7 @@ def render_outputs(
     git_sha = (
         analysis.provenance.git_sha
         if isinstance(analysis, StatisticalAnalysis)
-        else evidence.checkout_git_sha or "unknown"
+        else evidence.checkout_git_sha or UNKNOWN_COMMIT
     )
     markdown = render_markdown(verdict, git_sha)
     html = render_html(verdict, registry, evidence, thresholds_from_registry(registry))
@@ -114,10 +114,16 @@ def decide(
     thresholds_from_registry(registry)
     validate_candidates(registry)
     checkout = config.resolve().parent
-    evidence = load_evidence(
-        artifacts, checkout_git_sha(checkout), trust, checkout_dirty=checkout_dirty(checkout)
+    files = read_chain(artifacts)
+    sha = checkout_git_sha(checkout)
+    evidence = evidence_from_files(
+        files,
+        sha,
+        location=artifacts,
+        trust=trust,
+        uncommitted_checkout=uncommitted_checkout(sha, checkout_dirty(checkout)),
     )
-    evidence = _remade(artifacts, config, evidence)
+    evidence = _remade(artifacts, config, evidence, files.get(ANALYSIS_FILE))
     verdict = evaluate(registry, evidence)
     run = RunContext(
         created_unix=time.time(), python=platform.python_version(), platform=platform.platform()
@@ -127,16 +133,16 @@ def decide(
     return Outcome(verdict=verdict, markdown=markdown)
 
 
-def _remade(artifacts: Path, config: Path, evidence: Evidence) -> Evidence:
-    """Hold the analysis to what its verified inputs give (``gates.remake``), when it names
-    its inputs and every link to them holds; a fixture analysis names none."""
+def _remade(artifacts: Path, config: Path, evidence: Evidence, raw: bytes | None) -> Evidence:
+    """Hold the analysis (``raw``, the bytes judged) to what its verified inputs give
+    (``gates.remake``), when it names its inputs and every link to them holds; a fixture
+    analysis names none."""
     analysis = evidence.analysis
     custody = evidence.custody
-    if not isinstance(analysis, StatisticalAnalysis) or custody.broken:
+    if not isinstance(analysis, StatisticalAnalysis) or raw is None or custody.broken:
         return evidence
     if not benchmark_files(analysis.provenance):
         return evidence
-    raw = read_input(artifacts / ANALYSIS_FILE)
     problem = remake_problem(artifacts, config, analysis, raw)
     return dataclasses.replace(evidence, custody=custody.with_remade(problem))
 

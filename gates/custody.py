@@ -29,9 +29,7 @@ from contracts.names import (
     CHAINED_EVIDENCE,
     TRIAL_STREAM_KIND,
 )
-from contracts.provenance import Provenance, parse_provenance, sha256_bytes
-
-UNKNOWN_COMMIT = "unknown"
+from contracts.provenance import UNKNOWN_COMMIT, Provenance, parse_provenance, sha256_bytes
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """The I/O edge of the gates: read the evidence and the chain of custody behind it.
 
-:func:`load_evidence` is the only function of the gates that reads the
-artifacts directory. It reads every evidence file, then the files the analysis
-names as its inputs (the benchmark artifacts) and the trial streams those
-name, all through :func:`contracts.documents.read_input`. A file that is not
-there is simply absent: the evidence becomes :class:`~gates.evidence.Absent`,
-a chain file becomes a broken link. :func:`evidence_from_files` is pure.
+:func:`read_chain` is the only function of the gates that reads the artifacts
+directory, and it reads each file once, so the CLI judges and remakes the
+analysis from the same bytes (:func:`load_evidence` reads and parses in one
+call). It reads every evidence file, then the files the analysis names as its
+inputs (the benchmark artifacts) and the trial streams those name, all through
+:func:`contracts.documents.read_input`. A file that is not there is simply
+absent: the evidence becomes :class:`~gates.evidence.Absent`, a chain file
+becomes a broken link. :func:`evidence_from_files` is pure.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -67,7 +68,19 @@ def load_evidence(
     *,
     checkout_dirty: bool = False,
 ) -> Evidence:
-    """Read the evidence and its chain from ``artifacts`` (the only file access here)."""
+    """Read the evidence and its chain from ``artifacts`` and parse them."""
+    return evidence_from_files(
+        read_chain(artifacts),
+        checkout_git_sha,
+        location=artifacts,
+        trust=trust,
+        uncommitted_checkout=uncommitted_checkout(checkout_git_sha, checkout_dirty),
+    )
+
+
+def read_chain(artifacts: Path) -> dict[str, bytes]:
+    """The bytes of every evidence file and chain file present, by file name: the only
+    file access of the gates, so that everything judged was read once."""
     if not artifacts.is_dir():
         raise EvidenceError(f"{artifacts}: artifacts directory not found")
     files = _read_present(artifacts, EVIDENCE_FILES)
@@ -81,13 +94,7 @@ def load_evidence(
             for stream in _provenance_of(payload, artifacts / name, BENCHMARK_KIND).inputs
         ]
         files |= _read_present(artifacts, streams)
-    return evidence_from_files(
-        files,
-        checkout_git_sha,
-        location=artifacts,
-        trust=trust,
-        uncommitted_checkout=uncommitted_checkout(checkout_git_sha, checkout_dirty),
-    )
+    return files
 
 
 def uncommitted_checkout(checkout_git_sha: str | None, dirty: bool) -> str | None:
@@ -140,56 +147,50 @@ def evidence_from_files(
     smoke = document(SMOKE_FILE)
     timings = document(TIMINGS_FILE)
     sidecar = document(BANDIT_PROVENANCE_FILE)
-    evidence = Evidence(
-        analysis=Absent(ANALYSIS_FILE) if analysis is None else parse_analysis(analysis),
-        advanced_testing=Absent(ADVANCED_FILE)
-        if advanced is None
-        else parse_advanced_testing(advanced),
-        differential=Absent(DIFFERENTIAL_FILE)
-        if differential is None
-        else parse_differential(differential),
-        shadow=Absent(SHADOW_FILE) if shadow is None else parse_shadow(shadow),
-        security=Absent(BANDIT_FILE)
-        if BANDIT_FILE not in files
-        else _bandit(files[BANDIT_FILE], sidecar, location),
-        smoke=Absent(SMOKE_FILE) if smoke is None else parse_smoke(smoke),
-        timings=None if timings is None else parse_timings(timings),
-        checkout_git_sha=checkout_git_sha,
-        custody=assess_custody({}, (), {}, trust or Trust()),
-    )
+    parsed_analysis = None if analysis is None else parse_analysis(analysis)
+    parsed_advanced = None if advanced is None else parse_advanced_testing(advanced)
+    parsed_differential = None if differential is None else parse_differential(differential)
+    parsed_shadow = None if shadow is None else parse_shadow(shadow)
+    parsed_smoke = None if smoke is None else parse_smoke(smoke)
+    parsed_timings = None if timings is None else parse_timings(timings)
+    security = None if BANDIT_FILE not in files else _bandit(files[BANDIT_FILE], sidecar, location)
+    stamped = {
+        ANALYSIS_FILE: parsed_analysis,
+        ADVANCED_FILE: parsed_advanced,
+        DIFFERENTIAL_FILE: parsed_differential,
+        SHADOW_FILE: parsed_shadow,
+        SMOKE_FILE: parsed_smoke,
+        TIMINGS_FILE: parsed_timings,
+        BANDIT_PROVENANCE_FILE: security,
+    }
+    provenances = {
+        name: document.provenance
+        for name, document in stamped.items()
+        if document is not None and document.provenance is not None
+    }
     custody = assess_custody(
-        _provenances(evidence),
-        _expected_benchmarks(evidence),
+        provenances,
+        _expected_benchmarks(parsed_analysis),
         files,
         trust or Trust(),
         uncommitted_checkout,
     )
-    return dataclasses.replace(evidence, custody=custody)
+    return Evidence(
+        analysis=parsed_analysis or Absent(ANALYSIS_FILE),
+        advanced_testing=parsed_advanced or Absent(ADVANCED_FILE),
+        differential=parsed_differential or Absent(DIFFERENTIAL_FILE),
+        shadow=parsed_shadow or Absent(SHADOW_FILE),
+        security=security or Absent(BANDIT_FILE),
+        smoke=parsed_smoke or Absent(SMOKE_FILE),
+        timings=parsed_timings,
+        checkout_git_sha=checkout_git_sha,
+        custody=custody,
+    )
 
 
-def _provenances(evidence: Evidence) -> dict[str, Provenance]:
-    documents: dict[str, Provenance] = {}
-    for name, document in (
-        (ANALYSIS_FILE, evidence.analysis),
-        (ADVANCED_FILE, evidence.advanced_testing),
-        (DIFFERENTIAL_FILE, evidence.differential),
-        (SHADOW_FILE, evidence.shadow),
-        (SMOKE_FILE, evidence.smoke),
-        (TIMINGS_FILE, evidence.timings),
-    ):
-        provenance = getattr(document, "provenance", None)
-        if isinstance(provenance, Provenance):
-            documents[name] = provenance
-    security = evidence.security
-    if isinstance(security, SecurityScan) and security.provenance is not None:
-        documents[BANDIT_PROVENANCE_FILE] = security.provenance
-    return documents
-
-
-def _expected_benchmarks(evidence: Evidence) -> list[str]:
+def _expected_benchmarks(analysis: StatisticalAnalysis | None) -> list[str]:
     """The benchmark artifact of every run the analysis reports trials for."""
-    analysis = evidence.analysis
-    if not isinstance(analysis, StatisticalAnalysis):
+    if analysis is None:
         return []
     return [
         benchmark_file(name, is_baseline=run.intent == "baseline")

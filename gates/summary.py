@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contracts.documents import SCHEMA
-from contracts.provenance import Provenance
+from contracts.provenance import UNKNOWN_COMMIT, Provenance
 from gates.evidence import Absent, Comparison, Evidence, Interval, StatisticalAnalysis
 from gates.verdict import GateResult, VariantVerdict, Verdict
 from packrepo.registry import Registry
@@ -35,7 +35,7 @@ def reference_provenance(registry: Registry, evidence: Evidence) -> dict[str, ob
     if isinstance(analysis, StatisticalAnalysis):
         return _provenance(analysis.provenance)
     return {
-        "git_sha": evidence.checkout_git_sha or "unknown",
+        "git_sha": evidence.checkout_git_sha or UNKNOWN_COMMIT,
         "config_sha256": registry.config_sha256,
         "created_unix": None,
         "producer": "gates",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from packrepo.budget import parse_budget
-from packrepo.cache import AnalysisCache, default_cache_dir
+from packrepo.cache import AnalysisCache, CacheStats, default_cache_dir, private_directory
 from packrepo.errors import BudgetError, PackError
 from packrepo.flags import Flags
 from packrepo.heuristics import FileFacts, heuristic_scores, import_graph
@@ -30,11 +30,12 @@ from packrepo.pipeline import (
     FileRecord,
     MemoryStore,
     RereadStore,
+    StaleAnalysis,
     TextStore,
     analyse_tree,
 )
-from packrepo.render import FORMATS, Block, Renderer, Segment
-from packrepo.scan import DEFAULT_MAX_FILE_BYTES, scan
+from packrepo.render import FORMATS, Block, Renderer, Segment, spans_fit
+from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile, scan
 from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
 from packrepo.terms import query_terms
 from packrepo.text import split_lines
@@ -111,12 +112,48 @@ def pack_to(
             f"budget {options.budget} is too small: the pack's header alone takes {fixed} tokens"
         )
     scanned = scan(options.root, max_file_bytes=options.max_file_bytes)
-    store = _store(options.flags)
-    cache = _cache(options)
+    cache, cache_unused = _cache(options)
     terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
+    try:
+        tree, writer, blocks, exact = _analyse_and_fit(
+            options, scanned.files, cache, terms, fixed, counter, renderer, trust_snapshot=True
+        )
+    except StaleAnalysis:
+        # The V1 snapshot described a file that has since changed under an unchanged stat
+        # signature: a miss, so analyse again reading every file (and save a true snapshot).
+        if cache is not None:
+            cache.stats = CacheStats()
+        tree, writer, blocks, exact = _analyse_and_fit(
+            options, scanned.files, cache, terms, fixed, counter, renderer, trust_snapshot=False
+        )
+    if options.flags.memory_optimization:
+        writer.stream(blocks, out)
+    else:
+        blocks = writer.write_whole(blocks, exact, out)
+    tokens = fixed + sum(exact[block.path] for block in blocks)
+    skipped = Counter(scanned.skipped) + tree.skipped
+    manifest = _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
+    manifest["query_terms"] = list(terms)  # empty: the query did not steer this pack
+    if cache_unused is not None:
+        manifest["cache"] = {"unused": cache_unused}
+    return manifest
+
+
+def _analyse_and_fit(
+    options: _Options,
+    files: tuple[ScannedFile, ...],
+    cache: AnalysisCache | None,
+    terms: tuple[str, ...],
+    fixed: int,
+    counter: TokenCounter,
+    renderer: Renderer,
+    *,
+    trust_snapshot: bool,
+) -> tuple[AnalysedTree, _Writer, list[Block], dict[str, int]]:
+    store = _store(options.flags, options.max_file_bytes)
     tree = analyse_tree(
         options.root,
-        scanned.files,
+        files,
         AnalysisRequest(
             encoding=options.encoding,
             detailed=options.flags.hybrid_mode,
@@ -126,6 +163,8 @@ def pack_to(
         store,
         cache=cache,
         batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
+        max_file_bytes=options.max_file_bytes,
+        trust_snapshot=trust_snapshot,
     )
     writer = _Writer(
         renderer,
@@ -136,15 +175,7 @@ def pack_to(
     )
     selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
     blocks, exact = writer.fit(selection, fixed)
-    if options.flags.memory_optimization:
-        writer.stream(blocks, out)
-    else:
-        blocks = writer.write_whole(blocks, exact, out)
-    tokens = fixed + sum(exact[block.path] for block in blocks)
-    skipped = Counter(scanned.skipped) + tree.skipped
-    manifest = _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
-    manifest["query_terms"] = list(terms)  # empty: the query did not steer this pack
-    return manifest
+    return tree, writer, blocks, exact
 
 
 def _options(
@@ -176,17 +207,21 @@ def _options(
     )
 
 
-def _store(flags: Flags) -> TextStore:
+def _store(flags: Flags, max_file_bytes: int) -> TextStore:
     if not flags.memory_optimization:
-        return MemoryStore()
-    return CompressedStore() if flags.compression else RereadStore()
+        return MemoryStore(max_file_bytes)
+    return CompressedStore(max_file_bytes) if flags.compression else RereadStore(max_file_bytes)
 
 
-def _cache(options: _Options) -> AnalysisCache | None:
+def _cache(options: _Options) -> tuple[AnalysisCache | None, str | None]:
+    """The V1 cache, if on and its directory is private to us, else why it is unused
+    (entries that another user can write could steer the pack)."""
     if not options.flags.aggressive_caching:
-        return None
+        return None, None
     base = default_cache_dir(os.environ, options.flags.cache_dir)
-    return AnalysisCache.open(base, options.encoding)
+    if not private_directory(base):
+        return None, "not a private directory"
+    return AnalysisCache.open(base, options.encoding), None
 
 
 def _select(
@@ -279,6 +314,9 @@ class _Writer:
         if self._rendered is not None and key in self._rendered:
             return self._rendered[key]
         lines = split_lines(self.store.text(block.path))
+        if not spans_fit(block, lines):
+            # Only a cached analysis read without its text can disagree with the text.
+            raise StaleAnalysis(f"{block.path}: the cached analysis does not fit the file")
         text = self.renderer.block(block, lines)
         if self._rendered is not None:
             self._rendered[key] = text

@@ -7,6 +7,7 @@ out sorted by path, which is why V1, V2 and V3 cannot change the pack.
 
 from __future__ import annotations
 
+import codecs
 import multiprocessing
 import os
 import zlib
@@ -17,10 +18,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms
+from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms, describes
 from packrepo.cache import AnalysisCache, Snapshot, content_key
 from packrepo.errors import PackError
-from packrepo.scan import ScannedFile
+from packrepo.reading import FileSkipped, read_scanned
+from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile
 from packrepo.text import decode, kind_of, looks_binary
 from packrepo.tokens import load_counter
 
@@ -89,20 +91,29 @@ class TextStore(Protocol):
     def text(self, path: str) -> str: ...
 
 
+class StaleAnalysis(PackError):
+    """A file read at render time is not the one a cached analysis described: the packer
+    re-analyses the tree without trusting the snapshot (a miss, never a failure)."""
+
+
 @dataclass
 class _Unread:
     """Files a warm V1 run did not read: read at render, refused if their key changed."""
 
-    locations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    locations: dict[str, tuple[ScannedFile, str]] = field(default_factory=dict)
 
     def add_unread(self, scanned: ScannedFile, key: str) -> None:
-        self.locations[scanned.path] = (scanned.abspath, key)
+        self.locations[scanned.path] = (scanned, key)
 
     def text(self, path: str) -> str:
-        abspath, key = self.locations[path]
-        data = read_file(abspath)
-        if data is None or content_key(data, key.rsplit("-", 1)[1]) != key:
-            raise PackError(f"{path} changed while it was being packed")
+        scanned, key = self.locations[path]
+        try:
+            data = read_scanned(scanned, self.max_file_bytes)
+        except FileSkipped:
+            raise PackError(f"{path} changed while it was being packed") from None
+        if content_key(data, key.rsplit("-", 1)[1]) != key:
+            raise StaleAnalysis(f"{path} changed while it was being packed")
         return decode(data).text
 
 
@@ -144,15 +155,6 @@ class RereadStore(_Unread):
         self.add_unread(scanned, content_key(data, kind_of(scanned.path)))
 
 
-def read_file(abspath: str) -> bytes | None:
-    """The file's bytes, or None if it cannot be read (permissions, vanished, I/O error)."""
-    try:
-        with open(abspath, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -164,15 +166,22 @@ def analyse_tree(
     *,
     cache: AnalysisCache | None = None,
     batch_size: int | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    trust_snapshot: bool = True,
 ) -> AnalysedTree:
-    """Read and analyse every file; ``batch_size`` set means a process pool (V2)."""
+    """Read and analyse every file; ``batch_size`` set means a process pool (V2).
+
+    ``trust_snapshot`` False reads every file even where the V1 snapshot's stat signature
+    matches: the retry after a render found a file the snapshot described wrongly.
+    """
     tree = AnalysedTree(records=[])
     snapshot = _Snapshots(cache, root, request.detailed) if cache is not None else None
     runner: _Runner = (
         _SequentialRunner(request) if batch_size is None else _PoolRunner(request, batch_size)
     )
     with runner:
-        for job, key in _jobs(files, store, tree, request, cache, snapshot):
+        jobs = _jobs(files, store, tree, request, cache, snapshot, max_file_bytes, trust_snapshot)
+        for job, key in jobs:
             runner.submit(job, key)
             tree.records.extend(_finish(request, cache, snapshot, runner.ready()))
         tree.records.extend(_finish(request, cache, snapshot, runner.drain()))
@@ -190,18 +199,24 @@ def _jobs(
     request: AnalysisRequest,
     cache: AnalysisCache | None,
     snapshot: _Snapshots | None,
+    max_file_bytes: int,
+    trust_snapshot: bool,
 ) -> Iterator[tuple[FileJob, str | None]]:
     """Jobs still to compute; cache hits go straight into ``tree``."""
     for scanned in files:
-        if snapshot is not None and cache is not None and not request.with_terms:
+        if trust_snapshot and snapshot is not None and cache is not None and not request.with_terms:
             unread = snapshot.unchanged(scanned, cache)
             if unread is not None:
                 store.add_unread(scanned, snapshot.key(scanned.path))
                 tree.records.append(_record(request, scanned.path, unread))
                 continue
-        data = read_file(scanned.abspath)
-        if data is None:
-            tree.skipped["unreadable"] += 1
+        try:
+            data = read_scanned(scanned, max_file_bytes)
+        except FileSkipped as skipped:
+            tree.skipped[skipped.reason] += 1
+            continue
+        if data in (b"", codecs.BOM_UTF8):  # emptied after the scan, or a byte-order mark only
+            tree.skipped["empty"] += 1
             continue
         if looks_binary(data):
             tree.skipped["binary"] += 1
@@ -231,9 +246,17 @@ def _lookup(
     request: AnalysisRequest,
     data: bytes,
 ) -> FileResult | None:
-    """A cached analysis of exactly these bytes: the snapshot's first, else the entry's."""
+    """A cached analysis of exactly these bytes (the snapshot's first, else the entry's),
+    used only if it describes the text as it is: a tampered entry is a miss."""
     hit = snapshot.known(scanned, key, request, data) if snapshot is not None else None
-    return hit if hit is not None else _cached(cache, key, request, data)
+    if hit is None:
+        hit = _cached(cache, key, request, data)
+    if hit is not None and not describes(hit.analysis, kind_of(scanned.path), decode(data)):
+        if cache is not None:
+            cache.stats.hits -= 1
+            cache.stats.misses += 1
+        return None
+    return hit
 
 
 def _cached(
@@ -277,7 +300,7 @@ class _Snapshots:
         self._detailed = detailed
         self._previous = cache.load_snapshot(root, detailed=detailed)
         self._current: dict[str, Snapshot] = {}
-        self.pending: dict[str, tuple[int, int, int]] = {}
+        self.pending: dict[str, tuple[int, ...]] = {}
 
     def unchanged(self, scanned: ScannedFile, cache: AnalysisCache) -> FileResult | None:
         """The previous analysis if the file's stat signature has not changed."""
@@ -304,9 +327,7 @@ class _Snapshots:
     def key(self, path: str) -> str:
         return self._current[path].key
 
-    def seen(
-        self, path: str, signature: tuple[int, int, int], key: str, analysis: FileAnalysis
-    ) -> None:
+    def seen(self, path: str, signature: tuple[int, ...], key: str, analysis: FileAnalysis) -> None:
         self._current[path] = Snapshot(signature, key, analysis)
 
     def save(self) -> None:

@@ -29,18 +29,23 @@ DEFAULT_MAX_FILE_BYTES = 1_000_000
 
 @dataclass(frozen=True)
 class ScannedFile:
-    """A regular file to analyse: its POSIX path under the root and where to read it."""
+    """A regular file to analyse: its POSIX path under the root, where to read it (a link's
+    resolved target), and the identity a later read must find there."""
 
     path: str
     abspath: str
     size: int
     mtime_ns: int = 0
     inode: int = 0
+    device: int = 0
+    ctime_ns: int = 0
 
     @property
-    def signature(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, inode): unchanged means the content almost surely is too."""
-        return (self.size, self.mtime_ns, self.inode)
+    def signature(self) -> tuple[int, int, int, int, int]:
+        """(size, mtime_ns, ctime_ns, inode, device): unchanged means the content almost
+        surely is too. ctime is in it because no unprivileged call can set it back, so a
+        same-size edit that restores the mtime still changes the signature."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device)
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,12 @@ def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool
         return "binary"
     if info.st_size > walk.max_file_bytes:
         return "oversize"
-    walk.files.append(ScannedFile(rel, entry.path, info.st_size, info.st_mtime_ns, info.st_ino))
+    where = os.path.realpath(entry.path) if is_link else entry.path
+    walk.files.append(
+        ScannedFile(
+            rel, where, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns
+        )
+    )
     return ""
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.arms import PROJECT_ROOT, Arm
 
-PACKAGES = ("packrepo", "bpe-openai", "pathspec", "numpy", "orjson")
+PACKAGES = ("packrepo", "bpe-openai", "numpy", "orjson")
 
 
 def cpu_model() -> str:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import TYPE_CHECKING
 
-from packrepo.scan import ScannedFile
+if TYPE_CHECKING:  # scan reads .gitignore files through this module
+    from packrepo.scan import ScannedFile
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 16

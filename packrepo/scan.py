@@ -2,7 +2,8 @@
 
 The walk is iterative (deep trees cannot exhaust the stack), honours ``.gitignore`` files
 at every level (a deeper file overrides a shallower one, negations included, and an
-ignored directory is not entered, as in git), and never follows a symlink out of the root.
+ignored directory is not entered, as in git; the matching is linear-time, see
+:mod:`packrepo.ignore`), and never follows a symlink out of the root.
 Symlinked directories are not followed at all (the only way a walk can loop); a symlinked
 file is kept only when it resolves to a regular file inside the root. Nothing here reads a
 file's content except ``.gitignore`` files.
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import pathspec
-
 from packrepo.errors import PackError
+from packrepo.ignore import IgnoreFile, PatternError, parse_ignore_file
+from packrepo.reading import read_small_regular
 from packrepo.text import has_binary_suffix
 
 # Version-control metadata and tool caches: never source, and often huge.
@@ -25,6 +27,8 @@ DEFAULT_IGNORED_DIRS = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 )
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+# A walk longer than this is a hostile or unpackable tree: one clear error, not a hang.
+DEFAULT_SCAN_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -57,25 +61,43 @@ class ScanResult:
 @dataclass(frozen=True)
 class _Ignore:
     base: str  # directory of the .gitignore, '' for the root
-    spec: pathspec.GitIgnoreSpec
+    rules: IgnoreFile
 
 
 @dataclass(frozen=True)
 class _Walk:
     root: str
     max_file_bytes: int
+    deadline: float
     files: list[ScannedFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def scan(root: str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ScanResult:
-    """List the files of ``root`` to pack, sorted by path, and count what was skipped."""
+def scan(
+    root: str,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    time_limit: float = DEFAULT_SCAN_SECONDS,
+) -> ScanResult:
+    """List the files of ``root`` to pack, sorted by path, and count what was skipped.
+
+    Raises PackError when the walk takes longer than ``time_limit`` seconds (a tree or a
+    ``.gitignore`` too large to pack in reasonable time) or a ``.gitignore`` holds more
+    patterns than :data:`packrepo.ignore.MAX_PATTERNS`.
+    """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise PackError(f"{root} is not a directory")
-    walk = _Walk(root=real_root, max_file_bytes=max_file_bytes)
+    walk = _Walk(
+        root=real_root, max_file_bytes=max_file_bytes, deadline=time.monotonic() + time_limit
+    )
     pending: list[tuple[str, tuple[_Ignore, ...]]] = [("", ())]
     while pending:
+        if time.monotonic() > walk.deadline:
+            raise PackError(
+                f"scanning {root} took longer than {time_limit:g} s; pack a smaller tree"
+                " or ignore more of it"
+            )
         directory, ignores = pending.pop()
         pending.extend(_visit(walk, directory, ignores))
     files = tuple(sorted(walk.files, key=lambda scanned: scanned.path))
@@ -180,28 +202,16 @@ def _is_supported_name(name: str) -> bool:
 
 
 def _read_gitignore(absdir: str, directory: str) -> _Ignore | None:
-    path = os.path.join(absdir, ".gitignore")
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path, "rb") as handle:
-            lines = handle.read(DEFAULT_MAX_FILE_BYTES).decode("utf-8", "replace").splitlines()
-    except OSError:
+    data = read_small_regular(os.path.join(absdir, ".gitignore"), DEFAULT_MAX_FILE_BYTES)
+    if data is None:
         return None
-    return _Ignore(base=directory, spec=pathspec.GitIgnoreSpec.from_lines(_valid_patterns(lines)))
-
-
-def _valid_patterns(lines: list[str]) -> list[str]:
-    """The lines git would honour: git skips a pattern it cannot parse (a lone ``!``,
-    say, as in black's test data); pathspec raises on the whole file instead."""
-    valid = []
-    for line in lines:
-        try:
-            pathspec.GitIgnoreSpec.from_lines([line])
-        except (ValueError, TypeError):
-            continue
-        valid.append(line)
-    return valid
+    lines = data.decode("utf-8", "replace").split("\n")
+    try:
+        rules = parse_ignore_file(lines)
+    except PatternError as error:
+        where = f"{directory}/.gitignore" if directory else ".gitignore"
+        raise PackError(f"{where}: {error}; refusing to guess what it ignores") from None
+    return _Ignore(base=directory, rules=rules)
 
 
 def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:
@@ -209,7 +219,7 @@ def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:
     ignored = False
     for ignore in ignores:
         local = rel[len(ignore.base) + 1 :] if ignore.base else rel
-        result = ignore.spec.check_file(local + "/" if is_dir else local)
-        if result.include is not None:
-            ignored = bool(result.include)
+        decision = ignore.rules.decide(local, is_dir)
+        if decision is not None:
+            ignored = decision
     return ignored

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from packrepo import Flags, pack
+from packrepo import Flags, PackError, pack
 from packrepo import packer as packer_module
+from packrepo.ignore import MAX_PATTERNS
 from packrepo.scan import ScanResult, scan
 
 BASELINE = Flags()
@@ -246,3 +249,48 @@ def test_a_new_cache_directory_is_private(tiny_repo: Path, tmp_path: Path) -> No
         tiny_repo, "1M", flags=Flags(policy_v2=True, aggressive_caching=True, cache_dir=str(cache))
     )
     assert cache.stat().st_mode & 0o777 == 0o700
+
+
+# --- .gitignore matching is bounded ------------------------------------------------------------
+
+
+def test_a_backtracking_gitignore_line_does_not_hang_the_pack(tmp_path: Path) -> None:
+    """``*a`` x20 then ``b`` against a long name: exponential for a backtracking regex."""
+    (tmp_path / ".gitignore").write_text("*a" * 20 + "b\n")
+    (tmp_path / ("a" * 43)).write_text("kept\n")
+    (tmp_path / ("a" * 40 + "b")).write_text("ignored\n")
+    script = "import sys, packrepo; print(packrepo.pack(sys.argv[1], '10k').manifest['items'])"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # linear matching takes milliseconds; the old regex, hours
+        check=True,
+    )
+    assert "a" * 43 in done.stdout
+    assert "a" * 40 + "b" not in done.stdout
+
+
+def test_a_huge_gitignore_is_matched_by_lookup(tmp_path: Path) -> None:
+    lines = [f"generated_{n}.py" for n in range(MAX_PATTERNS // 2)]
+    lines += [f"*.ext{n}" for n in range(MAX_PATTERNS // 2)]
+    (tmp_path / ".gitignore").write_text("\n".join(lines) + "\n")
+    for n in range(100):
+        (tmp_path / f"generated_{n}.py").write_text("x = 1\n")
+        (tmp_path / f"kept_{n}.py").write_text("y = 2\n")
+        (tmp_path / f"data_{n}.ext{n}").write_text("z\n")
+    paths = [scanned.path for scanned in scan(str(tmp_path)).files]
+    assert paths == [".gitignore", *sorted(f"kept_{n}.py" for n in range(100))]
+
+
+def test_too_many_gitignore_patterns_are_refused_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".gitignore").write_text("x\n" * (MAX_PATTERNS + 1))
+    with pytest.raises(PackError, match=r"^sub/\.gitignore: more than 10000 patterns"):
+        scan(str(tmp_path))
+
+
+def test_a_scan_over_its_time_budget_ends_in_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    with pytest.raises(PackError, match="took longer than -1 s"):
+        scan(str(tmp_path), time_limit=-1)

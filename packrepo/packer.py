@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from packrepo.budget import parse_budget
@@ -23,9 +23,9 @@ from packrepo.errors import BudgetError, PackError
 from packrepo.flags import Flags
 from packrepo.heuristics import FileFacts, heuristic_scores, import_graph
 from packrepo.hybrid import ChunkStats, hybrid_scores
+from packrepo.overview import directory_overview
 from packrepo.pipeline import (
     AnalysedTree,
-    AnalysisRequest,
     CompressedStore,
     FileRecord,
     MemoryStore,
@@ -35,6 +35,7 @@ from packrepo.pipeline import (
     analyse_tree,
 )
 from packrepo.render import FORMATS, Block, Renderer, Segment, spans_fit
+from packrepo.runners import AnalysisRequest
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile, scan
 from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
 from packrepo.terms import query_terms
@@ -65,6 +66,9 @@ class _Options:
     format: str
     encoding: str
     max_file_bytes: int
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    overview: bool = False
 
 
 def pack(
@@ -76,12 +80,15 @@ def pack(
     format: str = "markdown",
     encoding: str = DEFAULT_ENCODING,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    overview: bool = False,
 ) -> PackResult:
     """Pack the tree at ``path`` into at most ``budget`` tokens (see :func:`pack_to`)."""
     buffer = io.StringIO()
     manifest = pack_to(
         path, budget, buffer, query, flags=flags, format=format, encoding=encoding,
-        max_file_bytes=max_file_bytes,
+        max_file_bytes=max_file_bytes, include=include, exclude=exclude, overview=overview,
     )  # fmt: skip
     return PackResult(text=buffer.getvalue(), manifest=manifest, tokens=manifest["tokens"])
 
@@ -96,14 +103,23 @@ def pack_to(
     format: str = "markdown",
     encoding: str = DEFAULT_ENCODING,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    overview: bool = False,
 ) -> dict[str, Any]:
     """Write the pack of ``path`` to ``out`` and return its manifest.
 
     ``flags`` None reads the ``FASTPATH_*`` environment once. With memory optimisation (V3)
     blocks are written one at a time as they are rendered; otherwise the document is
-    assembled, counted whole, then written.
+    assembled, counted whole, then written. ``include``/``exclude`` are gitignore-style
+    patterns; ``overview`` puts a directory overview, counted in the budget, at the top.
     """
-    options = _options(path, budget, query, flags, format, encoding, max_file_bytes)
+    options = replace(
+        _options(path, budget, query, flags, format, encoding, max_file_bytes),
+        include=tuple(include),
+        exclude=tuple(exclude),
+        overview=overview,
+    )
     counter = load_counter(options.encoding)
     renderer = Renderer(options.format, title=os.path.basename(options.root))
     fixed = counter.count(renderer.header()) + counter.count(renderer.footer())
@@ -111,7 +127,18 @@ def pack_to(
         raise BudgetError(
             f"budget {options.budget} is too small: the pack's header alone takes {fixed} tokens"
         )
-    scanned = scan(options.root, max_file_bytes=options.max_file_bytes)
+    scanned = scan(
+        options.root,
+        max_file_bytes=options.max_file_bytes,
+        include=options.include,
+        exclude=options.exclude,
+    )
+    if options.overview:
+        lines = directory_overview(
+            [file.path for file in scanned.files], options.budget, counter.count
+        )
+        renderer = replace(renderer, overview=lines)
+        fixed = counter.count(renderer.header()) + counter.count(renderer.footer())
     cache, cache_unused = _cache(options)
     terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
     try:

@@ -8,46 +8,26 @@ out sorted by path, which is why V1, V2 and V3 cannot change the pack.
 from __future__ import annotations
 
 import codecs
-import multiprocessing
-import os
 import zlib
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms, describes
+from packrepo.analysis import ChunkTerms, FileAnalysis, chunk_terms, describes
 from packrepo.cache import AnalysisCache, Snapshot, content_key
 from packrepo.errors import PackError
 from packrepo.reading import FileSkipped, read_scanned
+from packrepo.runners import (
+    AnalysisRequest,
+    FileJob,
+    FileResult,
+    PoolRunner,
+    Runner,
+    SequentialRunner,
+)
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile
 from packrepo.text import decode, kind_of, looks_binary
-from packrepo.tokens import load_counter
-
-
-@dataclass(frozen=True)
-class AnalysisRequest:
-    """What to compute for each file; ``keep_terms`` are the query's terms."""
-
-    encoding: str
-    detailed: bool
-    with_terms: bool
-    keep_terms: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class FileJob:
-    path: str
-    kind: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class FileResult:
-    analysis: FileAnalysis
-    terms: ChunkTerms | None
 
 
 @dataclass(frozen=True)
@@ -62,22 +42,6 @@ class AnalysedTree:
     records: list[FileRecord]
     skipped: Counter[str] = field(default_factory=Counter)
     replaced: int = 0
-
-
-# --- the pure step, also the worker's entry point -----------------------------------------
-
-
-def analyse_job(request: AnalysisRequest, job: FileJob) -> FileResult:
-    counter = load_counter(request.encoding)
-    decoded = decode(job.data)
-    analysis = analyse(job.kind, decoded, counter, detailed=request.detailed)
-    terms = chunk_terms(decoded, analysis, request.keep_terms) if request.with_terms else None
-    return FileResult(analysis=analysis, terms=terms)
-
-
-def analyse_batch(request: AnalysisRequest, jobs: list[FileJob]) -> list[FileResult]:
-    """Run in a worker process: picklable arguments in, picklable results out."""
-    return [analyse_job(request, job) for job in jobs]
 
 
 # --- where text waits for rendering -------------------------------------------------------
@@ -176,8 +140,8 @@ def analyse_tree(
     """
     tree = AnalysedTree(records=[])
     snapshot = _Snapshots(cache, root, request.detailed) if cache is not None else None
-    runner: _Runner = (
-        _SequentialRunner(request) if batch_size is None else _PoolRunner(request, batch_size)
+    runner: Runner = (
+        SequentialRunner(request) if batch_size is None else PoolRunner(request, batch_size)
     )
     with runner:
         jobs = _jobs(files, store, tree, request, cache, snapshot, max_file_bytes, trust_snapshot)
@@ -333,103 +297,3 @@ class _Snapshots:
     def save(self) -> None:
         if self._current != self._previous:
             self._cache.save_snapshot(self._root, self._current, detailed=self._detailed)
-
-
-class _Runner(Protocol):
-    def __enter__(self) -> _Runner: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def submit(self, job: FileJob, key: str | None) -> None: ...
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
-
-
-class _SequentialRunner:
-    def __init__(self, request: AnalysisRequest) -> None:
-        self._request = request
-        self._done: list[tuple[FileJob, str | None, FileResult]] = []
-
-    def __enter__(self) -> _SequentialRunner:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.clear()
-
-    def submit(self, job: FileJob, key: str | None) -> None:
-        self._done.append((job, key, analyse_job(self._request, job)))
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        done, self._done = self._done, []
-        yield from done
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        return self.ready()
-
-
-_Batch = list[tuple[FileJob, str | None]]
-
-
-class _PoolRunner:
-    """Batches on a spawn-context process pool, at most two batches per worker in flight.
-
-    Spawn, not fork: the tokenizer is native code that may hold threads, and forking a
-    process with threads can deadlock. Results come back in submission order.
-    """
-
-    def __init__(self, request: AnalysisRequest, batch_size: int) -> None:
-        self._request = request
-        self._batch_size = batch_size
-        self._workers = max(1, min(os.cpu_count() or 1, 4))
-        self._batch: _Batch = []
-        self._in_flight: deque[tuple[_Batch, Future[list[FileResult]]]] = deque()
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _PoolRunner:
-        context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def submit(self, job: FileJob, key: str | None) -> None:
-        self._batch.append((job, key))
-        if len(self._batch) >= self._batch_size:
-            self._send()
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        while len(self._in_flight) > 2 * self._workers or (
-            self._in_flight and self._in_flight[0][1].done()
-        ):
-            yield from self._collect()
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        if self._batch:
-            self._send()
-        while self._in_flight:
-            yield from self._collect()
-
-    def _send(self) -> None:
-        if self._pool is None:
-            raise RuntimeError("the process pool is used outside its with-block")
-        jobs = [job for job, _ in self._batch]
-        self._in_flight.append((self._batch, self._pool.submit(analyse_batch, self._request, jobs)))
-        self._batch = []
-
-    def _collect(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        batch, future = self._in_flight.popleft()
-        try:
-            results = future.result()
-        except BrokenProcessPool:
-            raise PackError(
-                "the analysis process pool died; a script packing with"
-                " FASTPATH_PARALLEL_PROCESSING=1 must guard its entry point with"
-                " `if __name__ == '__main__':` (spawned workers re-import it)"
-            ) from None
-        for (job, key), result in zip(batch, results, strict=True):
-            yield job, key, result

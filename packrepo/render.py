@@ -54,17 +54,27 @@ class Block:
 class Renderer:
     format: str
     title: str
+    overview: tuple[str, ...] = ()  # lines of the directory overview, if asked for
 
     def header(self) -> str:
         if self.format == "xml":
             return (
                 f'<?xml version="1.0" encoding="UTF-8"?>\n'
                 f"<repository name={_attr(header_text(self.title))}>\n"
-            )
+            ) + self._overview()
         return (
             f"# Repository pack: {_one_line(self.title)}\n\n"
             "Each file is headed by its path and the line spans shown; ⋮ marks omitted lines.\n\n"
-        )
+        ) + self._overview()
+
+    def _overview(self) -> str:
+        if not self.overview:
+            return ""
+        text = "".join(line + "\n" for line in self.overview)
+        if self.format == "xml":
+            return f"<overview><![CDATA[\n{_cdata(text)}]]></overview>\n"
+        fence = "`" * max(3, longest_backtick_run(text) + 1)
+        return f"## Directory overview\n\n{fence}text\n{text}{fence}\n\n"
 
     def footer(self) -> str:
         return "</repository>\n" if self.format == "xml" else ""

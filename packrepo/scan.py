@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from packrepo.errors import PackError
-from packrepo.ignore import IgnoreFile, PatternError, parse_ignore_file
+from packrepo.ignore import IgnoreFile, PatternError, parse_ignore_file, parse_rule
 from packrepo.reading import read_small_regular
 from packrepo.text import has_binary_suffix
 
@@ -69,6 +69,8 @@ class _Walk:
     root: str
     max_file_bytes: int
     deadline: float
+    include: IgnoreFile | None = None  # --include: only files these patterns match
+    exclude: IgnoreFile | None = None  # --exclude: as if added to the root .gitignore
     files: list[ScannedFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
@@ -78,18 +80,26 @@ def scan(
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     time_limit: float = DEFAULT_SCAN_SECONDS,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
 ) -> ScanResult:
     """List the files of ``root`` to pack, sorted by path, and count what was skipped.
 
     Raises PackError when the walk takes longer than ``time_limit`` seconds (a tree or a
     ``.gitignore`` too large to pack in reasonable time) or a ``.gitignore`` holds more
-    patterns than :data:`packrepo.ignore.MAX_PATTERNS`.
+    patterns than :data:`packrepo.ignore.MAX_PATTERNS`. ``include`` and ``exclude`` are
+    gitignore-style patterns relative to the root (``exclude`` wins; a file is included
+    when it or a directory above it matches an ``include`` pattern).
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise PackError(f"{root} is not a directory")
     walk = _Walk(
-        root=real_root, max_file_bytes=max_file_bytes, deadline=time.monotonic() + time_limit
+        root=real_root,
+        max_file_bytes=max_file_bytes,
+        deadline=time.monotonic() + time_limit,
+        include=_user_patterns("--include", include),
+        exclude=_user_patterns("--exclude", exclude),
     )
     pending: list[tuple[str, tuple[_Ignore, ...]]] = [("", ())]
     while pending:
@@ -142,9 +152,35 @@ def _classify(walk: _Walk, entry: os.DirEntry[str], rel: str, ignores: tuple[_Ig
         return "default_ignored"
     if _is_ignored(rel, is_dir, ignores):
         return "gitignored"
+    if walk.exclude is not None and walk.exclude.decide(rel, is_dir):
+        return "excluded"
     if is_dir:
         return "directory"
+    if walk.include is not None and not _included(walk.include, rel):
+        return "not_included"
     return _classify_file(walk, entry, rel, is_link)
+
+
+def _user_patterns(option: str, patterns: tuple[str, ...]) -> IgnoreFile | None:
+    if not patterns:
+        return None
+    rules = []
+    for pattern in patterns:
+        try:
+            rule = parse_rule(pattern)
+        except PatternError as error:
+            raise PackError(f"{option} {pattern!r}: {error}") from None
+        if rule is None or rule.negated:
+            raise PackError(f"{option} {pattern!r} is not a pattern (blank, comment or '!')")
+        rules.append(rule)
+    return IgnoreFile(rules)
+
+
+def _included(include: IgnoreFile, rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(include.decide(rel, False)) or any(
+        include.decide("/".join(parts[:depth]), True) for depth in range(1, len(parts))
+    )
 
 
 def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool) -> str:

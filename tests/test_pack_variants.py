@@ -125,7 +125,6 @@ def test_unwritable_cache_costs_speed_not_correctness(tiny_repo: Path, tmp_path:
     assert result.manifest["cache"] == {"unused": "not a private directory"}
 
 
-
 def test_cache_directory_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert default_cache_dir({"FASTPATH_CACHE_DIR": "/x"}, None) == Path("/x")
     assert default_cache_dir({"FASTPATH_CACHE_DIR": "/x"}, "/y") == Path("/y")

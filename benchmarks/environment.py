@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.arms import PROJECT_ROOT, Arm
 
-PACKAGES = ("packrepo", "bpe-openai", "numpy", "orjson")
+PACKAGES = ("packrepo", "bpe-openai", "detect-secrets", "numpy", "orjson")
 
 
 def cpu_model() -> str:

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start with a directory overview (counted in the budget, at most 10%%)",
     )
+    packing.add_argument(
+        "--include-secrets",
+        action="store_true",
+        help="pack files holding private keys, tokens or credentials (withheld by default)",
+    )
     packing.add_argument("--format", choices=FORMATS, default="markdown")
     packing.add_argument("--encoding", choices=SUPPORTED_ENCODINGS, default=DEFAULT_ENCODING)
     packing.add_argument(
@@ -225,6 +230,7 @@ def _run(
             include=arguments.include,
             exclude=arguments.exclude,
             overview=arguments.overview,
+            allow_secrets=arguments.include_secrets,
         )
 
     if output is None:

@@ -34,18 +34,16 @@ from packrepo.pipeline import (
     TextStore,
     analyse_tree,
 )
-from packrepo.render import FORMATS, Block, Renderer, Segment, spans_fit
+from packrepo.render import FORMATS, Block, Renderer
 from packrepo.runners import AnalysisRequest
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile, scan
 from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
 from packrepo.terms import query_terms
-from packrepo.text import split_lines
 from packrepo.tokens import TokenCounter, load_counter
+from packrepo.writer import Writer
 
 DEFAULT_ENCODING = "cl100k_base"
 MANIFEST_SCHEMA = 1
-# Whole files tried in the slack left after exact counting; each costs one render.
-TOP_UP_ATTEMPTS = 64
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,7 @@ class _Options:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     overview: bool = False
+    allow_secrets: bool = False
 
 
 def pack(
@@ -83,12 +82,14 @@ def pack(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     overview: bool = False,
+    allow_secrets: bool = False,
 ) -> PackResult:
     """Pack the tree at ``path`` into at most ``budget`` tokens (see :func:`pack_to`)."""
     buffer = io.StringIO()
     manifest = pack_to(
         path, budget, buffer, query, flags=flags, format=format, encoding=encoding,
         max_file_bytes=max_file_bytes, include=include, exclude=exclude, overview=overview,
+        allow_secrets=allow_secrets,
     )  # fmt: skip
     return PackResult(text=buffer.getvalue(), manifest=manifest, tokens=manifest["tokens"])
 
@@ -106,6 +107,7 @@ def pack_to(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     overview: bool = False,
+    allow_secrets: bool = False,
 ) -> dict[str, Any]:
     """Write the pack of ``path`` to ``out`` and return its manifest.
 
@@ -113,12 +115,15 @@ def pack_to(
     blocks are written one at a time as they are rendered; otherwise the document is
     assembled, counted whole, then written. ``include``/``exclude`` are gitignore-style
     patterns; ``overview`` puts a directory overview, counted in the budget, at the top.
+    A file whose emitted text would hold a secret is withheld (manifest ``skipped`` counts
+    it under ``secret``, ``withheld`` names it and the kind) unless ``allow_secrets``.
     """
     options = replace(
         _options(path, budget, query, flags, format, encoding, max_file_bytes),
         include=tuple(include),
         exclude=tuple(exclude),
         overview=overview,
+        allow_secrets=allow_secrets,
     )
     counter = load_counter(options.encoding)
     renderer = Renderer(options.format, title=os.path.basename(options.root))
@@ -158,9 +163,13 @@ def pack_to(
     else:
         blocks = writer.write_whole(blocks, exact, out)
     tokens = fixed + sum(exact[block.path] for block in blocks)
-    skipped = Counter(scanned.skipped) + tree.skipped
+    skipped = Counter(scanned.skipped) + tree.skipped + Counter({"secret": len(writer.withheld)})
     manifest = _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
     manifest["query_terms"] = list(terms)  # empty: the query did not steer this pack
+    if writer.withheld:  # absent when nothing was withheld, as in every pack before
+        manifest["withheld"] = [
+            {"path": path, "reason": reason} for path, reason in sorted(writer.withheld.items())
+        ]
     if cache_unused is not None:
         manifest["cache"] = {"unused": cache_unused}
     return manifest
@@ -176,7 +185,7 @@ def _analyse_and_fit(
     renderer: Renderer,
     *,
     trust_snapshot: bool,
-) -> tuple[AnalysedTree, _Writer, list[Block], dict[str, int]]:
+) -> tuple[AnalysedTree, Writer, list[Block], dict[str, int]]:
     store = _store(options.flags, options.max_file_bytes)
     tree = analyse_tree(
         options.root,
@@ -193,12 +202,13 @@ def _analyse_and_fit(
         max_file_bytes=options.max_file_bytes,
         trust_snapshot=trust_snapshot,
     )
-    writer = _Writer(
+    writer = Writer(
         renderer,
         counter,
         store,
         options.budget,
         keep_rendered=not options.flags.memory_optimization,
+        allow_secrets=options.allow_secrets,
     )
     selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
     blocks, exact = writer.fit(selection, fixed)
@@ -279,116 +289,6 @@ def _select(
         for r in records
     ]
     return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
-
-
-class _Writer:
-    """Renders blocks from the text store; counts them exactly; writes them."""
-
-    def __init__(
-        self,
-        renderer: Renderer,
-        counter: TokenCounter,
-        store: TextStore,
-        budget: int,
-        *,
-        keep_rendered: bool,
-    ) -> None:
-        self.renderer = renderer
-        self.counter = counter
-        self.store = store
-        self.budget = budget
-        # Rendered blocks are at most about the budget in size; keeping them saves reading
-        # and rendering every chosen file twice. V3 streams instead and renders again.
-        self._rendered: dict[tuple[str, tuple[Segment, ...]], str] | None = (
-            {} if keep_rendered else None
-        )
-        self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
-        self._first_framing: dict[tuple[str, Segment], int] = {}
-        self._extra_segment = self._extra_segment_cost()
-
-    def estimate(self, block: Block) -> int:
-        """Framing plus the spans' own tokens; exact framing for one span, a bound beyond.
-
-        The ladder grows blocks a span at a time, and recounting a growing header for every
-        offer would dominate V4; each extra span is charged the measured cost of a span with
-        the widest label and a gap marker, an overestimate the exact count later corrects.
-        """
-        key = (block.path, block.segments)
-        estimate = self._estimates.get(key)
-        if estimate is None:
-            first = (block.path, block.segments[0])
-            framing = self._first_framing.get(first)
-            if framing is None:
-                single = Block(block.path, block.segments[:1], block.backticks, 0)
-                framing = self.counter.count(self.renderer.framing(single))
-                self._first_framing[first] = framing
-            framing += self._extra_segment * (len(block.segments) - 1)
-            estimate = framing + sum(segment.tokens for segment in block.segments)
-            self._estimates[key] = estimate
-        return estimate
-
-    def _extra_segment_cost(self) -> int:
-        wide = Segment(999_990, 999_991, "signature", 0.0, 0)
-        wider = Segment(999_995, 999_999, "signature", 0.0, 0)
-        one = Block("x", (wide,), 0, 0)
-        two = Block("x", (wide, wider), 0, 0)
-        return self.counter.count(self.renderer.framing(two)) - self.counter.count(
-            self.renderer.framing(one)
-        )
-
-    def render(self, block: Block) -> str:
-        key = (block.path, block.segments)
-        if self._rendered is not None and key in self._rendered:
-            return self._rendered[key]
-        lines = split_lines(self.store.text(block.path))
-        if not spans_fit(block, lines):
-            # Only a cached analysis read without its text can disagree with the text.
-            raise StaleAnalysis(f"{block.path}: the cached analysis does not fit the file")
-        text = self.renderer.block(block, lines)
-        if self._rendered is not None:
-            self._rendered[key] = text
-        return text
-
-    def fit(self, selection: Selection, fixed: int) -> tuple[list[Block], dict[str, int]]:
-        """Exact counts; drop from the lowest priority until it fits; top up from the reserve."""
-        chosen = list(selection.chosen)
-        exact = {block.path: self.counter.count(self.render(block)) for block in chosen}
-        total = fixed + sum(exact.values())
-        while total > self.budget and chosen:
-            total -= exact.pop(chosen.pop().path)
-        attempts = 0
-        for block in selection.reserve:
-            slack = self.budget - total
-            if slack <= 0 or attempts >= TOP_UP_ATTEMPTS:
-                break
-            if block.path in exact or self.estimate(block) > slack + 8:
-                continue  # the +8 lets a slight overestimate be counted exactly
-            attempts += 1
-            tokens = self.counter.count(self.render(block))
-            if tokens <= slack:
-                chosen.append(Block(block.path, block.segments, block.backticks, len(chosen)))
-                exact[block.path] = tokens
-                total += tokens
-        return sorted(chosen, key=lambda block: block.path), exact
-
-    def stream(self, blocks: list[Block], out: TextIO) -> None:
-        out.write(self.renderer.header())
-        for block in blocks:
-            out.write(self.render(block))
-        out.write(self.renderer.footer())
-
-    def write_whole(self, blocks: list[Block], exact: dict[str, int], out: TextIO) -> list[Block]:
-        """Assemble, count the whole document, trim if it ever exceeds the budget, write."""
-        while True:
-            parts = [self.renderer.header(), *map(self.render, blocks), self.renderer.footer()]
-            text = "".join(parts)
-            if self.counter.count(text) <= self.budget or not blocks:
-                break
-            lowest = max(blocks, key=lambda block: block.priority)
-            blocks = [block for block in blocks if block is not lowest]
-            exact.pop(lowest.path)
-        out.write(text)
-        return blocks
 
 
 def _manifest(

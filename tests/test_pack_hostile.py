@@ -294,3 +294,51 @@ def test_a_scan_over_its_time_budget_ends_in_a_clear_error(tmp_path: Path) -> No
     (tmp_path / "a.py").write_text("x = 1\n")
     with pytest.raises(PackError, match="took longer than -1 s"):
         scan(str(tmp_path), time_limit=-1)
+
+
+# --- secrets stay out unless asked for ---------------------------------------------------------
+
+FAKE_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n" * 8
+    + "-----END RSA PRIVATE KEY-----\n"
+)
+FAKE_TOKEN = "GITHUB_TOKEN = 'ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2 + "abcd'\n"
+
+
+def secret_tree(root: Path) -> Path:
+    (root / "tests" / "certs").mkdir(parents=True)
+    (root / "tests" / "certs" / "server.key").write_text(FAKE_KEY)
+    (root / "deploy.py").write_text("def deploy():\n    return 1\n\n\n" + FAKE_TOKEN)
+    (root / "app.py").write_text("def main():\n    return 'fine'\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        BASELINE,
+        Flags(policy_v2=True, memory_optimization=True, compression=True),
+        Flags(policy_v2=True, hybrid_mode=True),
+    ],
+    ids=["baseline", "V3", "V4"],
+)
+def test_secrets_in_fixtures_are_withheld_and_listed(tmp_path: Path, flags: Flags) -> None:
+    root = secret_tree(tmp_path / "tree")
+    result = pack(root, "10k", "deploy", flags=flags)
+    assert "PRIVATE KEY" not in result.text
+    assert "ghp_" not in result.text
+    assert "return 'fine'" in result.text
+    assert result.manifest["withheld"] == [
+        {"path": "deploy.py", "reason": "GitHub Token"},
+        {"path": "tests/certs/server.key", "reason": "Private Key"},
+    ]
+    assert result.manifest["skipped"]["secret"] == 2
+
+
+def test_secrets_are_packed_only_when_asked(tmp_path: Path) -> None:
+    root = secret_tree(tmp_path / "tree")
+    result = pack(root, "10k", flags=BASELINE, allow_secrets=True)
+    assert "BEGIN RSA PRIVATE KEY" in result.text
+    assert "withheld" not in result.manifest
+    assert "secret" not in result.manifest["skipped"]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
+from packrepo import reuse
 from packrepo.budget import parse_budget
 from packrepo.cache import AnalysisCache, CacheStats, default_cache_dir, private_directory
 from packrepo.errors import BudgetError, PackError
@@ -37,12 +38,23 @@ from packrepo.pipeline import (
 from packrepo.render import FORMATS, Block, Renderer
 from packrepo.runners import AnalysisRequest
 from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile, scan
-from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
+from packrepo.selection import (
+    Candidate,
+    Selection,
+    full_block,
+    select_ladder,
+    select_whole_files,
+)
 from packrepo.terms import query_terms
 from packrepo.tokens import TokenCounter, load_counter
 from packrepo.writer import Writer
 
 DEFAULT_ENCODING = "cl100k_base"
+# V4 keeps whole files (ranked by its query-aware score) when the whole tree is at most
+# this many times the room: demoting files to chunks pays only when most of the tree must
+# be left out. Measured (python -m benchmarks.outside_bench): at 2, V4 on requests at 50k
+# scored 0.94x the baseline's QA/100k; at 3, 1.03x, and jinja2 kept its 2.77x at 50k.
+SMALL_TREE_ROOMS = 3
 MANIFEST_SCHEMA = 1
 
 
@@ -186,22 +198,33 @@ def _analyse_and_fit(
     *,
     trust_snapshot: bool,
 ) -> tuple[AnalysedTree, Writer, list[Block], dict[str, int]]:
-    store = _store(options.flags, options.max_file_bytes)
-    tree = analyse_tree(
-        options.root,
-        files,
-        AnalysisRequest(
-            encoding=options.encoding,
-            detailed=options.flags.hybrid_mode,
-            with_terms=bool(terms),
-            keep_terms=frozenset(terms),
-        ),
-        store,
-        cache=cache,
-        batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
-        max_file_bytes=options.max_file_bytes,
-        trust_snapshot=trust_snapshot,
+    request = AnalysisRequest(
+        encoding=options.encoding,
+        detailed=options.flags.hybrid_mode,
+        with_terms=bool(terms),
+        keep_terms=frozenset(terms),
     )
+    # With V1 on, its cache is the reuse (and must see every pack, for other processes).
+    reusable = options.flags.hybrid_mode and not options.flags.memory_optimization and cache is None
+    key = reuse.tree_key(options.root, files, request, options.max_file_bytes)
+    recalled = reuse.recall(key, request, options.max_file_bytes) if reusable else None
+    store: TextStore
+    if recalled is not None:
+        tree, store = recalled
+    else:
+        store = _store(options.flags, options.max_file_bytes)
+        tree = analyse_tree(
+            options.root,
+            files,
+            request,
+            store,
+            cache=cache,
+            batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
+            max_file_bytes=options.max_file_bytes,
+            trust_snapshot=trust_snapshot,
+        )
+        if reusable and isinstance(store, MemoryStore):
+            reuse.remember(key, tree, store)
     writer = Writer(
         renderer,
         counter,
@@ -288,6 +311,9 @@ def _select(
         Candidate(r.path, r.analysis, scores.file_scores[r.path], scores.chunk_scores[r.path])
         for r in records
     ]
+    whole_tree = sum(estimate(full_block(candidate)) for candidate in candidates)  # V4 only
+    if whole_tree <= SMALL_TREE_ROOMS * room:
+        return select_whole_files(candidates, room, estimate)
     return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
 
 

@@ -56,8 +56,8 @@ SDISTS = (
         "4a3aee7acbbe7303aede8e9648d13b8bf88a429282aa6122a993f0ac800cb369", "about 0.21M tokens",
     ),
     PinnedSdist(
-        "sympy", "1.13.3",
-        "b27fd2c6530e0ab39e275fc9b683895367e51d5da91baa8d3d64db2565fec4d9", "about 9.3M tokens",
+        "transformers", "4.46.3",
+        "8ee4b3ae943fe33e82afff8e837f4b052058b07ca9be3cb5b729ed31295f72cc", "about 10.1M tokens",
     ),
 )  # fmt: skip
 SEED = 1337

@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             base, _ = qa_per_100k(questions, arguments.questions, "baseline", budget)
             hybrid, _ = qa_per_100k(questions, arguments.questions, "V4", budget)
             figures[f"{sdist.name}@{budget}"] = {"baseline": base, "V4": hybrid}
+            ratio = f"{hybrid / base:.2f}x" if base > 0 else "baseline 0"
             print(f"| {sdist.name} {sdist.version} | {budget} | {base:.3f} | {hybrid:.3f}"
-                  f" | {hybrid / base:.2f}x |", flush=True)  # fmt: skip
+                  f" | {ratio} |", flush=True)  # fmt: skip
     print("\n| sdist | first query s | second query s | speed-up | byte-identical |")
     print("|---|---:|---:|---:|---|")
     for sdist in chosen:

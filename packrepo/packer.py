@@ -50,10 +50,12 @@ from packrepo.tokens import TokenCounter, load_counter
 from packrepo.writer import Writer
 
 DEFAULT_ENCODING = "cl100k_base"
-# V4 keeps whole files (ranked by its query-aware score) when the whole tree is at most
-# this many times the room: demoting files to chunks pays only when most of the tree must
-# be left out. Measured (python -m benchmarks.outside_bench): at 2, V4 on requests at 50k
-# scored 0.94x the baseline's QA/100k; at 3, 1.03x, and jinja2 kept its 2.77x at 50k.
+# V4 keeps whole files when the whole tree is at most this many times the room: demoting
+# files to chunks pays only when most of the tree must be left out. Measured with the QA
+# oracle (benchmarks/outside_bench.py, 20 and 40 questions): the ladder scored 0.94x the
+# baseline's QA/100k on requests at 50k; whole files by the hybrid score alone 1.00x and
+# 1.03x (2 rooms left requests to the ladder); blended half and half with the heuristics,
+# 1.05x and 1.06x, with jinja2 at 120k 1.13x either way and at 50k (a ladder case) 2.8x.
 SMALL_TREE_ROOMS = 3
 MANIFEST_SCHEMA = 1
 
@@ -311,9 +313,16 @@ def _select(
         Candidate(r.path, r.analysis, scores.file_scores[r.path], scores.chunk_scores[r.path])
         for r in records
     ]
-    whole_tree = sum(estimate(full_block(candidate)) for candidate in candidates)  # V4 only
+    whole_tree = sum(estimate(full_block(candidate)) for candidate in candidates)
     if whole_tree <= SMALL_TREE_ROOMS * room:
-        return select_whole_files(candidates, room, estimate)
+        # Much of the tree fits: whole files, chosen in equal parts on the query's evidence
+        # and on the query-agnostic heuristics (a strong prior when most files go in).
+        top = max(heuristic.values(), default=0.0) or 1.0
+        blended = [
+            Candidate(c.path, c.analysis, 0.5 * c.score + 0.5 * heuristic[c.path] / top)
+            for c in candidates
+        ]
+        return select_whole_files(blended, room, estimate)
     return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
 
 

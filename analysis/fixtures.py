@@ -24,6 +24,12 @@ import numpy as np
 import orjson
 
 from analysis.artifacts import AA_SECOND_ARM, artifact_file
+from analysis.quality_fixtures import (
+    QualityEffect,
+    nested_baseline,
+    quality_document,
+    write_quality,
+)
 from benchmarks.artifact import (
     ArmSpec,
     Artifact,
@@ -100,9 +106,9 @@ mutation_score = 0.80
 property_coverage = 0.70
 security_high_findings = 0
 power = 0.80
-alpha = 0.05
-correction = "bonferroni"
-confidence_level = 0.95
+qa_margin = 0.10
+recall_margin = 0.05
+alpha = 0.025
 bootstrap_samples = 1000
 """
 # The same units measure the same in every run: a unit's baseline QA score is
@@ -183,6 +189,7 @@ def benchmark_run(
     seed: int = 0,
     host: str = DEFAULT_HOST,
     arm_hosts: Mapping[str, str] | None = None,
+    profile: str = "standard",
 ) -> Artifact:
     """A complete run of ``variant`` (the baseline's A/A run if it is the baseline).
 
@@ -214,8 +221,10 @@ def benchmark_run(
     return Artifact(
         variant=spec.name,
         arms=arms,
+        # Named after the profile whose decision rule it stands in for (the gates treat an
+        # exploratory profile differently); the sizes below say how small it really is.
         profile={
-            "name": "fixture",
+            "name": profile,
             "repositories": repositories,
             "questions_per_repository": questions,
             "warmup_rounds": 1,
@@ -439,7 +448,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for run in runs:
         stamp = dataclasses.replace(run.provenance, git_sha=commit)
         write_run(arguments.directory, registry, dataclasses.replace(run, provenance=stamp))
+    write_quality(arguments.directory, default_quality(registry, git_sha=commit))
     return 0
+
+
+def default_quality(
+    registry: Registry, *, git_sha: str = UNKNOWN_COMMIT, seed: int = 0, profile: str = "standard"
+) -> dict[str, object]:
+    """``quality.json`` for the registry: quality variants +40% QA, the others identical."""
+    rng = np.random.default_rng([seed, 3])
+    base = nested_baseline(8, 40, BUDGETS, rng)
+    effects = {
+        v.name: QualityEffect(multiplier=1.6, redraw=0.1)
+        for v in registry.candidates
+        if v.intent == "quality"
+    }
+    return quality_document(
+        registry, effects, base, BUDGETS, seed=seed, profile=profile, git_sha=git_sha
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ from benchmarks.corpus import (
 )
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
+from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
 from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
+from contracts.documents import write_json_atomically
 from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
 
 EXIT_OK = 0
@@ -33,6 +35,7 @@ _EXPECTED_ERRORS = (
     CorpusError,
     OracleError,
     ProfileError,
+    QualityError,
     RegistryError,
     WorkerError,
 )
@@ -58,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trial-timeout", type=float, default=600.0, help="seconds per trial")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    quality = commands.add_parser(
+        "quality", help="R1q: score every arm on the whole question pool (untimed, cached)"
+    )
+    quality.add_argument("--profile", default="standard", help=f"one of {', '.join(PROFILES)}")
+    quality.add_argument("--output", type=Path, required=True, help="quality.json path")
+    quality.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    quality.add_argument(
+        "--score-cache", type=Path, default=None, help="default: <corpus cache>/quality"
+    )
+    quality.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
 
@@ -113,6 +126,40 @@ def _run(args: argparse.Namespace) -> int:
             f"  ok {summary.n_ok} failed {summary.n_failed}"
         )
     print(f"wrote {config.output} ({artifact.timings['wall_seconds']:.0f} s)")
+    return EXIT_OK
+
+
+def _quality(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    profile = get_profile(args.profile)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise QualityError(f"--jobs must be at least 1, got {jobs}")
+    cache = args.cache_dir or cache_dir()
+    args.output.unlink(missing_ok=True)  # no stale quality.json survives a failed run
+    config = QualityConfig(
+        registry=registry,
+        profile=profile,
+        budgets=_budgets(None, profile.budgets or registry.budgets),
+        seed=registry.seed if args.seed is None else args.seed,
+        corpus=load_corpus(args.corpus),
+        corpus_cache=cache,
+        score_cache=args.score_cache or cache / "quality",
+        jobs=jobs,
+        config_path=args.registry,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    document = evaluate_quality(config)
+    write_json_atomically(args.output, document)
+    questions = len(document["questions"])
+    errors = [f"{name}: {arm['error']}" for name, arm in document["arms"].items() if arm["error"]]
+    print(
+        f"wrote {args.output}: {questions} questions x {len(config.budgets)} budgets x"
+        f" {len(document['arms'])} arms in {document['timings']['seconds']:.0f} s"
+        f" ({document['cache']['hits']} cached tasks, {document['cache']['misses']} packed)"
+    )
+    for line in errors:
+        print(f"  not the baseline's bytes: {line}")
     return EXIT_OK
 
 
@@ -193,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {
         "run": _run,
+        "quality": _quality,
         "corpus": _corpus,
         "questions": _questions,
         "validate": _validate,

@@ -397,14 +397,16 @@ def _provenance_section(registry: Registry, evidence: Evidence) -> str:
     ]
     analysis = evidence.analysis
     if isinstance(analysis, StatisticalAnalysis):
-        environment, correction = analysis.environment, analysis.correction
+        environment = analysis.environment
         entries += [
             ("analysis commit", analysis.provenance.git_sha),
             ("seed", str(analysis.seed)),
             (
-                "correction",
-                f"{correction.method}, alpha {correction.alpha}",
+                "level",
+                f"alpha {analysis.alpha:g} one-sided, Bonferroni over {analysis.family_size}"
+                f" gated bounds: each at {1 - analysis.alpha / analysis.family_size:.5g}",
             ),
+            ("profile", analysis.scope.profile + (" (exploratory)" if analysis.scope.exploratory else "")),
             (
                 "A/A environment",
                 "stable"

@@ -1,0 +1,76 @@
+"""The quality stage's score cache: one JSON file per task, keyed by content.
+
+A key (``benchmarks.quality._task_key``) covers everything a score depends on:
+the oracle's version, the digest of the ``packrepo`` sources, the prepared
+tree's digest, the arm's effective flags, the questions and the budgets. So a
+change to any of them is a miss, never a stale hit. The directory is private
+(0700); an entry that does not parse is a miss and is rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from contracts.documents import write_all_atomically
+
+__all__ = ["ScoreCache", "packrepo_digest"]
+
+ENTRY_FIELDS = ("question", "budget", "score", "tokens", "pack_sha256")
+
+
+def packrepo_digest() -> str:
+    """sha256 over the path and bytes of every ``packrepo`` source file that is loaded."""
+    import packrepo
+
+    root = Path(packrepo.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class ScoreCache:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / "scores" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        try:
+            document = orjson.loads(self._path(key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(document, dict) or document.get("key") != key:
+            return None
+        rows = document.get("rows")
+        if not isinstance(rows, list) or not all(_valid(row) for row in rows):
+            return None
+        return rows
+
+    def put(self, key: str, rows: list[dict[str, Any]]) -> None:
+        path = self._path(key)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for directory in (self.directory, path.parent.parent, path.parent):
+            os.chmod(directory, 0o700)
+        write_all_atomically({path: orjson.dumps({"key": key, "rows": rows})})
+
+
+def _valid(row: Any) -> bool:
+    return (
+        isinstance(row, dict)
+        and set(row) == set(ENTRY_FIELDS)
+        and isinstance(row["question"], str)
+        and isinstance(row["budget"], int)
+        and isinstance(row["score"], float | int)
+        and 0.0 <= row["score"] <= 1.0
+        and isinstance(row["tokens"], int)
+        and row["tokens"] > 0
+        and isinstance(row["pack_sha256"], str)
+    )

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import math
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +116,10 @@ bootstrap_samples = 1000
 _UNIT_SEED = 20_260_101
 
 
+# (unit, is the second arm, slot in the schedule) -> (latency ns, peak memory bytes)
+Measure = Callable[[UnitRecord, bool, int], tuple[float, float]]
+
+
 @dataclass(frozen=True)
 class Effect:
     """What the second arm does differently from the first (relative changes).
@@ -190,13 +194,18 @@ def benchmark_run(
     host: str = DEFAULT_HOST,
     arm_hosts: Mapping[str, str] | None = None,
     profile: str = "standard",
+    measure: Measure | None = None,
 ) -> Artifact:
     """A complete run of ``variant`` (the baseline's A/A run if it is the baseline).
 
     The second arm (``variant``, or ``baseline-2`` for the A/A run) applies
     ``effect`` to the first arm's measures; both arms see independent
     latency noise. ``arm_hosts`` declares per-arm hosts, as an artifact
-    merged from two machines would.
+    merged from two machines would. ``measure``, if given, replaces the
+    latency and memory model: it is called with the unit, whether the trial is
+    the second arm's, and the trial's position in the schedule, and returns
+    (latency in ns, peak memory in bytes); the end-to-end simulation
+    (:mod:`analysis.simulate_e2e`) passes a model of a noisy machine.
     """
     effect = effect or Effect()
     baseline = registry.baseline
@@ -214,9 +223,14 @@ def benchmark_run(
         order = arms if index % 2 == 0 else arms[::-1]
         for position, arm in zip((FIRST, SECOND), order, strict=True):
             is_second = arm.name == second
-            trials.append(
-                _trial(unit, arm.name, index, position, bases[unit.id], effect, is_second, rng)
-            )
+            trial = _trial(unit, arm.name, index, position, bases[unit.id], effect, is_second, rng)
+            if measure is not None and trial.ok:
+                slot = 2 * index + (0 if position == FIRST else 1)
+                latency, memory = measure(unit, is_second, slot)
+                trial = dataclasses.replace(
+                    trial, latency_ns=int(latency), peak_rss_bytes=int(memory)
+                )
+            trials.append(trial)
     names = [arm.name for arm in arms]
     return Artifact(
         variant=spec.name,

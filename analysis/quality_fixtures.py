@@ -43,6 +43,7 @@ class QualityEffect:
     redraw: float = 0.0
     identical: bool = False
     bytes_differ: bool = False
+    token_jitter: float = 0.03  # the variant's packs use up to this much less of the budget
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def variant_scores(
         rows = rng.uniform(0.0, 1.0, scores.shape[0]) < effect.redraw
         donors = rng.integers(0, scores.shape[0], int(rows.sum()))
         scores[rows] = np.minimum(1.0, base.scores[donors] * effect.multiplier)
-    tokens = base.tokens * rng.uniform(0.97, 1.0, base.tokens.shape)
+    if effect.token_jitter == 0:
+        return scores, base.tokens.copy()
+    tokens = base.tokens * rng.uniform(1.0 - effect.token_jitter, 1.0, base.tokens.shape)
     return scores, np.round(tokens)
 
 

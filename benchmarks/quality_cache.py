@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-from contracts.documents import write_all_atomically
+from contracts.documents import load_json, read_input, write_all_atomically
+from contracts.errors import EvidenceError
+from contracts.provenance import sha256_file
 
 __all__ = ["ScoreCache", "packrepo_digest"]
 
@@ -31,7 +33,7 @@ def packrepo_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(bytes.fromhex(sha256_file(path)))
     return digest.hexdigest()
 
 
@@ -44,8 +46,8 @@ class ScoreCache:
 
     def get(self, key: str) -> list[dict[str, Any]] | None:
         try:
-            document = orjson.loads(self._path(key).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            document = load_json(read_input(self._path(key)), key)
+        except EvidenceError:  # absent, unreadable or not JSON: a miss
             return None
         if not isinstance(document, dict) or document.get("key") != key:
             return None

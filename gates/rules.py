@@ -121,8 +121,14 @@ class Requirement:
         return self.judge(False, reason, observed)
 
 
-def evaluate(registry: Registry, evidence: Evidence) -> Verdict:
-    """Judge every candidate of the registry on the evidence, then decide."""
+def evaluate(
+    registry: Registry, evidence: Evidence, judged: Sequence[str] | None = None
+) -> Verdict:
+    """Judge every candidate of the registry (or those named in ``judged``), then decide.
+
+    The family of gated bounds is always the whole registry's; judging fewer candidates
+    reports them but never promotes.
+    """
     thresholds = thresholds_from_registry(registry)
     family_size = len(gated_bounds(registry, thresholds, registry.budgets))
     verdicts = tuple(
@@ -138,9 +144,19 @@ def evaluate(registry: Registry, evidence: Evidence) -> Verdict:
             )
         )
         for variant in registry.candidates
+        if judged is None or variant.name in judged
     )
     decision, chosen, reason = decide(verdicts)
     decision, chosen, reason = _exploratory(evidence, decision, chosen, reason)
+    if judged is not None and decision != EXPLORATORY and set(judged) != {
+        v.name for v in registry.candidates
+    }:
+        found = f"{chosen} would pass every gate" if decision == PROMOTE else "no variant passed"
+        decision, chosen, reason = (
+            EXPLORATORY,
+            None,
+            f"judging only {', '.join(judged)} reports, never promotes ({found})",
+        )
     return Verdict(decision=decision, chosen=chosen, reason=reason, variants=verdicts)
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from analysis import cli
 from analysis.documents import ANALYSIS_FILE, BCA_FILE, OUTPUT_FILES, RISK_FILE
-from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
+from analysis.fixtures import Effect, benchmark_run, default_quality, write_registry, write_run
+from analysis.quality_fixtures import write_quality
 from benchmarks.artifact import artifact_to_json
 from contracts.documents import write_all_atomically
 from contracts.names import ANALYSIS_FILE as GATES_ANALYSIS_FILE
@@ -42,6 +43,7 @@ def workspace(tmp_path: Path, *, aa: Effect | None = None, p1_host: str = "a" * 
         write_run(
             artifacts, registry, benchmark_run(registry, name, effect=effect, seed=seed, host=host)
         )
+    write_quality(artifacts, default_quality(registry))
     return registry
 
 
@@ -67,7 +69,7 @@ def test_artifacts_to_analysis_to_gates_promotes_the_quality_variant(tmp_path: P
     environment.pop("GITHUB_STEP_SUMMARY", None)
     analysis = subprocess.run(
         [sys.executable, "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
-         "--bootstrap-samples", "1000", "--confidence-level", "0.95"],
+         "--bootstrap-samples", "1000"],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert analysis.returncode == 0, analysis.stderr
@@ -153,20 +155,38 @@ def test_the_documents_are_versioned(tmp_path: Path) -> None:
     assert {"z0", "acceleration", "method", "n_resamples", "bootstrap_distribution"} <= set(
         interval
     )
-    assert {entry["level"] for entry in bca["intervals"]} == {"unit", "cluster"}
+    assert {entry["level"] for entry in bca["intervals"]} == {"question"}
+    assert "quality.json" in orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())[
+        "provenance"
+    ]["inputs"]
     risk = orjson.loads((tmp_path / "artifacts" / RISK_FILE).read_bytes())
     assert set(risk["variants"]) == {"P1", "M1", "Q1"}
     assert risk["variants"]["Q1"]["risks"]["coverage"]["status"] == "unknown"
 
 
-def test_variants_restrict_the_family(tmp_path: Path) -> None:
+def test_variants_analyse_fewer_but_keep_the_registrys_family(tmp_path: Path) -> None:
     workspace(tmp_path)
-    assert run_analysis(tmp_path, "--variants", "baseline,Q1", "--correction", "holm") == 0
+    assert run_analysis(tmp_path) == 0
+    full = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
+    assert run_analysis(tmp_path, "--variants", "baseline,Q1") == 0
     document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
     assert set(document["variants"]) == {"baseline", "Q1"}
-    assert {row["family_size"] for row in document["comparisons"]} == {1}
-    assert {row["confidence_level"] for row in document["comparisons"]} == {0.95}
-    assert document["correction"] == {"method": "holm", "alpha": 0.05}
+    family = {row["family_size"] for row in document["comparisons"]}
+    assert family == {full["family_size"]} == {len(full["scope"]["family"])}
+    assert document["scope"]["complete"] is False
+    assert full["scope"]["complete"] is True
+    assert document["alpha"] == full["alpha"] == 0.025
+
+
+@pytest.mark.parametrize("removed", ["--confidence-level", "--correction"])
+def test_a_second_level_or_correction_is_no_option(
+    tmp_path: Path, removed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        run_analysis(tmp_path, removed, "0.95")
+    assert exited.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
 
 
 def test_verbose_prints_the_pooled_table(
@@ -176,6 +196,7 @@ def test_verbose_prints_the_pooled_table(
     assert run_analysis(tmp_path, "--verbose") == 0
     out = capsys.readouterr().out
     assert "Q1        qa_per_100k" in out
+    assert "Q1        recall_mean" in out
     assert "environment: stable" in out
 
 
@@ -245,7 +266,6 @@ def test_bad_input_exits_2_with_one_line(
     ("arguments", "message"),
     [
         (["--variants", "V9"], "unknown variant `V9`"),
-        (["--confidence-level", "1.5"], "`--confidence-level` must be in (0, 1)"),
     ],
 )
 def test_bad_options_exit_2(

@@ -949,3 +949,11 @@ def test_a_reduced_run_is_judged_in_the_registrys_family_and_never_promotes() ->
     assert gate_of(verdict, LATENCY_VARIANT, "latency_improvement").passed
     assert verdict.decision == EXPLORATORY
     assert "reduced run" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("confidence_level", 0.95), ("correction", "holm"), ("alpha", 0.5)]
+)
+def test_one_alpha_is_the_only_level(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=key):
+        judge(passing(), registry_with_gates(**{key: value}))

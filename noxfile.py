@@ -140,7 +140,7 @@ def _bench_output(variant: str, spec: dict[str, object]) -> str:
 def _bench(session: nox.Session, *, variant: str, spec: dict[str, object]) -> None:
     """Paired, interleaved trials of one variant; posargs override the defaults (last wins)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     defaults = [
         "--variant", variant,
         "--output", _bench_output(variant, spec),
@@ -227,7 +227,7 @@ def advanced(session: nox.Session) -> None:
 def differential(session: nox.Session) -> None:
     """R3: V1-V3 byte-identical to the baseline, V4/V5 to golden packs (differential.json)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     session.run("python", "-m", "benchmarks.differential", *session.posargs)
 
 
@@ -235,5 +235,5 @@ def differential(session: nox.Session) -> None:
 def shadow(session: nox.Session) -> None:
     """R4: 10,000 seeded pack requests on the baseline and a variant side by side (shadow.json)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     session.run("python", "-m", "benchmarks.shadow", *session.posargs)

@@ -51,6 +51,7 @@ from benchmarks.schedule import ScheduledTrial, Unit, interleave, make_units
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
 from contracts.names import TRIAL_STREAM_KIND
+from contracts.progress import ProgressReporter
 from contracts.provenance import current_provenance, sha256_file
 from packrepo.registry import Registry
 
@@ -268,6 +269,7 @@ def run_trials(
     progress: bool,
 ) -> list[Trial]:
     trials: list[Trial] = []
+    reporter = ProgressReporter("trials", len(schedule))  # to the orchestrator, when it asks
     with _progress(progress, len(schedule), "trials") as advance:
         for scheduled in schedule:
             request = _request(scheduled, repositories)
@@ -276,6 +278,7 @@ def run_trials(
             _write_line(stream, {"record": "trial", **trial_to_json(trial)})
             trials.append(trial)
             advance()
+            reporter.update(len(trials))
     return trials
 
 

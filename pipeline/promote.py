@@ -28,7 +28,8 @@ from contracts.documents import dumps, read_object, write_all_atomically
 from contracts.errors import EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
 from contracts.lock import LockHeldError, RunLock, acquire, lock_path
-from contracts.names import LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
+from contracts.names import HTML_FILE, LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
+from contracts.progress import PROGRESS_ENV, PROGRESS_VERSION
 from contracts.provenance import (
     RUN_ID_ENV,
     checkout_dirty,
@@ -54,6 +55,7 @@ from pipeline.plan import (
     parse_variants,
     render_plan,
 )
+from pipeline.progress import duration
 from pipeline.records import partial_markdown, partial_report, timings_document
 from pipeline.run import (
     CommandFor,
@@ -181,7 +183,7 @@ def _run_holding_lock(plan: Plan, registry: Registry, command_for: CommandFor) -
     record = _RunRecord(plan, run_id, building)
     try:
         _set_aside_previous(plan)
-        log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose)
+        log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose, sessions=len(plan.steps))
     except OSError as exc:
         return record.stopped_by_error(f"cannot write to {artifacts}: {_why(exc)}")
     try:
@@ -206,7 +208,8 @@ def _execute(plan: Plan, log: Log, record: _RunRecord, command_for: CommandFor) 
             except (OSError, EvidenceError) as exc:
                 raise StopRun(f"cannot write {artifacts / TIMINGS_FILE}: {_problem(exc)}") from None
 
-    env = {**os.environ, RUN_ID_ENV: record.run_id}
+    # Every stage that counts its work tells the board how far it is (contracts.progress).
+    env = {**os.environ, RUN_ID_ENV: record.run_id, PROGRESS_ENV: str(PROGRESS_VERSION)}
     outcome = execute(plan, log, env=env, before_phase=before_phase, command_for=command_for)
     if outcome.stopped == "error":
         return record.stopped_by_error(outcome.error or "stopped", outcome)
@@ -219,7 +222,7 @@ def _execute(plan: Plan, log: Log, record: _RunRecord, command_for: CommandFor) 
         log.progress(f"stopped ({outcome.stopped}); partial report: {artifacts / REPORT_FILE}")
         return int(code)
     decision_code = _decision_code(artifacts)
-    log.progress(_closing_line(decision_code, artifacts))
+    log.progress(_closing_line(decision_code, artifacts, outcome.seconds))
     if log.write_error is not None:
         print(f"pipeline: warning: {LOG_FILE} is incomplete: {log.write_error}", file=sys.stderr)
     return decision_code
@@ -327,9 +330,20 @@ def _decision_code(artifacts: Path) -> int:
         return ExitCode.BAD_INPUT
 
 
-def _closing_line(code: int, artifacts: Path) -> str:
-    meaning = {0: "PROMOTE", 1: "REJECT", 2: "BAD INPUT (see pipeline.log)"}.get(code, str(code))
-    return f"decision: {meaning} (exit {code}); report: {artifacts / 'report.md'}"
+def _closing_line(code: int, artifacts: Path, seconds: float) -> str:
+    """The decision, the variant and where the report is."""
+    took = f"after {duration(seconds)}"
+    if code == ExitCode.BAD_INPUT:
+        log_file = artifacts / LOG_FILE
+        return f"decision: none, the gates refused their input (exit 2, {took}); see {log_file}"
+    try:
+        chosen = read_object(artifacts / REPORT_FILE).raw.get("chosen")
+    except EvidenceError:
+        chosen = None
+    decision = f"PROMOTE {chosen}" if code == ExitCode.PROMOTE else "REJECT (no variant promoted)"
+    if code not in (ExitCode.PROMOTE, ExitCode.REJECT):
+        decision = f"exit {code}"
+    return f"decision: {decision} (exit {code}, {took}); report: {artifacts / HTML_FILE}"
 
 
 def _set_aside_previous(plan: Plan) -> None:

@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import IO
 
 from contracts.exitcodes import ExitCode
+from contracts.progress import parse_event
 from pipeline.plan import PHASES, Plan, Step
+from pipeline.progress import Board
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
@@ -73,33 +75,69 @@ class Outcome:
 class Log:
     """``pipeline.log`` plus the terminal; thread-safe, line-buffered.
 
+    The terminal shows the progress lines and the :class:`~pipeline.progress.Board`
+    (what runs now, n of m, elapsed, ETA): live on a terminal, a heartbeat line
+    otherwise. A session's progress lines (:mod:`contracts.progress`) feed the board
+    and stay out of the file.
+
     A log that can no longer be written (a full disk) is not a reason to stop the
     sessions: the first failure is kept in ``write_error``, the file is dropped and
     the terminal still gets the progress lines.
     """
 
-    def __init__(self, path: Path, *, verbose: bool, terminal: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        verbose: bool,
+        terminal: IO[str] | None = None,
+        sessions: int = 0,
+        live: bool | None = None,
+    ) -> None:
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
         self._verbose = verbose
-        self._terminal = sys.stderr if terminal is None else terminal
+        terminal = sys.stderr if terminal is None else terminal
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self.write_error: str | None = None
+        # Streaming every child's output and redrawing a table would interleave.
+        self.board = Board(terminal, total_sessions=sessions, live=False if verbose else live)
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start
 
     def progress(self, message: str) -> None:
-        line = f"[{self.elapsed():7.1f}s] {message}"
         with self._lock:
-            self._write(f"{_stamp()} pipeline: {message}\n")
-            print(line, file=self._terminal, flush=True)
+            self._progress(message)
+
+    def _progress(self, message: str) -> None:
+        self._write(f"{_stamp()} pipeline: {message}\n")
+        self.board.print(f"[{self.elapsed():7.1f}s] {message}")
 
     def child(self, session: str, text: str) -> None:
+        event = parse_event(text)
         with self._lock:
+            if event is not None:
+                self.board.update(session, event)
+                return
             self._write(f"{_stamp()} {session}: {text}")
             if self._verbose:
-                print(f"  {session} | {text}", end="", file=self._terminal, flush=True)
+                self.board.print(f"  {session} | {text.rstrip()}")
+
+    def started(self, session: str, stage: str) -> None:
+        with self._lock:
+            self.board.started(session, stage)
+
+    def finished(self, session: str) -> None:
+        with self._lock:
+            self.board.finished(session)
+
+    def tick(self) -> None:
+        """Called as the runner polls: a heartbeat line when one is due."""
+        with self._lock:
+            line = self.board.heartbeat()
+            if line is not None:
+                self._progress(line)
 
     def _write(self, text: str) -> None:
         if self._file is None:
@@ -119,6 +157,7 @@ class Log:
 
     def close(self) -> None:
         with self._lock:
+            self.board.close()
             self._drop_file()
 
 
@@ -277,6 +316,7 @@ def _run_phase(
         if time.monotonic() > schedule.deadline:
             raise PipelineTimeout
         time.sleep(POLL_SECONDS)
+        log.tick()
         for child in [child for child in running if child.poll() is not None]:
             child.stop_leftovers()
             running.remove(child)
@@ -296,6 +336,7 @@ def _start(
     result.status, result.started = "running", time.monotonic()
     result.start_seconds = result.started - schedule.origin
     log.progress(f"▶ {result.step.stage} {result.step.session}")
+    log.started(result.step.session, result.step.stage)
     try:
         running.append(_Child(result, log, env, command_for))
     except OSError as exc:
@@ -303,6 +344,7 @@ def _start(
         result.status, result.returncode = "failed", None
         result.end_seconds = time.monotonic() - schedule.origin
         result.seconds = result.end_seconds - result.start_seconds
+        log.finished(result.step.session)
         log.progress(f"✘ {result.step.stage} {result.step.session} (cannot start: {exc})")
 
 
@@ -337,6 +379,7 @@ def _finish(child: _Child, log: Log, origin: float) -> None:
     mark = "✔" if result.status == "ok" or rejected else "✘"
     detail = "" if result.status == "ok" else f", exit {result.returncode}, see pipeline.log"
     detail = ", decision: reject" if rejected else detail
+    log.finished(step.session)
     log.progress(f"{mark} {step.stage} {step.session} ({result.seconds:.1f} s{detail})")
 
 
@@ -352,6 +395,7 @@ def _stop_all(running: list[_Child], status: str, log: Log, origin: float) -> No
         ended = time.monotonic()
         result.seconds = ended - (result.started or ended)
         result.end_seconds = ended - origin
+        log.finished(result.step.session)
     running.clear()
 
 

@@ -16,10 +16,12 @@ under the same lock and exits with the gates' exact code (``invoke gate``).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess  # nosec B404  # runs the gates' nox session from a fixed plan, no shell
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from contracts.provenance import (
     current_provenance,
     current_run_id,
 )
+from contracts.runfacts import RunFacts, cpu_affinity, cpu_model, load_average
 from packrepo.registry import Registry, RegistryError, load_registry
 from pipeline.building import (
     NOT_SKIPPED,
@@ -239,6 +242,23 @@ class _RunRecord:
         self.plan = plan
         self.run_id = run_id
         self.building = building
+        self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.started = time.monotonic()
+        self.load_start = load_average()
+
+    def facts(self) -> RunFacts:
+        """For the report's header; taken as the gates are about to run."""
+        return RunFacts(
+            profile=self.plan.options.profile,
+            started_at=self.started_at,
+            wall_seconds=time.monotonic() - self.started,
+            load_start=self.load_start,
+            load_end=load_average(),
+            cpu_model=cpu_model(),
+            cpu_count=os.cpu_count(),
+            cpu_affinity=cpu_affinity(),
+            concurrency=self.plan.concurrency,
+        )
 
     def write_timings(self, results: list[StepResult]) -> None:
         document = timings_document(
@@ -248,6 +268,7 @@ class _RunRecord:
             concurrency=self.plan.concurrency,
             building=self.building,
             allow_dirty=self.plan.options.allow_dirty,
+            run=self.facts(),
         )
         write_all_atomically({self.plan.artifacts_dir / TIMINGS_FILE: dumps(document)})
 

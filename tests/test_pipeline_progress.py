@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from test_pipeline import REGISTRY, make_plan, simulated
 
 import pipeline.progress as progress_module
+from contracts.documents import Fields
 from contracts.progress import (
     PROGRESS_ENV,
     ProgressEvent,
@@ -17,6 +20,7 @@ from contracts.progress import (
     format_event,
     parse_event,
 )
+from contracts.runfacts import parse_run_facts
 from pipeline.progress import Board, duration
 from pipeline.promote import run
 
@@ -118,3 +122,9 @@ def test_a_run_shows_heartbeats_with_counts_and_ends_naming_decision_variant_and
     log = (tmp_path / "pipeline.log").read_text()
     assert "@packrepo-progress" not in log, "progress lines feed the board, not the log"
     assert "running R1 bench-V1" in log, "heartbeats are logged"
+    # The report's header facts, recorded as the gates are about to run.
+    fields = Fields(json.loads((tmp_path / "timings.json").read_text())["run"], "run")
+    facts = parse_run_facts(fields)
+    assert (facts.profile, facts.concurrency) == ("standard", plan.concurrency)
+    assert 0 < facts.wall_seconds < 120
+    assert facts.cpu_count == os.cpu_count()

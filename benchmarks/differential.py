@@ -536,6 +536,9 @@ def tiny_differences(setting: Setting, directory: Path, scratch: Path) -> list[s
             except (OSError, ValueError) as exc:
                 problems.append(f"{target}: no golden pack ({exc}); refresh: {REFRESH_COMMAND}")
                 continue
+            if not isinstance(golden_manifest, dict):
+                problems.append(f"{manifest_path}: not a JSON object; refresh: {REFRESH_COMMAND}")
+                continue
             text, manifest = pack_tiny(flags, case)
             if text != golden_text or manifest_digest(manifest) != manifest_digest(golden_manifest):
                 problems.append(f"{target}: the pack differs from the golden one")

@@ -48,6 +48,7 @@ from pipeline.building import (
     current_building_evidence,
     reused_summary,
 )
+from pipeline.log import Log
 from pipeline.plan import (
     DEFAULT_TIMEOUT_SECONDS,
     PROFILES,
@@ -62,7 +63,6 @@ from pipeline.progress import duration
 from pipeline.records import partial_markdown, partial_report, timings_document
 from pipeline.run import (
     CommandFor,
-    Log,
     Outcome,
     StepResult,
     StopRun,

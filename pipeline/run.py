@@ -9,7 +9,7 @@ so ``timings.json`` can show that no two benchmarks overlapped: a step's interva
 opens before its process starts and closes after its whole process group is gone.
 A failing session does not stop the others: its evidence is then missing, and the
 gates reject with the reason.
-Every line a child prints goes to ``pipeline.log`` with a timestamp and the
+Every line a child prints goes to ``pipeline.log`` (:mod:`pipeline.log`) with a timestamp and the
 session's name; the terminal gets progress lines (and the children's output
 with ``--verbose``).
 """
@@ -20,18 +20,14 @@ import contextlib
 import os
 import signal
 import subprocess  # nosec B404  # runs nox sessions from a fixed plan, no shell
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
 from contracts.exitcodes import ExitCode
-from contracts.progress import parse_event
+from pipeline.log import Log
 from pipeline.plan import PHASES, Plan, Step
-from pipeline.progress import Board
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
@@ -70,99 +66,6 @@ class Outcome:
     stopped: str | None = None  # "timeout" | "interrupted" | "error" | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # why the run stopped with "error"
-
-
-class Log:
-    """``pipeline.log`` plus the terminal; thread-safe, line-buffered.
-
-    The terminal shows the progress lines and the :class:`~pipeline.progress.Board`
-    (what runs now, n of m, elapsed, ETA): live on a terminal, a heartbeat line
-    otherwise. A session's progress lines (:mod:`contracts.progress`) feed the board
-    and stay out of the file.
-
-    A log that can no longer be written (a full disk) is not a reason to stop the
-    sessions: the first failure is kept in ``write_error``, the file is dropped and
-    the terminal still gets the progress lines.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        verbose: bool,
-        terminal: IO[str] | None = None,
-        sessions: int = 0,
-        live: bool | None = None,
-    ) -> None:
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
-        self._verbose = verbose
-        terminal = sys.stderr if terminal is None else terminal
-        self._lock = threading.Lock()
-        self._start = time.monotonic()
-        self.write_error: str | None = None
-        # Streaming every child's output and redrawing a table would interleave.
-        self.board = Board(terminal, total_sessions=sessions, live=False if verbose else live)
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self._start
-
-    def progress(self, message: str) -> None:
-        with self._lock:
-            self._progress(message)
-
-    def _progress(self, message: str) -> None:
-        self._write(f"{_stamp()} pipeline: {message}\n")
-        self.board.print(f"[{self.elapsed():7.1f}s] {message}")
-
-    def child(self, session: str, text: str) -> None:
-        event = parse_event(text)
-        with self._lock:
-            if event is not None:
-                self.board.update(session, event)
-                return
-            self._write(f"{_stamp()} {session}: {text}")
-            if self._verbose:
-                self.board.print(f"  {session} | {text.rstrip()}")
-
-    def started(self, session: str, stage: str) -> None:
-        with self._lock:
-            self.board.started(session, stage)
-
-    def finished(self, session: str) -> None:
-        with self._lock:
-            self.board.finished(session)
-
-    def tick(self) -> None:
-        """Called as the runner polls: a heartbeat line when one is due."""
-        with self._lock:
-            line = self.board.heartbeat()
-            if line is not None:
-                self._progress(line)
-
-    def _write(self, text: str) -> None:
-        if self._file is None:
-            return
-        try:
-            self._file.write(text)
-            self._file.flush()
-        except OSError as exc:
-            self.write_error = exc.strerror or str(exc)
-            self._drop_file()
-
-    def _drop_file(self) -> None:
-        handle, self._file = self._file, None
-        if handle is not None:
-            with contextlib.suppress(OSError):
-                handle.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self.board.close()
-            self._drop_file()
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
 
 
 CommandFor = Callable[[Step], list[str]]

@@ -21,6 +21,7 @@ from contracts.progress import (
     parse_event,
 )
 from contracts.runfacts import parse_run_facts
+from pipeline.log import Log
 from pipeline.progress import Board, duration
 from pipeline.promote import run
 
@@ -99,6 +100,19 @@ def test_the_live_table_lists_the_running_sessions() -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "0/2 sessions done" in text
     assert re.search(r"R4\s+│\s+shadow\s+│\s+packs 500/2000", text), text
+
+
+def test_the_corpus_fetch_is_shown_and_other_output_only_logged(tmp_path: Path) -> None:
+    terminal = io.StringIO()
+    log = Log(tmp_path / "pipeline.log", verbose=False, terminal=terminal, live=False)
+    log.child("bench-baseline", "corpus: fetched flask-3.0.3.tar.gz: 0.7 MB in 0.1 s\n")
+    log.child("bench-baseline", "nox > uv pip install .\n")
+    log.close()
+    assert (
+        terminal.getvalue()
+        == "  bench-baseline | corpus: fetched flask-3.0.3.tar.gz: 0.7 MB in 0.1 s\n"
+    )
+    assert "uv pip install" in (tmp_path / "pipeline.log").read_text()
 
 
 @pytest.mark.parametrize(

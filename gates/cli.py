@@ -95,7 +95,7 @@ def render_outputs(
         if isinstance(analysis, StatisticalAnalysis)
         else evidence.checkout_git_sha or UNKNOWN_COMMIT
     )
-    markdown = render_markdown(verdict, git_sha)
+    markdown = render_markdown(verdict, git_sha, evidence)
     html = render_html(verdict, registry, evidence, thresholds_from_registry(registry))
     outputs = {
         GATES_FILE: dumps(gates_document(verdict, registry, evidence)),

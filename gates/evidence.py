@@ -28,6 +28,7 @@ from contracts.names import (
     TIMINGS_FILE,
 )
 from contracts.provenance import Provenance, parse_provenance
+from contracts.runfacts import RunFacts, parse_run_facts
 from gates.custody import Custody
 
 POOLED = "pooled"
@@ -278,6 +279,7 @@ class Timings:
 
     provenance: Provenance
     stages: Mapping[str, float]
+    run: RunFacts | None = None  # absent from timings.json written before it was recorded
 
 
 @dataclass(frozen=True)
@@ -526,7 +528,12 @@ def parse_smoke(fields: Fields) -> SmokeTests:
 
 
 def parse_timings(fields: Fields) -> Timings:
-    return Timings(provenance=parse_provenance(fields), stages=fields.numbers("stages"))
+    run = fields.maybe_child("run") if "run" in fields else None
+    return Timings(
+        provenance=parse_provenance(fields),
+        stages=fields.numbers("stages"),
+        run=None if run is None else parse_run_facts(run),
+    )
 
 
 def parse_bandit(

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
 
+from packrepo import __version__
 from packrepo.errors import PackError
 from packrepo.packer import DEFAULT_ENCODING, pack_to
 from packrepo.render import FORMATS
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="packrepo", description="Pack a repository into one text that fits a token budget."
     )
+    parser.add_argument("--version", action="version", version=f"packrepo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     packing = commands.add_parser("pack", help="pack a repository into a token budget")
     packing.add_argument("path", help="root of the tree to pack")

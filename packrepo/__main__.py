@@ -1,0 +1,3 @@
+from packrepo.cli import main
+
+raise SystemExit(main())

@@ -90,9 +90,7 @@ class ClusterT:
     t_quantile: float
 
 
-def cluster_t(
-    ratio: LogRatio, clusters: Sequence[str] | None, confidence_level: float
-) -> ClusterT:
+def cluster_t(ratio: LogRatio, clusters: Sequence[str] | None, confidence_level: float) -> ClusterT:
     """The studentized interval of ``ratio`` with clusters as the independent units.
 
     ``clusters`` labels each unit (None: every unit is its own cluster). Raises
@@ -159,9 +157,7 @@ class TPower:
     alpha: float  # the one-sided level of the bound
 
 
-def t_power(
-    interval: ClusterT, target_effect: float, alpha: float, target_power: float
-) -> TPower:
+def t_power(interval: ClusterT, target_effect: float, alpha: float, target_power: float) -> TPower:
     """Power of the one-sided bound at level ``1 - alpha`` to clear ``target_effect``.
 
     The bound is on the log scale with the interval's standard error and

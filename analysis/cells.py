@@ -270,7 +270,8 @@ def _intervals(
                     mean=float(batch.bootstrap_distribution[j].mean()),
                     sd=float(batch.standard_error[j]),
                     quantiles=tuple(
-                        (q, float(v)) for q, v in zip(DISTRIBUTION_LEVELS, quantiles[:, j], strict=True)
+                        (q, float(v))
+                        for q, v in zip(DISTRIBUTION_LEVELS, quantiles[:, j], strict=True)
                     ),
                 ),
             )

@@ -205,7 +205,7 @@ def benchmark_run(
     latency and memory model: it is called with the unit, whether the trial is
     the second arm's, and the trial's position in the schedule, and returns
     (latency in ns, peak memory in bytes); the end-to-end simulation
-    (:mod:`analysis.simulate_e2e`) passes a model of a noisy machine.
+    (:mod:`gates.simulate`) passes a model of a noisy machine.
     """
     effect = effect or Effect()
     baseline = registry.baseline

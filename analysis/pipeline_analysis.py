@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -376,9 +376,7 @@ def _timed_metrics(cell: PairedUnits, margin: float) -> list[Metric]:
     ]
 
 
-def _quality_rows(
-    name: str, baseline: str, quality: QualityRuns, settings: Settings
-) -> list[Row]:
+def _quality_rows(name: str, baseline: str, quality: QualityRuns, settings: Settings) -> list[Row]:
     """QA/100k and recall rows of one candidate, per budget and pooled, from quality.json."""
     base, arm = quality.arms[baseline], quality.arms[name]
     budgets = quality.budgets

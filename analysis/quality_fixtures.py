@@ -2,7 +2,7 @@
 
 Made-up numbers in the shape ``benchmarks.quality`` writes, for tests, the
 demonstration directory of ``python -m analysis.fixtures`` and the end-to-end
-simulation (:mod:`analysis.simulate_e2e`), which passes its own baseline
+simulation (:mod:`gates.simulate`), which passes its own baseline
 scores. Stamped as a fixture: the gates refuse it unless ``--accept-fixtures``.
 
 The default baseline is sparse and nested, like the oracle's: a question's
@@ -140,7 +140,9 @@ def quality_document(
             {"name": name, "version": "1.0", "tree_sha256": "0" * 64, "questions": count}
             for name, count in sorted(_counts(base.repositories).items())
         ],
-        "questions": [{"repository": r, "id": q} for r, q in zip(base.repositories, ids, strict=True)],
+        "questions": [
+            {"repository": r, "id": q} for r, q in zip(base.repositories, ids, strict=True)
+        ],
         "arms": arms,
         "cache": {"hits": 0, "misses": 0},
         "timings": {"seconds": 0.0, "jobs": 1},

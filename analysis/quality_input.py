@@ -63,7 +63,9 @@ def load_quality(path: Path, registry: Registry, commit: str | None) -> QualityR
     if not rows:
         raise AnalysisInputError(f"{path}: no question")
     repositories = tuple(row.text("repository") for row in rows)
-    questions = tuple(f"{repo}/{row.text('id')}" for repo, row in zip(repositories, rows, strict=True))
+    questions = tuple(
+        f"{repo}/{row.text('id')}" for repo, row in zip(repositories, rows, strict=True)
+    )
     if len(set(questions)) != len(questions):
         raise AnalysisInputError(f"{path}: a question is listed twice")
     arms = {name: _arm(name, table, budgets, len(rows)) for name, table in fields.children("arms")}

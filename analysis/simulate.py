@@ -204,15 +204,7 @@ def _registry_defaults() -> tuple[int, float, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both studies and print coverage and family-wise error with MC errors.
-
-    ``--end-to-end`` runs the decision study instead (:mod:`analysis.simulate_e2e`).
-    """
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if "--end-to-end" in arguments:
-        from analysis.simulate_e2e import main as end_to_end
-
-        return end_to_end([a for a in arguments if a != "--end-to-end"])
+    """Run both studies and print coverage and family-wise error with MC errors."""
     m_default, alpha_default, resamples_default = _registry_defaults()
     parser = argparse.ArgumentParser(prog="python -m analysis.simulate", description=__doc__)
     parser.add_argument("--seed", type=int, default=1)

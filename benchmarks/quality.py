@@ -343,7 +343,8 @@ def _byte_mismatch(
     baseline: Mapping[tuple[str, str, int], Scored],
     table: Mapping[tuple[str, str, int], Scored],
 ) -> str | None:
-    """A query-agnostic arm must give the baseline's bytes on every pack; the first that does not."""
+    """A query-agnostic arm must give the baseline's bytes on every pack: the first that
+    does not, or None."""
     for key in sorted(baseline):
         mine, theirs = table[key].pack_sha256, baseline[key].pack_sha256
         if mine != theirs:

@@ -149,12 +149,17 @@ class _Walk:
                 )
         for name, digest in sorted(analysis.inputs.items()):
             payload = self.link(ANALYSIS_FILE, name, digest)
-            if payload is not None and _is_benchmark(name):
-                self.benchmark(name, payload, analysis)
-            elif payload is not None and name == QUALITY_FILE:
-                self.quality(payload, analysis)
-            elif payload is not None and name not in CHAINED_EVIDENCE:
-                self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence")
+            if payload is not None:
+                self.input(name, payload, analysis)
+
+    def input(self, name: str, payload: bytes, analysis: Provenance) -> None:
+        """Follow one verified input of the analysis to what it was made from."""
+        if _is_benchmark(name):
+            self.benchmark(name, payload, analysis)
+        elif name == QUALITY_FILE:
+            self.quality(payload, analysis)
+        elif name not in CHAINED_EVIDENCE:
+            self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence")
 
     def link(self, reader: str, name: str, digest: str) -> bytes | None:
         """The bytes of ``name`` if they are the ones ``reader`` recorded, else None."""
@@ -175,7 +180,9 @@ class _Walk:
     def quality(self, payload: bytes, analysis: Provenance) -> None:
         """The quality stage's scores: stamped like a benchmark, measured at the same commit."""
         try:
-            provenance = parse_provenance(parse_document(payload, QUALITY_FILE, KINDS[QUALITY_FILE]))
+            provenance = parse_provenance(
+                parse_document(payload, QUALITY_FILE, KINDS[QUALITY_FILE])
+            )
         except EvidenceError as exc:
             self.broken.append(str(exc))
             return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.documents import SCHEMA, dumps, write_all_atomically
+from contracts.family import gated_bounds, two_sided_level
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -26,7 +27,6 @@ from contracts.names import (
     TIMINGS_FILE,
 )
 from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha
-from contracts.family import gated_bounds, two_sided_level
 from contracts.thresholds import (
     LATENCY_MEAN,
     LATENCY_P95,
@@ -75,7 +75,11 @@ def default_effects(registry: Registry) -> dict[str, dict[str, Effect]]:
             table[RECALL] = Effect(0.08, 0.04)
             table[PEAK_MEMORY] = Effect(0.01, 0.03)
         elif primary_metric(variant) == PEAK_MEMORY:
-            table = {QA: Effect(0.0, 0.0), RECALL: Effect(0.0, 0.0), LATENCY_MEAN: Effect(0.01, 0.03)}
+            table = {
+                QA: Effect(0.0, 0.0),
+                RECALL: Effect(0.0, 0.0),
+                LATENCY_MEAN: Effect(0.01, 0.03),
+            }
             table |= {LATENCY_P95: Effect(0.01, 0.04), PEAK_MEMORY: Effect(-0.30, 0.05)}
         else:
             table = {QA: Effect(0.0, 0.0), RECALL: Effect(0.0, 0.0)}
@@ -132,7 +136,7 @@ def comparison(
         "confidence_level": confidence_level,
         "family_size": family_size,
         "interval_method": "cluster-t",
-        "n_clusters": 24 if budget == POOLED else 24,
+        "n_clusters": 24,
         "p_value": 0.0004 if excludes_zero else 0.41,
         "p_value_adjusted": 0.002 if excludes_zero else 1.0,
         "significant": excludes_zero,

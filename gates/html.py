@@ -407,7 +407,10 @@ def _provenance_section(registry: Registry, evidence: Evidence) -> str:
                 f"alpha {analysis.alpha:g} one-sided, Bonferroni over {analysis.family_size}"
                 f" gated bounds: each at {1 - analysis.alpha / analysis.family_size:.5g}",
             ),
-            ("profile", analysis.scope.profile + (" (exploratory)" if analysis.scope.exploratory else "")),
+            (
+                "profile",
+                analysis.scope.profile + (" (exploratory)" if analysis.scope.exploratory else ""),
+            ),
             (
                 "A/A environment",
                 "stable"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from contracts.family import POOLED, gated_bounds, two_sided_level
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -32,7 +33,6 @@ from contracts.names import (
     SHADOW_FILE,
     SMOKE_FILE,
 )
-from contracts.family import POOLED, gated_bounds, two_sided_level
 from contracts.provenance import Provenance
 from contracts.thresholds import (
     LATENCY_MEAN,
@@ -148,9 +148,11 @@ def evaluate(
     )
     decision, chosen, reason = decide(verdicts)
     decision, chosen, reason = _exploratory(evidence, decision, chosen, reason)
-    if judged is not None and decision != EXPLORATORY and set(judged) != {
-        v.name for v in registry.candidates
-    }:
+    if (
+        judged is not None
+        and decision != EXPLORATORY
+        and set(judged) != {v.name for v in registry.candidates}
+    ):
         found = f"{chosen} would pass every gate" if decision == PROMOTE else "no variant passed"
         decision, chosen, reason = (
             EXPLORATORY,
@@ -400,9 +402,7 @@ def qa_significance(ctx: Context) -> GateResult:
     A bound that does not clear 0 while the run had less than the registry's power at
     the QA target is *inconclusive*, never "no gain": the reason names the questions needed.
     """
-    requirement = Requirement(
-        "qa_significance", ">", 0.0, RELATIVE_CHANGE, "QA/100k lower bound"
-    )
+    requirement = Requirement("qa_significance", ">", 0.0, RELATIVE_CHANGE, "QA/100k lower bound")
     row = _calibrated(ctx, QA)
     if isinstance(row, str):
         return requirement.unmet(row)
@@ -483,9 +483,7 @@ def _calibration_problem(
     return next((problem for ok, problem in checks if not ok), None)
 
 
-def _guard(
-    ctx: Context, name: str, metric: str, side: str, threshold: float
-) -> GateResult:
+def _guard(ctx: Context, name: str, metric: str, side: str, threshold: float) -> GateResult:
     """Every budget's bound holds: ``side`` "upper" at most ``threshold``, "lower" at least."""
     label = fmt.metric_label(metric)
     comparator = "<=" if side == "upper" else ">="

@@ -156,9 +156,12 @@ def test_the_documents_are_versioned(tmp_path: Path) -> None:
         interval
     )
     assert {entry["level"] for entry in bca["intervals"]} == {"question"}
-    assert "quality.json" in orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())[
-        "provenance"
-    ]["inputs"]
+    assert (
+        "quality.json"
+        in orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())["provenance"][
+            "inputs"
+        ]
+    )
     risk = orjson.loads((tmp_path / "artifacts" / RISK_FILE).read_bytes())
     assert set(risk["variants"]) == {"P1", "M1", "Q1"}
     assert risk["variants"]["Q1"]["risks"]["coverage"]["status"] == "unknown"

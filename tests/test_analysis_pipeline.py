@@ -43,12 +43,12 @@ from analysis.quality_fixtures import (
     write_quality,
 )
 from analysis.quality_input import load_quality
-from contracts.family import gated_bounds
-from contracts.thresholds import thresholds_from_registry
 from analysis.risk import HIGH, LOW, MEDIUM, Coverage, RiskLimits, assess
 from contracts.documents import parse_document
+from contracts.family import gated_bounds
 from contracts.names import KINDS
 from contracts.provenance import Provenance
+from contracts.thresholds import thresholds_from_registry
 from gates.evidence import parse_analysis
 
 REGISTRY = fixture_registry()
@@ -86,9 +86,7 @@ def write_runs(
     quality stage's scores: 4 repositories x 40 questions, Q1 better, the others identical."""
     directory.mkdir(parents=True, exist_ok=True)
     base = nested_baseline(4, 40, BUDGETS, np.random.default_rng(11))
-    write_quality(
-        directory, quality_document(REGISTRY, QUALITY_EFFECTS, base, BUDGETS, seed=3)
-    )
+    write_quality(directory, quality_document(REGISTRY, QUALITY_EFFECTS, base, BUDGETS, seed=3))
     hosts = hosts or {}
     baseline = REGISTRY.baseline.name
     if write_aa:

@@ -86,9 +86,7 @@ def analysis(documents: Documents) -> dict[str, Any]:
     return documents[ANALYSIS_FILE]
 
 
-def row(
-    documents: Documents, variant: str, metric: str, budget: str = "pooled"
-) -> dict[str, Any]:
+def row(documents: Documents, variant: str, metric: str, budget: str = "pooled") -> dict[str, Any]:
     return find_row(analysis(documents), variant, metric, budget)
 
 
@@ -341,12 +339,15 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         "qa_unchanged",
         LATENCY_VARIANT,
         set_in(
-            ANALYSIS_FILE, "variants", LATENCY_VARIANT, "quality_error",
+            ANALYSIS_FILE,
+            "variants",
+            LATENCY_VARIANT,
+            "quality_error",
             value="V1's pack of flask at 50000 tokens is not the baseline's",
         ),
         False,
         "not the baseline's",
-    ),  # fmt: skip
+    ),
     (
         "qa_significance",
         QUALITY,
@@ -436,12 +437,16 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         "power",
         QUALITY,
         set_power(
-            QUALITY, LATENCY_MEAN, WORST, achieved=POWER - 0.01, units_for_80=120,
+            QUALITY,
+            LATENCY_MEAN,
+            WORST,
+            achieved=POWER - 0.01,
+            units_for_80=120,
             underpowered=True,
         ),
         False,
         "120 units needed",
-    ),  # fmt: skip
+    ),
     (
         "power",
         QUALITY,

@@ -2,7 +2,9 @@
 
 Run::
 
-    python -m analysis.simulate --end-to-end [--replications 200] [--jobs 2]
+    python -m gates.simulate [--replications 200] [--jobs 2]
+
+(It lives in ``gates`` because it drives both the analysis and the gates.)
 
 Each replication writes a complete artifacts directory in the standard profile's
 shape and runs ``python -m analysis`` and ``python -m gates`` on it (their
@@ -47,14 +49,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from scipy import stats  # type: ignore[import-untyped]
 
 from analysis.fixtures import benchmark_run, write_run
-from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline
+from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline, write_quality
 from analysis.quality_fixtures import quality_document as make_quality_document
-from analysis.quality_fixtures import write_quality
 from benchmarks.artifact import UnitRecord
+from contracts.documents import load_json, read_input
 from packrepo.registry import Registry, load_registry
 
 BUDGETS = (50_000, 120_000, 200_000)
@@ -187,7 +188,7 @@ def load_pool(path: Path = POOL) -> BaselineScores | None:
     """The measured baseline scores per question and budget, if the data file is there."""
     if not path.is_file():
         return None
-    document = orjson.loads(path.read_bytes())
+    document = load_json(read_input(path), str(path))
     return BaselineScores(
         repositories=tuple(document["repositories"]),
         scores=np.asarray(document["scores"], dtype=float),
@@ -254,11 +255,11 @@ def replicate(
             code = analysis_main(["--input", scratch, "--output", scratch, *config])
             if code != 0:
                 raise RuntimeError(f"the analysis refused a simulated run (exit {code})")
-            gates_main(
-                ["--artifacts", scratch, *config, "--accept-fixtures", "--allow-dirty"]
-            )
-        verdict = orjson.loads((artifacts / "gates.json").read_bytes())
-        analysis = orjson.loads((artifacts / "statistical_analysis.json").read_bytes())
+            gates_main(["--artifacts", scratch, *config, "--accept-fixtures", "--allow-dirty"])
+        verdict = load_json(read_input(artifacts / "gates.json"), "gates.json")
+        analysis = load_json(
+            read_input(artifacts / "statistical_analysis.json"), "statistical_analysis.json"
+        )
     passed = {
         name: {gate["name"]: bool(gate["passed"]) for gate in entry["gates"]}
         for name, entry in verdict["variants"].items()
@@ -366,8 +367,8 @@ def study_registry(directory: Path, pyproject: Path, samples: int = 200) -> Path
 
 def passing_other_evidence(registry: Registry) -> dict[str, bytes]:
     """Every file the gates read besides the analysis and its inputs, clean."""
-    from gates import fixtures as gates_fixtures
     from contracts.names import ANALYSIS_FILE
+    from gates import fixtures as gates_fixtures
 
     documents = gates_fixtures.passing_documents(registry, git_sha="unknown")
     files = gates_fixtures.encode(documents, registry.config_sha256)
@@ -402,7 +403,7 @@ def coverage_study(
     base_pool = pool or nested_baseline(10, 40, BUDGETS, np.random.default_rng([seed, 1]))
     k = solve_multiplier(base_pool, 0.20)
     for rep in range(replications):
-        units, questions, repositories, budgets = _standard_units()
+        units, questions, _, budgets = _standard_units()
         measure = simulated_machine(MACHINE, (-0.2, -0.2, -0.2), 0.0, rng)
         base = np.empty(len(units))
         variant = np.empty(len(units))
@@ -487,14 +488,15 @@ def _standard_units() -> tuple[
 # --- the command line --------------------------------------------------------------------
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     import argparse
+    import sys
     import time
 
     from contracts.family import gated_bounds, two_sided_level
     from contracts.thresholds import thresholds_from_registry
 
-    parser = argparse.ArgumentParser(prog="python -m analysis.simulate --end-to-end")
+    parser = argparse.ArgumentParser(prog="python -m gates.simulate", description=__doc__)
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--coverage-replications", type=int, default=2000)
     parser.add_argument("--bca-replications", type=int, default=300)
@@ -503,6 +505,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     registry = load_registry(args.config)
     thresholds = thresholds_from_registry(registry)
@@ -515,7 +518,7 @@ def main(argv: Sequence[str]) -> int:
         wanted = set(args.scenarios.split(","))
         chosen = [s for s in chosen if s.name in wanted]
     print(
-        f"command: python -m analysis.simulate --end-to-end {' '.join(argv)}".rstrip()
+        f"command: python -m gates.simulate {' '.join(argv)}".rstrip()
         + f"\nregistry: alpha {thresholds.alpha:g} one-sided, {family} gated bounds, each at"
         f" {1 - thresholds.alpha / family:.5f}; quality scores from"
         f" {'the measured pool ' + str(POOL) if pool else 'the nested model (no measured pool)'}"
@@ -526,14 +529,15 @@ def main(argv: Sequence[str]) -> int:
         results = run_study(
             chosen, path, other, replications=args.replications, seed=args.seed, jobs=args.jobs
         )
-    print(f"\n| case | truth | measured (exact 95% interval) | design | |")
+    print("\n| case | truth | measured (exact 95% interval) | design | |")
     print("|---|---|---|---|---|")
     for scenario, hits, trials in results:
         low, high = binomial_interval(hits, trials)
         rate = hits / trials
-        ok = (scenario.at_most is None or (rate <= scenario.at_most and high <= max(0.05, scenario.at_most))) and (
-            scenario.at_least is None or rate >= scenario.at_least
-        )
+        ok = (
+            scenario.at_most is None
+            or (rate <= scenario.at_most and high <= max(0.05, scenario.at_most))
+        ) and (scenario.at_least is None or rate >= scenario.at_least)
         print(
             f"| {scenario.name} | {scenario.truth} | {rate:.1%} [{low:.1%}, {high:.1%}]"
             f" ({hits} of {trials}) | {scenario.design} | {'ok' if ok else 'MISSED'} |"
@@ -550,3 +554,7 @@ def main(argv: Sequence[str]) -> int:
         )
     print(f"\n{time.perf_counter() - started:.0f} s")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         "--score-cache", type=Path, default=None, help="default: <corpus cache>/quality"
     )
     quality.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
+    quality.add_argument("--budgets", default=None, help="e.g. 50k,120k,200k (default: registry)")
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
 
@@ -140,7 +141,7 @@ def _quality(args: argparse.Namespace) -> int:
     config = QualityConfig(
         registry=registry,
         profile=profile,
-        budgets=_budgets(None, profile.budgets or registry.budgets),
+        budgets=_budgets(args.budgets, profile.budgets or registry.budgets),
         seed=registry.seed if args.seed is None else args.seed,
         corpus=load_corpus(args.corpus),
         corpus_cache=cache,

@@ -97,8 +97,12 @@ def test_plan_covers_every_stage_in_order_with_registry_arms(tmp_path: Path) -> 
     sessions = [step.session for step in plan.steps]
     arms = [f"bench-{name}" for name in REGISTRY.variants]
     assert sessions == [
-        "boot", "lint", "smoke", "advanced", *arms, "differential", "shadow", "analyze", "gates",
+        "boot", "lint", "smoke", "advanced", *arms, "quality", "differential", "shadow",
+        "analyze", "gates",
     ]  # fmt: skip
+    quality = next(step for step in plan.steps if step.session == "quality")
+    assert quality.uses_every_core  # never beside a benchmark
+    assert quality.artifacts == ("quality.json",)
     assert [step.phase for step in plan.steps][-2:] == ["tracking", "evaluating"]
 
 

@@ -600,43 +600,75 @@ latency_p95_non_inferiority = _non_inferiority("latency_p95_non_inferiority", LA
 
 
 def power(ctx: Context) -> GateResult:
-    """Design-stage power of every powered bound: the latency guards at every budget (if the
-    truth is no change, how often does the bound clear the margin?) and, for a quality
-    variant, the pooled QA bound at the registry's QA target. The weakest is reported.
+    """Whether the run could decide its claims: every powered bound is either established
+    (it cleared its threshold) or had the registry's design-stage power.
 
-    Power is computed for the test the gate runs (one-sided at ``1 - alpha / m``, noncentral
-    t on the clusters' degrees of freedom), never from the observed effect (Hoenig &
-    Heisey 2001).
+    The powered bounds are the latency guards at every budget (if the truth is no change,
+    how often does the bound clear the margin?) and, for a quality variant, the pooled QA
+    bound at the registry's QA target. Power is computed for the test the gate runs
+    (one-sided at ``1 - alpha / m``, noncentral t on the clusters' degrees of freedom),
+    never from the observed effect (Hoenig & Heisey 2001). An established bound needs no
+    power: it was decided at the family's level. A bound that did not clear its threshold
+    with less than the target power is *inconclusive*, and the reason names the units a
+    decision needs; with the target power it is a negative result.
     """
     threshold = ctx.thresholds.power
     requirement = Requirement("power", ">=", threshold, FRACTION, "lowest design-stage power")
-    wanted = [(metric, b) for metric in ctx.thresholds.non_inferiority_metrics for b in ctx.budgets]
-    if ctx.variant.intent == "quality":
-        wanted.append((QA, POOLED))
     rows = []
-    for metric, budget in wanted:
+    for metric, budget, established in _powered_bounds(ctx):
         row = _calibrated(ctx, metric, budget)
         if isinstance(row, str):
             return requirement.unmet(row)
         if row.power is None:
             return requirement.unmet(f"no power analysis for {fmt.metric_label(metric)}/{budget}")
-        rows.append(row)
-    weakest = min(rows, key=lambda r: r.power.achieved if r.power else 0.0)
-    assert weakest.power is not None
-    achieved = weakest.power.achieved
-    passed = achieved >= threshold - ROUNDING
+        rows.append((row, established(row)))
+    undecided = [
+        (row, row.power.achieved)
+        for row, done in rows
+        if not done and row.power is not None and row.power.achieved < threshold - ROUNDING
+    ]
+    weakest, achieved = min(
+        ((row, row.power.achieved) for row, _ in rows if row.power is not None),
+        key=lambda pair: pair[1],
+    )
+    if undecided:
+        weakest, achieved = min(undecided, key=lambda pair: pair[1])
     unit = "question-budgets" if weakest.metric == QA else "units"
+    assert weakest.power is not None
     reason = (
         f"lowest: {fmt.metric_label(weakest.metric)} at {weakest.budget}, power"
         f" {fmt.share(achieved)} to detect {fmt.change(weakest.power.target_effect)} with"
         f" {weakest.n_units} {unit}"
     )
-    if not passed:
+    if undecided:
         needed = weakest.power.units_for_80
-        reason += "; underpowered" + (f", {needed} {unit} needed" if needed is not None else "")
-        if weakest.power.mde_80 is not None:
-            reason += f" (detectable now: {fmt.change(weakest.power.mde_80)})"
-    return requirement.judge(passed, reason, achieved, weakest)
+        reason = (
+            "inconclusive" + (f": {needed} {unit} needed" if needed is not None else "")
+            + f"; {reason}, and its bound did not clear the threshold"
+        )
+    elif achieved < threshold - ROUNDING:
+        reason += "; every bound below the target power was established anyway"
+    return requirement.judge(not undecided, reason, achieved, weakest)
+
+
+def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:
+    """(metric, budget, whether its bound was established) of every powered bound."""
+    margin = ctx.thresholds.performance_regression
+
+    def under_margin(row: Comparison) -> bool:
+        return row.interval is not None and row.interval.high <= margin + ROUNDING
+
+    def above_zero(row: Comparison) -> bool:
+        return row.interval is not None and row.interval.low > 0
+
+    bounds = [
+        (metric, budget, under_margin)
+        for metric in ctx.thresholds.non_inferiority_metrics
+        for budget in ctx.budgets
+    ]
+    if ctx.variant.intent == "quality":
+        bounds.append((QA, POOLED, above_zero))
+    return bounds
 
 
 Artifact = TypeVar("Artifact", AdvancedTesting, Differential, Shadow, SmokeTests)

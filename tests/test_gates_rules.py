@@ -436,16 +436,23 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
     (
         "power",
         QUALITY,
-        set_power(
-            QUALITY,
-            LATENCY_MEAN,
-            WORST,
-            achieved=POWER - 0.01,
-            units_for_80=120,
-            underpowered=True,
+        both(
+            set_power(
+                QUALITY, LATENCY_MEAN, WORST, achieved=POWER - 0.01, units_for_80=120,
+                underpowered=True,
+            ),
+            set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION + 0.01),
         ),
         False,
-        "120 units needed",
+        "inconclusive: 120 units needed",
+    ),  # fmt: skip
+    # An established bound needs no power: it was decided at the family's level.
+    (
+        "power",
+        QUALITY,
+        set_power(QUALITY, LATENCY_MEAN, WORST, achieved=0.3, underpowered=True),
+        True,
+        "established anyway",
     ),
     (
         "power",
@@ -464,16 +471,23 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
     (
         "power",
         MEMORY_VARIANT,
-        set_power(
-            MEMORY_VARIANT, LATENCY_MEAN, "50k", achieved=0.5, units_for_80=300, underpowered=True
+        both(
+            set_power(
+                MEMORY_VARIANT, LATENCY_MEAN, "50k", achieved=0.5, units_for_80=300,
+                underpowered=True,
+            ),
+            set_row(MEMORY_VARIANT, LATENCY_MEAN, "50k", ci_high=REGRESSION + 0.05),
         ),
         False,
         "300 units",
-    ),
+    ),  # fmt: skip
     (
         "power",
         QUALITY,
-        set_power(QUALITY, QA, achieved=0.5, units_for_80=2000, underpowered=True),
+        both(
+            set_power(QUALITY, QA, achieved=0.5, units_for_80=2000, underpowered=True),
+            set_row(QUALITY, QA, ci_low=-0.01),
+        ),
         False,
         "2000 question-budgets needed",
     ),

@@ -111,7 +111,7 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
 
 def test_a_warm_worker_packs_the_bytes_of_a_cold_one(stage: tuple[Path, dict[str, Any]]) -> None:
     """A worker that packed other questions of the tree first gives a cold pack's bytes."""
-    tmp_path, document = stage
+    tmp_path, _ = stage
     tree = next((tmp_path / "cache" / "prepared").glob("wordsmith-*")) / "tree"
     questions = orjson.loads((tree.parent / "questions.json").read_bytes())["questions"][:3]
     asked = tuple(

@@ -23,6 +23,10 @@ from benchmarks.corpus import (
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
 from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
+from benchmarks.quality_table import quality_markdown
+from contracts.documents import read_document
+from contracts.errors import EvidenceError
+from contracts.names import KINDS, QUALITY_FILE
 from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
 from contracts.documents import write_json_atomically
 from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
@@ -36,6 +40,7 @@ _EXPECTED_ERRORS = (
     OracleError,
     ProfileError,
     QualityError,
+    EvidenceError,
     RegistryError,
     WorkerError,
 )
@@ -72,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     quality.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
     quality.add_argument("--budgets", default=None, help="e.g. 50k,120k,200k (default: registry)")
+    quality_table = commands.add_parser(
+        "quality-table", help="QA/100k and recall per arm and budget of a quality.json"
+    )
+    quality_table.add_argument("quality", type=Path)
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
 
@@ -164,6 +173,11 @@ def _quality(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quality_table(args: argparse.Namespace) -> int:
+    print(quality_markdown(read_document(args.quality, KINDS[QUALITY_FILE])))
+    return EXIT_OK
+
+
 def _corpus(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus)
     cache = args.cache_dir or cache_dir()
@@ -242,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = {
         "run": _run,
         "quality": _quality,
+        "quality-table": _quality_table,
         "corpus": _corpus,
         "questions": _questions,
         "validate": _validate,

@@ -643,7 +643,8 @@ def power(ctx: Context) -> GateResult:
     if undecided:
         needed = weakest.power.units_for_80
         reason = (
-            "inconclusive" + (f": {needed} {unit} needed" if needed is not None else "")
+            "inconclusive"
+            + (f": {needed} {unit} needed" if needed is not None else "")
             + f"; {reason}, and its bound did not clear the threshold"
         )
     elif achieved < threshold - ROUNDING:

@@ -347,7 +347,7 @@ def run_study(
 
 
 def _verdict(scenario: Scenario, measure: str, rate: float, high: float) -> str:
-    """"ok" or "MISSED" for a scenario's own measure against its design; "" otherwise."""
+    """ "ok" or "MISSED" for a scenario's own measure against its design; "" otherwise."""
     if measure != scenario.measure:
         return ""
     ok = scenario.at_least is None or rate >= scenario.at_least

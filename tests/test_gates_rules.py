@@ -438,7 +438,11 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         QUALITY,
         both(
             set_power(
-                QUALITY, LATENCY_MEAN, WORST, achieved=POWER - 0.01, units_for_80=120,
+                QUALITY,
+                LATENCY_MEAN,
+                WORST,
+                achieved=POWER - 0.01,
+                units_for_80=120,
                 underpowered=True,
             ),
             set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION + 0.01),
@@ -473,7 +477,11 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         MEMORY_VARIANT,
         both(
             set_power(
-                MEMORY_VARIANT, LATENCY_MEAN, "50k", achieved=0.5, units_for_80=300,
+                MEMORY_VARIANT,
+                LATENCY_MEAN,
+                "50k",
+                achieved=0.5,
+                units_for_80=300,
                 underpowered=True,
             ),
             set_row(MEMORY_VARIANT, LATENCY_MEAN, "50k", ci_high=REGRESSION + 0.05),

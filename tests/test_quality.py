@@ -130,3 +130,14 @@ def test_a_warm_worker_packs_the_bytes_of_a_cold_one(stage: tuple[Path, dict[str
     assert [s.pack_sha256 for s in warm if s.question == asked[-1][0]] == [
         s.pack_sha256 for s in cold
     ]
+
+
+def test_the_table_shows_qa_and_recall_per_arm_and_budget(
+    stage: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp_path, _ = stage
+    assert main(["quality-table", str(tmp_path / "quality.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| arm | QA/100k @1k | QA/100k @3k | recall @1k | recall @3k |" in out
+    assert "| V4 (query-aware) |" in out
+    assert main(["quality-table", str(tmp_path / "missing.json")]) == 2

@@ -241,6 +241,7 @@ def _law_power(docs: dict[str, Any], name: str, gate: GateResult) -> None:
     rows = [find_row(analysis, name, LATENCY_MEAN, b) for b in REGISTRY.budgets]
     if REGISTRY.variant(name).intent == "quality":
         rows.append(find_row(analysis, name, QA))
+
     def established(row: dict[str, Any]) -> bool:
         if row["metric"] == QA:
             return bool(row["ci_low"] > 0)

@@ -24,11 +24,10 @@ from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
 from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
 from benchmarks.quality_table import quality_markdown
-from contracts.documents import read_document
+from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
+from contracts.documents import read_document, write_json_atomically
 from contracts.errors import EvidenceError
 from contracts.names import KINDS, QUALITY_FILE
-from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
-from contracts.documents import write_json_atomically
 from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
 
 EXIT_OK = 0

@@ -449,7 +449,7 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         ),
         False,
         "inconclusive: 120 units needed",
-    ),  # fmt: skip
+    ),
     # An established bound needs no power: it was decided at the family's level.
     (
         "power",
@@ -488,7 +488,7 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         ),
         False,
         "300 units",
-    ),  # fmt: skip
+    ),
     (
         "power",
         QUALITY,

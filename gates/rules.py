@@ -46,6 +46,7 @@ from contracts.thresholds import (
 from gates import fmt
 from gates.evidence import (
     Absent,
+    Interval,
     AdvancedTesting,
     Comparison,
     Differential,
@@ -200,6 +201,8 @@ def judge_variant(ctx: Context) -> VariantVerdict:
         gates=tuple(gates),
         qa_gain=qa_row.relative_change if isinstance(qa_row, Comparison) else None,
         latency_change=latency_row.relative_change if isinstance(latency_row, Comparison) else None,
+        qa_interval=qa_row.interval if isinstance(qa_row, Comparison) else None,
+        latency_interval=latency_row.interval if isinstance(latency_row, Comparison) else None,
     )
 
 
@@ -216,8 +219,13 @@ def decide(verdicts: Sequence[VariantVerdict]) -> tuple[str, str | None, str]:
         return REJECT, None, "no variant passed every gate"
     best = min(passing, key=_rank)
     reason = (
-        f"{best.variant} passed every gate with the largest QA/100k gain ({_gain(best.qa_gain)})"
+        f"{best.variant} passed every gate with the largest QA/100k gain ({_gain(best.qa_gain)}"
+        f"{_interval_text(best.qa_interval)})"
     )
+    if best.intent == "performance":
+        reason += (
+            f", mean latency {_gain(best.latency_change)}{_interval_text(best.latency_interval)}"
+        )
     tied = [v for v in passing if v is not best and v.qa_gain == best.qa_gain]
     if tied:
         reason += f"; {_tie_break(best, tied)}"
@@ -233,6 +241,12 @@ def _tie_break(best: VariantVerdict, tied: Sequence[VariantVerdict]) -> str:
         f"tied with {names} on QA/100k, it has the lower mean latency change"
         f" ({_gain(best.latency_change)} against {others})"
     )
+
+
+def _interval_text(interval: Interval | None) -> str:
+    if interval is None or interval.low == interval.high:
+        return ""
+    return f", {fmt.level(interval.confidence_level)} interval {fmt.interval(interval)}"
 
 
 def _rank(verdict: VariantVerdict) -> tuple[float, float]:

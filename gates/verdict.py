@@ -73,6 +73,9 @@ class VariantVerdict:
     gates: tuple[GateResult, ...]
     qa_gain: float | None
     latency_change: float | None
+    # The pooled intervals behind the two numbers: a promoted gain is shown with its interval.
+    qa_interval: Interval | None = None
+    latency_interval: Interval | None = None
 
     @property
     def passed(self) -> bool:

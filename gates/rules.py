@@ -46,11 +46,11 @@ from contracts.thresholds import (
 from gates import fmt
 from gates.evidence import (
     Absent,
-    Interval,
     AdvancedTesting,
     Comparison,
     Differential,
     Evidence,
+    Interval,
     Shadow,
     SmokeTests,
     StatisticalAnalysis,

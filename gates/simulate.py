@@ -388,7 +388,7 @@ def solve_multiplier(base: BaselineScores, gain: float) -> float:
     return (low + high) / 2
 
 
-def study_registry(directory: Path, pyproject: Path, samples: int = 200) -> Path:
+def study_registry(directory: Path, pyproject: Path, samples: int = 50) -> Path:
     """The project's registry with fewer descriptive bootstrap resamples."""
     text = pyproject.read_text(encoding="utf-8")
     marker = "bootstrap_samples = "

@@ -180,6 +180,18 @@ def quality(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", "quality", *defaults, *session.posargs)
 
 
+@nox.session(default=False)
+def peers(session: nox.Session) -> None:
+    """Reference lines: files-to-prompt's and gitingest's dumps scored on quality.json's
+    questions (artifacts/peers.json; never a gate). Installs both from the package index."""
+    _install(session, "pipeline")
+    session.install("files-to-prompt", "gitingest")
+    session.run(
+        "python", "-m", "benchmarks", "peers", "--quality", "artifacts/quality.json",
+        "--output", "artifacts/peers.json", *session.posargs,
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------
 # Tracking (T1-T2), evaluating (E1) and the whole chain.
 # ---------------------------------------------------------------------------

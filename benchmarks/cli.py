@@ -21,6 +21,8 @@ from benchmarks.corpus import (
     measure_tokens,
 )
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
+from benchmarks.peers import PeerError
+from benchmarks.peers_stage import PEERS_KIND, write_peers
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
 from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
 from benchmarks.quality_table import quality_markdown
@@ -40,6 +42,7 @@ _EXPECTED_ERRORS = (
     ProfileError,
     QualityError,
     EvidenceError,
+    PeerError,
     RegistryError,
     WorkerError,
 )
@@ -80,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         "quality-table", help="QA/100k and recall per arm and budget of a quality.json"
     )
     quality_table.add_argument("quality", type=Path)
+    quality_table.add_argument("--peers", type=Path, help="peers.json: the peers' reference lines")
+    peers = commands.add_parser(
+        "peers", help="score files-to-prompt's and gitingest's dumps on quality.json's questions"
+    )
+    peers.add_argument("--quality", type=Path, required=True, help="the quality stage's output")
+    peers.add_argument("--output", type=Path, required=True, help="peers.json path")
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
 
@@ -173,7 +182,15 @@ def _quality(args: argparse.Namespace) -> int:
 
 
 def _quality_table(args: argparse.Namespace) -> int:
-    print(quality_markdown(read_document(args.quality, KINDS[QUALITY_FILE])))
+    peers = None if args.peers is None else read_document(args.peers, PEERS_KIND)
+    print(quality_markdown(read_document(args.quality, KINDS[QUALITY_FILE]), peers))
+    return EXIT_OK
+
+
+def _peers(args: argparse.Namespace) -> int:
+    write_peers(args.quality, args.output, args.registry, load_corpus(args.corpus),
+                args.cache_dir or cache_dir())  # fmt: skip
+    print(f"wrote {args.output}")
     return EXIT_OK
 
 
@@ -256,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "quality": _quality,
         "quality-table": _quality_table,
+        "peers": _peers,
         "corpus": _corpus,
         "questions": _questions,
         "validate": _validate,

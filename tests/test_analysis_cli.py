@@ -307,3 +307,38 @@ def test_a_cross_machine_latency_pairing_exits_2(tmp_path: Path) -> None:
     assert run_analysis(tmp_path) == 0
     document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
     assert len(document["environment"]["machines"]) == 2
+
+
+def test_a_quick_profile_run_is_exploratory_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same passing evidence, measured in the quick profile: judged, never promoted."""
+    registry = write_registry(tmp_path / "pyproject.toml")
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    write_run(artifacts, registry, benchmark_run(registry, "baseline", profile="quick"))
+    for seed, (name, effect) in enumerate(EFFECTS.items(), start=1):
+        run = benchmark_run(registry, name, effect=effect, seed=seed, profile="quick")
+        write_run(artifacts, registry, run)
+    write_quality(artifacts, default_quality(registry, profile="quick"))
+    other_evidence(tmp_path, registry)
+    assert run_analysis(tmp_path) == 0
+    document = orjson.loads((artifacts / ANALYSIS_FILE).read_bytes())
+    assert document["scope"]["exploratory"] is True
+    code = gates_cli.main(
+        ["--artifacts", str(artifacts), "--config", str(tmp_path / "pyproject.toml"),
+         "--accept-fixtures", "--allow-dirty"]
+    )  # fmt: skip
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "EXPLORATORY: the quick profile is exploratory" in out
+    assert "would pass every gate" in out
+
+
+def test_evidence_from_two_profiles_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = workspace(tmp_path)
+    write_quality(tmp_path / "artifacts", default_quality(registry, profile="quick"))
+    assert run_analysis(tmp_path) == 2
+    assert "the evidence mixes profiles" in capsys.readouterr().err

@@ -123,6 +123,7 @@ class Settings:
     performance_margin: float
     recall_margin: float
     pair_with: PairWith = "run"
+    qa_margin: float = 0.10  # the per-budget QA guard's margin: its rows are powered for it
     aa_tolerance: float = 0.01  # |A/A change| below this never marks the machine unstable
 
     @property
@@ -389,9 +390,12 @@ def _quality_rows(name: str, baseline: str, quality: QualityRuns, settings: Sett
         tv = np.concatenate([arm.tokens[b] for b in chosen])
         sb = np.concatenate([base.scores[b] for b in chosen])
         tb = np.concatenate([base.tokens[b] for b in chosen])
+        # Each row is powered for the bound its gate judges: the pooled QA gain at the
+        # registry's target; per budget, the guards' non-inferiority margins.
+        qa_target = settings.qa_target if label == POOLED else -settings.qa_margin
         metrics = [
-            qa_metric(QA, sv, tv, sb, tb, settings.qa_target),
-            mean_metric(RECALL, sv, sb, settings.recall_margin),
+            qa_metric(QA, sv, tv, sb, tb, qa_target),
+            mean_metric(RECALL, sv, sb, -settings.recall_margin),
         ]
         results = compare_cell(
             metrics,

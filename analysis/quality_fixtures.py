@@ -110,11 +110,13 @@ def quality_document(
         if variant.is_baseline:
             effect = QualityEffect(identical=True)
         scores, tokens = variant_scores(base, effect, rng)
-        marker = variant.name if not effect.identical or effect.bytes_differ else "baseline"
+        query_aware = variant.flags.get("FASTPATH_HYBRID_MODE") == "1"
+        same_bytes = effect.identical and not effect.bytes_differ and not query_aware
+        marker = "baseline" if same_bytes else variant.name
         arms[variant.name] = {
             "intent": variant.intent,
             "flags": dict(variant.flags),
-            "query_aware": not effect.identical,
+            "query_aware": query_aware,
             "error": f"{variant.name}'s pack of repo0 at {budgets[0]} tokens is not the"
             " baseline's (fixture)"
             if effect.bytes_differ
@@ -132,10 +134,10 @@ def quality_document(
         "schema": SCHEMA,
         "kind": KINDS[QUALITY_FILE],
         "profile": profile,
-        "seed": seed,
+        "seed": registry.seed,  # the oracle's seed; `seed` above only draws the made-up scores
         "budgets": list(budgets),
         "oracle": {"version": 1, "method": "fixture"},
-        "packrepo_sources_sha256": "0" * 64,
+        "code_sha256": "0" * 64,
         "repositories": [
             {"name": name, "version": "1.0", "tree_sha256": "0" * 64, "questions": count}
             for name, count in sorted(_counts(base.repositories).items())

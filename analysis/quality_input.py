@@ -2,8 +2,10 @@
 
 Every check here is a reason to refuse the file (exit 2): columns of the wrong
 length, a score outside [0, 1], a token count that is not a positive integer,
-budgets other than the timed runs', an arm the registry does not know, or a
-file measured at another commit.
+budgets other than the registry's, questions drawn with another seed (a pool
+cannot be picked), an arm the registry does not know, a query-agnostic arm whose
+recorded byte check disagrees with its pack digests, or a file measured at
+another commit or with another registry.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from analysis.errors import AnalysisInputError
 from contracts.documents import Fields, parse_document, read_input
 from contracts.names import KINDS, QUALITY_FILE
 from contracts.provenance import Provenance, parse_provenance, sha256_bytes
+from packrepo.budget import parse_budget
 from packrepo.registry import Registry
 
 
@@ -30,6 +33,8 @@ class ArmScores:
     error: str | None  # a query-agnostic arm whose packs are not the baseline's bytes
     scores: Mapping[int, FloatArray]
     tokens: Mapping[int, FloatArray]
+    digests: Mapping[int, tuple[str, ...]]
+    query_aware: bool
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ def load_quality(path: Path, registry: Registry, commit: str | None) -> QualityR
     if provenance.config_sha256 != registry.config_sha256:
         raise AnalysisInputError(f"{path}: measured with another registry; run it again")
     budgets = _budgets(fields)
+    _check_design(path, fields, budgets, registry)
     rows = list(fields.items("questions"))
     if not rows:
         raise AnalysisInputError(f"{path}: no question")
@@ -75,6 +81,7 @@ def load_quality(path: Path, registry: Registry, commit: str | None) -> QualityR
     unknown = sorted(set(arms) - set(registry.variants))
     if unknown:
         raise AnalysisInputError(f"{path}: arm {unknown[0]} is not in the registry")
+    _check_bytes(path, registry, arms)
     return QualityRuns(
         path=path,
         sha256=sha256_bytes(payload),
@@ -85,6 +92,23 @@ def load_quality(path: Path, registry: Registry, commit: str | None) -> QualityR
         questions=questions,
         arms=arms,
     )
+
+
+def _check_design(
+    path: Path, fields: Fields, budgets: tuple[int, ...], registry: Registry
+) -> None:
+    """The registry's budgets and seed: a quality run at other budgets, or with questions
+    drawn by another seed (a pool chosen among several), is refused."""
+    expected = tuple(sorted(parse_budget(label) for label in registry.budgets))
+    if budgets != expected:
+        raise AnalysisInputError(
+            f"{path}: scored at budgets {list(budgets)}, the registry lists {list(expected)}"
+        )
+    if fields.count("seed") != registry.seed:
+        raise AnalysisInputError(
+            f"{path}: questions drawn with seed {fields.count('seed')}, the registry's is"
+            f" {registry.seed}"
+        )
 
 
 def _budgets(fields: Fields) -> tuple[int, ...]:
@@ -103,6 +127,7 @@ def _arm(name: str, table: Fields, budgets: tuple[int, ...], n: int) -> ArmScore
     columns = table.child("budgets")
     scores: dict[int, FloatArray] = {}
     tokens: dict[int, FloatArray] = {}
+    digests: dict[int, tuple[str, ...]] = {}
     for budget in budgets:
         cell = columns.child(str(budget))
         score = _column(cell, "score", n)
@@ -112,7 +137,49 @@ def _arm(name: str, table: Fields, budgets: tuple[int, ...], n: int) -> ArmScore
         if np.any(token <= 0) or np.any(token != np.round(token)):
             raise cell.error("tokens", "holds a value that is not a positive integer")
         scores[budget], tokens[budget] = score, token
-    return ArmScores(name=name, error=table.maybe_text("error"), scores=scores, tokens=tokens)
+        digests[budget] = _digests(cell, n)
+    return ArmScores(
+        name=name,
+        error=table.maybe_text("error"),
+        scores=scores,
+        tokens=tokens,
+        digests=digests,
+        query_aware=table.flag("query_aware"),
+    )
+
+
+def _digests(cell: Fields, n: int) -> tuple[str, ...]:
+    values = cell.raw.get("pack_sha256")
+    if (
+        not isinstance(values, list)
+        or len(values) != n
+        or not all(isinstance(v, str) and len(v) == 64 for v in values)
+    ):
+        raise cell.error("pack_sha256", f"must be a list of {n} sha256 digests")
+    return tuple(values)  # type: ignore[arg-type]
+
+
+def _check_bytes(path: Path, registry: Registry, arms: Mapping[str, ArmScores]) -> None:
+    """The byte check is redone from the digests, never taken from the file's word:
+    a query-agnostic arm's `error` must say exactly whether its packs differ from the
+    baseline's, and an arm is query-aware exactly when its registry flags say so."""
+    baseline = arms[registry.baseline.name]
+    for name, arm in arms.items():
+        hybrid = registry.variant(name).flags.get("FASTPATH_HYBRID_MODE") == "1"
+        if arm.query_aware != hybrid:
+            raise AnalysisInputError(
+                f"{path}: arm {name} is recorded as {'' if arm.query_aware else 'not '}query-aware,"
+                f" its registry flags say {'' if hybrid else 'not '}so"
+            )
+        if arm.query_aware or name == registry.baseline.name:
+            continue
+        differs = any(arm.digests[b] != baseline.digests[b] for b in arm.digests)
+        if differs != (arm.error is not None):
+            said = "an error" if arm.error else "no error"
+            raise AnalysisInputError(
+                f"{path}: arm {name} records {said}, but its pack digests"
+                f" {'differ from' if differs else 'equal'} the baseline's"
+            )
 
 
 def _column(cell: Fields, key: str, n: int) -> FloatArray:

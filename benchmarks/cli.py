@@ -6,6 +6,7 @@ Every error the libraries raise becomes one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     quality.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
     quality.add_argument("--budgets", default=None, help="e.g. 50k,120k,200k (default: registry)")
+    quality.add_argument(
+        "--arms", default=None, help="only these arms, e.g. baseline (the analysis needs all)"
+    )
     quality_table = commands.add_parser(
         "quality-table", help="QA/100k and recall per arm and budget of a quality.json"
     )
@@ -149,6 +153,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _quality(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry)
+    if args.arms:
+        wanted = {name.strip() for name in args.arms.split(",") if name.strip()}
+        for name in sorted(wanted):
+            registry.variant(name)  # an unknown arm is a configuration error
+        kept = {n: v for n, v in registry.variants.items() if n in wanted or v.is_baseline}
+        registry = dataclasses.replace(registry, variants=kept)
     profile = get_profile(args.profile)
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:

@@ -49,7 +49,7 @@ from benchmarks.oracle import (
     tree_digest,
 )
 from benchmarks.profiles import Profile
-from benchmarks.quality_cache import ScoreCache, packrepo_digest
+from benchmarks.quality_cache import ScoreCache, code_digest
 from contracts.documents import SCHEMA
 from contracts.names import KINDS, QUALITY_FILE
 from contracts.provenance import current_provenance
@@ -180,7 +180,7 @@ def prepare(config: QualityConfig) -> tuple[PreparedRepository, ...]:
 def plan_tasks(
     config: QualityConfig, repositories: Sequence[PreparedRepository], sources: str
 ) -> list[Task]:
-    """Every arm x repository, query-aware arms split into ``jobs`` shares per repository."""
+    """Every arm x repository, query-aware arms in shares of ``QUESTIONS_PER_TASK``."""
     import packrepo
 
     tasks = []
@@ -196,7 +196,7 @@ def plan_tasks(
                 (q.id, q.text, (q.gold.path, q.gold.start_line, q.gold.end_line))
                 for q in repository.questions
             )
-            shares = _shares(questions, config.jobs) if effective.hybrid_mode else [questions]
+            shares = _shares(questions) if effective.hybrid_mode else [questions]
             for share in shares:
                 key = _task_key(sources, repository.tree_sha256, effective, share, config.budgets)
                 tasks.append(
@@ -214,9 +214,12 @@ def plan_tasks(
     return tasks
 
 
-def _shares(items: tuple[Any, ...], parts: int) -> list[tuple[Any, ...]]:
-    size = max(1, -(-len(items) // max(1, parts)))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+# Questions per query-aware task: fixed, so the cache keys do not depend on the core count.
+QUESTIONS_PER_TASK = 8
+
+
+def _shares(items: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return [items[i : i + QUESTIONS_PER_TASK] for i in range(0, len(items), QUESTIONS_PER_TASK)]
 
 
 def _task_key(
@@ -320,7 +323,7 @@ def quality_document(
         "seed": config.seed,
         "budgets": list(config.budgets),
         "oracle": {"version": ORACLE_VERSION, "method": METHOD},
-        "packrepo_sources_sha256": sources,
+        "code_sha256": sources,
         "repositories": [
             {
                 "name": r.name,
@@ -362,7 +365,7 @@ def evaluate_quality(config: QualityConfig) -> dict[str, Any]:
     repositories = prepare(config)
     total = sum(len(r.questions) for r in repositories)
     note(f"quality: {total} questions in {len(repositories)} repositories")
-    sources = packrepo_digest()
+    sources = code_digest()
     tasks = plan_tasks(config, repositories, sources)
     outcome = run_tasks(tasks, ScoreCache(config.score_cache), config.jobs, note)
     return quality_document(config, repositories, outcome, sources)

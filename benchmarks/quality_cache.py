@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,16 @@ from contracts.documents import load_json, read_input, write_all_atomically
 from contracts.errors import EvidenceError
 from contracts.provenance import sha256_file
 
-__all__ = ["ScoreCache", "packrepo_digest"]
+__all__ = ["ScoreCache", "code_digest"]
 
 ENTRY_FIELDS = ("question", "budget", "score", "tokens", "pack_sha256")
 
 
-def packrepo_digest() -> str:
-    """sha256 over the path and bytes of every ``packrepo`` source file that is loaded."""
+def code_digest() -> str:
+    """What a score depends on besides the tree, the flags and the question: sha256 over
+    every ``packrepo`` source file, the scoring code (``benchmarks/oracle.py``), the
+    tokenizer's version and the interpreter's."""
+    import benchmarks.oracle
     import packrepo
 
     root = Path(packrepo.__file__).parent
@@ -34,6 +39,13 @@ def packrepo_digest() -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(bytes.fromhex(sha256_file(path)))
+    digest.update(bytes.fromhex(sha256_file(Path(benchmarks.oracle.__file__))))
+    for distribution in ("bpe-openai",):
+        try:
+            digest.update(f"{distribution}=={metadata.version(distribution)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{distribution} absent".encode())
+    digest.update(platform.python_version().encode())
     return digest.hexdigest()
 
 

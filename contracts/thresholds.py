@@ -59,6 +59,8 @@ NON_INFERIORITY_METRICS = (LATENCY_MEAN, LATENCY_P95)
 def thresholds_from_registry(registry: Registry) -> GateThresholds:
     """Validate ``[tool.fastpath.gates]``; a missing or mistyped key raises ConfigError."""
     table = registry.gates
+    if not registry.budgets:
+        raise ConfigError("[tool.fastpath] `budgets` is empty: the gates judge every budget")
     return GateThresholds(
         qa_improvement=_fraction(table, "qa_improvement"),
         performance_regression=_fraction(table, "performance_regression"),

@@ -74,6 +74,7 @@ class Power:
     mde_80: float | None
     units_for_80: int | None
     underpowered: bool
+    clusters_for_80: int | None = None  # questions (or question clusters) for the target
 
 
 @dataclass(frozen=True)
@@ -430,6 +431,9 @@ def _parse_power(power: Fields) -> Power:
         mde_80=power.maybe_number("mde_80"),
         units_for_80=None if power.raw.get("units_for_80") is None else power.count("units_for_80"),
         underpowered=power.flag("underpowered"),
+        clusters_for_80=power.maybe_integer("clusters_for_80")
+        if "clusters_for_80" in power
+        else None,
     )
 
 

@@ -147,6 +147,7 @@ def comparison(
             "achieved": 0.93 if primary else 0.71,
             "mde_80": 0.06,
             "units_for_80": 40,
+            "clusters_for_80": 20,
             "underpowered": not primary,
             "alpha": alpha / family_size,
         },

@@ -429,7 +429,8 @@ def qa_significance(ctx: Context) -> GateResult:
     )
     power = row.power
     if not passed and power is not None and power.achieved < ctx.thresholds.power - ROUNDING:
-        needed = "" if power.units_for_80 is None else f": {power.units_for_80} questions needed"
+        questions = power.clusters_for_80
+        needed = "" if questions is None else f": {questions} questions needed"
         reason = (
             f"inconclusive{needed} (power {fmt.share(power.achieved)} at"
             f" {fmt.change(power.target_effect)}, {row.n_units} question-budgets); {reason}"
@@ -560,6 +561,10 @@ def qa_unchanged(ctx: Context) -> GateResult:
     run = None if isinstance(analysis, Absent) else analysis.variants.get(ctx.variant.name)
     if run is not None and run.quality_error is not None:
         return requirement.judge(False, run.quality_error, row.relative_change, row)
+    if not isinstance(analysis, Absent) and row.interval is not None:
+        problem = _calibration_problem(ctx, analysis, row)
+        if problem is not None:
+            return requirement.judge(False, problem, row.relative_change, row)
     identical = row.variant_value == row.baseline_value
     change = row.relative_change
     if row.interval is None:
@@ -633,9 +638,13 @@ def power(ctx: Context) -> GateResult:
         row = _calibrated(ctx, metric, budget)
         if isinstance(row, str):
             return requirement.unmet(row)
+        if row.power is None and metric == LATENCY_P95:
+            continue  # a percentile interval: no t-based design power (see analysis.cells)
         if row.power is None:
             return requirement.unmet(f"no power analysis for {fmt.metric_label(metric)}/{budget}")
         rows.append((row, established(row)))
+    if not rows:
+        return requirement.unmet("no powered bound to judge")
     undecided = [
         (row, row.power.achieved)
         for row, done in rows
@@ -668,21 +677,29 @@ def power(ctx: Context) -> GateResult:
 
 def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:
     """(metric, budget, whether its bound was established) of every powered bound."""
-    margin = ctx.thresholds.performance_regression
+    thresholds = ctx.thresholds
 
-    def under_margin(row: Comparison) -> bool:
-        return row.interval is not None and row.interval.high <= margin + ROUNDING
+    def below(limit: float) -> Callable[[Comparison], bool]:
+        return lambda row: row.interval is not None and row.interval.high <= limit + ROUNDING
 
-    def above_zero(row: Comparison) -> bool:
-        return row.interval is not None and row.interval.low > 0
+    def above(limit: float, strictly: bool = False) -> Callable[[Comparison], bool]:
+        def clears(row: Comparison) -> bool:
+            if row.interval is None:
+                return False
+            low = row.interval.low
+            return low > limit if strictly else low >= limit - ROUNDING
+
+        return clears
 
     bounds = [
-        (metric, budget, under_margin)
-        for metric in ctx.thresholds.non_inferiority_metrics
+        (metric, budget, below(thresholds.performance_regression))
+        for metric in thresholds.non_inferiority_metrics
         for budget in ctx.budgets
     ]
     if ctx.variant.intent == "quality":
-        bounds.append((QA, POOLED, above_zero))
+        bounds.append((QA, POOLED, above(0.0, strictly=True)))
+        bounds += [(QA, b, above(-thresholds.qa_margin)) for b in ctx.budgets]
+        bounds += [(RECALL, b, above(-thresholds.recall_margin)) for b in ctx.budgets]
     return bounds
 
 

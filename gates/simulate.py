@@ -24,9 +24,10 @@ What is simulated, and how (the names say *simulated*; nothing here is measured)
   machine (see ``MACHINE``).
 * **Quality scores** (``quality.json``): the whole question pool of 10
   repositories x 40 questions, each question's baseline score per budget drawn
-  from the measured pool in ``analysis/data/quality_pool.json`` (a standard
-  quality stage's baseline scores and pack tokens) when present, else the
-  sparse nested model of :mod:`analysis.quality_fixtures`.
+  (within its repository) from the measured pool in ``gates/data/quality_pool.json``:
+  a standard quality stage's baseline scores and pack tokens, written by
+  ``python -m gates.simulate --write-pool artifacts/quality.json``. Without it the
+  study says so and uses the sparse nested model of :mod:`analysis.quality_fixtures`.
 * **Every other piece of evidence** is the passing fixture set, so the decision
   turns on the statistics alone. It is stamped as a fixture and judged with
   ``--accept-fixtures --allow-dirty``.
@@ -61,6 +62,27 @@ from packrepo.registry import Registry, load_registry
 BUDGETS = (50_000, 120_000, 200_000)
 QA_GATES = "qa_improvement+qa_significance+qa_budget_guard+recall_guard"
 POOL = Path(__file__).with_name("data") / "quality_pool.json"
+
+
+def write_pool(quality_path: Path, output: Path = POOL) -> None:
+    """The measured baseline scores and pack tokens of a quality stage, for the study."""
+    from contracts.documents import write_json_atomically
+
+    document = load_json(read_input(quality_path), str(quality_path))
+    budgets = [str(b) for b in document["budgets"]]
+    baseline = next(a for a in document["arms"].values() if a["intent"] == "baseline")
+    columns = [baseline["budgets"][b] for b in budgets]
+    pool = {
+        "note": "baseline scores and pack tokens per question (rows) and budget (columns),"
+        f" measured by the quality stage at commit {document['provenance']['git_sha'][:12]},"
+        f" {document['profile']} profile; python -m gates.simulate --write-pool",
+        "budgets": document["budgets"],
+        "repositories": [q["repository"] for q in document["questions"]],
+        "scores": [list(row) for row in zip(*(c["score"] for c in columns), strict=True)],
+        "tokens": [list(row) for row in zip(*(c["tokens"] for c in columns), strict=True)],
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(output, pool)
 
 
 @dataclass(frozen=True)
@@ -151,7 +173,9 @@ def scenarios(
         Scenario("at-margin", f"{latency}: +10% latency at every budget, the margin",
                  f"gates:{latency}:latency_non_inferiority",
                  f"at most the one-sided {bound:.2g} per bound", at_most=bound,
-                 latency={latency: (0.10, 0.10, 0.10)}),
+                 latency={latency: (0.10, 0.10, 0.10)},
+                 also=tuple((f"upper:{latency}:latency_mean:{b}:0.1",
+                             f"one bound, at most {bound:.2g}") for b in ("50k", "120k", "200k"))),
         Scenario("quick-null", "quick profile, every variant identical", "aa-misfire",
                  f"at most alpha = {alpha:g}", at_most=alpha, shape=QUICK),
         Scenario("quick-latency-20%", f"quick profile, {latency} -20%", "promotion",
@@ -178,7 +202,10 @@ def simulated_machine(
     shocks = rng.normal(0.0, machine.drift_sd, slots)
     for t in range(1, slots):
         drift[t] = machine.drift_phi * drift[t - 1] + shocks[t]
-    noise = stats.t.rvs(machine.noise_df, size=slots, random_state=rng) * machine.noise_scale
+    # Heavy tails, cut at 5 scale units so that the mean latency (the truth a ratio of
+    # means estimates) exists: exp of an unbounded t has no mean.
+    draws = stats.t.rvs(machine.noise_df, size=slots, random_state=rng)
+    noise = np.clip(draws, -5.0, 5.0) * machine.noise_scale
     index = {b: i for i, b in enumerate(BUDGETS)}
 
     def measure(unit: UnitRecord, is_second: bool, slot: int) -> tuple[float, float]:
@@ -234,6 +261,9 @@ class Outcome:
     chosen: str | None
     passed: Mapping[str, Mapping[str, bool]]  # variant -> gate -> passed
     aa_stable: bool
+    bounds: Mapping[tuple[str, str, str], tuple[float | None, float | None]] = field(
+        default_factory=dict
+    )  # (variant, metric, budget) -> (ci_low, ci_high) of the gated interval
 
 
 def replicate(
@@ -277,8 +307,16 @@ def replicate(
         name: {gate["name"]: bool(gate["passed"]) for gate in entry["gates"]}
         for name, entry in verdict["variants"].items()
     }
+    bounds = {
+        (row["variant"], row["metric"], row["budget"]): (row["ci_low"], row["ci_high"])
+        for row in analysis["comparisons"]
+    }
     return Outcome(
-        verdict["decision"], verdict["chosen"], passed, bool(analysis["environment"]["stable"])
+        verdict["decision"],
+        verdict["chosen"],
+        passed,
+        bool(analysis["environment"]["stable"]),
+        bounds,
     )
 
 
@@ -302,6 +340,10 @@ def counted(measure: str, outcome: Outcome) -> bool:
         return all(outcome.passed[variant][gate] for gate in gates.split("+"))
     if kind == "aa-misfire":
         return not outcome.aa_stable
+    if kind == "upper":  # upper:<variant>:<metric>:<budget>:<limit>, the bound at most limit
+        variant, metric, budget, limit = rest.split(":")
+        high = outcome.bounds[(variant, metric, budget)][1]
+        return high is not None and high <= float(limit) + 1e-12
     raise ValueError(f"unknown measure {measure}")
 
 
@@ -538,7 +580,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    parser.add_argument(
+        "--write-pool", type=Path, help="write gates/data/quality_pool.json from a quality.json"
+    )
     args = parser.parse_args(argv)
+    if args.write_pool is not None:
+        write_pool(args.write_pool)
+        print(f"wrote {POOL}")
+        return 0
     argv = list(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     registry = load_registry(args.config)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -342,3 +343,54 @@ def test_evidence_from_two_profiles_is_bad_input(
     write_quality(tmp_path / "artifacts", default_quality(registry, profile="quick"))
     assert run_analysis(tmp_path) == 2
     assert "the evidence mixes profiles" in capsys.readouterr().err
+
+
+def _edit_quality(tmp_path: Path, edit: Any) -> None:
+    path = tmp_path / "artifacts" / "quality.json"
+    document = orjson.loads(path.read_bytes())
+    edit(document)
+    path.write_bytes(orjson.dumps(document))
+
+
+def _extra_budget(document: dict[str, Any]) -> None:
+    document["budgets"].append(400_000)
+    for arm in document["arms"].values():
+        arm["budgets"]["400000"] = arm["budgets"]["200000"]
+
+
+def _other_seed(document: dict[str, Any]) -> None:
+    document["seed"] += 1
+
+
+def _silent_byte_difference(document: dict[str, Any]) -> None:
+    document["arms"]["P1"]["budgets"]["50000"]["pack_sha256"][0] = "f" * 64
+
+
+def _false_alarm(document: dict[str, Any]) -> None:
+    document["arms"]["P1"]["error"] = "made up"
+
+
+def _not_query_aware(document: dict[str, Any]) -> None:
+    document["arms"]["Q1"]["query_aware"] = False
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (_extra_budget, "the registry lists [50000, 120000, 200000]"),
+        (_other_seed, "questions drawn with seed 8, the registry's is 7"),
+        (_silent_byte_difference, "arm P1 records no error, but its pack digests differ"),
+        (_false_alarm, "arm P1 records an error, but its pack digests equal"),
+        (_not_query_aware, "arm Q1 is recorded as not query-aware, its registry flags say so"),
+    ],
+    ids=["budget", "seed", "silent-bytes", "false-alarm", "query-aware"],
+)
+def test_quality_scores_that_cannot_be_trusted_are_bad_input(
+    tmp_path: Path, edit: Any, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace(tmp_path)
+    _edit_quality(tmp_path, edit)
+    assert run_analysis(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert not (tmp_path / "artifacts" / ANALYSIS_FILE).exists()

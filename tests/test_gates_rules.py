@@ -295,10 +295,17 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         QUALITY,
         both(
             set_row(QUALITY, QA, ci_low=-0.01),
-            set_power(QUALITY, QA, achieved=POWER - 0.2, units_for_80=2400, underpowered=True),
+            set_power(
+                QUALITY,
+                QA,
+                achieved=POWER - 0.2,
+                units_for_80=2400,
+                clusters_for_80=800,
+                underpowered=True,
+            ),
         ),
         False,
-        "inconclusive: 2400 questions needed",
+        "inconclusive: 800 questions needed",
     ),
     (
         "qa_budget_guard",

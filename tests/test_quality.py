@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.quality import Scored, Task, _byte_mismatch, _task_key, run_task
-from benchmarks.quality_cache import ScoreCache, packrepo_digest
+from benchmarks.quality_cache import ScoreCache, code_digest
 from packrepo import Flags
 
 DATA = Path(__file__).parent / "data"
@@ -93,7 +93,7 @@ def test_the_cache_key_covers_sources_tree_flags_questions_and_budgets() -> None
     ]
     assert key not in changed
     assert len(set(changed)) == len(changed)
-    assert len(packrepo_digest()) == 64
+    assert len(code_digest()) == 64
 
 
 def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:

@@ -25,7 +25,13 @@ from contracts.names import (
     SHADOW_FILE,
     SMOKE_FILE,
 )
-from contracts.thresholds import LATENCY_MEAN, QA, primary_metric, thresholds_from_registry
+from contracts.thresholds import (
+    LATENCY_MEAN,
+    QA,
+    RECALL,
+    primary_metric,
+    thresholds_from_registry,
+)
 from gates import fmt
 from gates.custody import Trust
 from gates.fixtures import bandit_report, encode, find_row, passing_documents
@@ -238,13 +244,19 @@ def _law_latency(docs: dict[str, Any], name: str, gate: GateResult) -> None:
 
 def _law_power(docs: dict[str, Any], name: str, gate: GateResult) -> None:
     analysis = docs[ANALYSIS_FILE]
-    rows = [find_row(analysis, name, LATENCY_MEAN, b) for b in REGISTRY.budgets]
+    budgets = REGISTRY.budgets
+    rows = [find_row(analysis, name, LATENCY_MEAN, b) for b in budgets]
     if REGISTRY.variant(name).intent == "quality":
         rows.append(find_row(analysis, name, QA))
+        rows += [find_row(analysis, name, metric, b) for metric in (QA, RECALL) for b in budgets]
 
     def established(row: dict[str, Any]) -> bool:
-        if row["metric"] == QA:
+        if row["metric"] == QA and row["budget"] == "pooled":
             return bool(row["ci_low"] > 0)
+        if row["metric"] == QA:
+            return bool(row["ci_low"] >= -LIMITS.qa_margin - 1e-12)
+        if row["metric"] == RECALL:
+            return bool(row["ci_low"] >= -LIMITS.recall_margin - 1e-12)
         return bool(row["ci_high"] <= LIMITS.performance_regression + 1e-12)
 
     undecided = [

@@ -241,9 +241,16 @@ def pipeline(session: nox.Session) -> None:
 
 @nox.session
 def advanced(session: nox.Session) -> None:
-    """R2: property coverage and a sampled mutmut score (artifacts/advanced_testing.json)."""
+    """R2: property coverage, a sampled mutmut score (artifacts/advanced_testing.json), and
+    randomised property exploration."""
     _install(session, "advanced")
     session.run("python", "-m", "benchmarks.advanced", *session.posargs)
+    # Randomised exploration: new hypothesis examples every run (the test suite itself is
+    # derandomised, tests/conftest.py), so a failure here is a finding, not flakiness.
+    session.run(
+        "pytest", "tests/properties", "-q", "-p", "no:cacheprovider", "-n", "2",
+        env={"PACKREPO_HYPOTHESIS": "explore"},
+    )  # fmt: skip
 
 
 @nox.session

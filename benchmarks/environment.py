@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.arms import PROJECT_ROOT, Arm
 from contracts.runfacts import cpu_model
 
-PACKAGES = ("packrepo", "bpe-openai", "pathspec", "numpy", "orjson")
+PACKAGES = ("packrepo", "bpe-openai", "detect-secrets", "numpy", "orjson")
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:

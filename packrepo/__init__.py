@@ -1,6 +1,6 @@
 """PackRepo: pack a code repository into one text that fits an LLM token budget.
 
-``import packrepo`` stays light: the packer (and with it pathspec and the
+``import packrepo`` stays light: the packer (and with it the
 tokenizer) loads on first use of ``pack``/``pack_to``/``PackResult``/``Flags``
 (PEP 562), and nothing here imports numpy or scipy. That keeps
 ``packrepo.registry`` importable from a bare interpreter that only has nox

@@ -1,3 +1,7 @@
+"""``python -m packrepo``: the same command line as ``packrepo``."""
+
+import sys
+
 from packrepo.cli import main
 
-raise SystemExit(main())
+sys.exit(main())

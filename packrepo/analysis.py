@@ -11,6 +11,7 @@ terms, on every hybrid pack.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from packrepo.chunking import ChunkSpan, chunk_text, light_python_facts, python_
 from packrepo.terms import query_term_counts
 from packrepo.text import DecodedText, longest_backtick_run, split_lines
 from packrepo.tokens import TokenCounter
+
+# An import as ``packrepo.heuristics`` resolves it: level|module|name.
+_IMPORT = re.compile(r"[0-9]+\|[^|]*\|[^|]*")
 
 # Bump whenever analysis output changes for the same input: it is part of every cache key.
 ANALYSER_VERSION = 4  # 4: lines end at "\n" only (split_lines)
@@ -159,9 +163,40 @@ def analysis_from_json(document: Any) -> FileAnalysis:
         has_main_guard=_typed(document["has_main_guard"], bool),
         chunks=chunks,
     )
-    if analysis.line_count <= 0 or analysis.tokens < 0:
+    if analysis.line_count <= 0 or analysis.tokens < 0 or analysis.backticks < 0:
         raise ValueError("impossible analysis")
+    if chunks and not _partitions(chunks, analysis.line_count):
+        raise ValueError("chunks do not partition the file's lines")
+    if not all(_IMPORT.fullmatch(name) for name in analysis.imports):
+        raise ValueError("malformed import")
     return analysis
+
+
+def describes(analysis: FileAnalysis, kind: str, decoded: DecodedText) -> bool:
+    """True if a cached ``analysis`` fits this text in every fact that shapes the output:
+    kind, line count, the longest backtick run (the Markdown fence) and replaced bytes."""
+    return (
+        analysis.kind == kind
+        and analysis.line_count == decoded.line_count
+        and analysis.backticks == longest_backtick_run(decoded.text)
+        and analysis.replaced == decoded.replaced
+    )
+
+
+def _partitions(chunks: tuple[Chunk, ...], line_count: int) -> bool:
+    """Chunks cover lines 1..line_count in order, each signature inside its chunk."""
+    expected_start = 1
+    for chunk in chunks:
+        if chunk.start != expected_start or chunk.end < chunk.start or chunk.tokens < 0:
+            return False
+        if chunk.signature is not None and not (
+            chunk.start <= chunk.signature[0] <= chunk.signature[1] <= chunk.end
+        ):
+            return False
+        if chunk.signature_tokens < 0:
+            return False
+        expected_start = chunk.end + 1
+    return expected_start == line_count + 1
 
 
 def _chunk_from_json(row: Any) -> Chunk:

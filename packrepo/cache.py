@@ -7,9 +7,16 @@ new directory, a new analyser version a new tree: stale entries are never read, 
 orphaned. Entries are JSON, never pickle, so a hostile cache cannot run code.
 
 Warm runs skip reading unchanged files: a per-tree snapshot records each path's
-(size, mtime_ns, inode), content key and analysis. A path whose stat signature still
-matches reuses the analysis without being read; its text is read at render time and its
-content key checked again then, so the content hash stays the validity key.
+(size, mtime_ns, ctime_ns, inode, device), content key and analysis. A path whose stat
+signature still matches reuses the analysis without being read; its text is read at
+render time and its content key checked again then, so the content hash stays the
+validity key (a mismatch re-analyses the tree, see ``packrepo.packer``).
+
+Trust. An entry is data, never authority: ``analysis_from_json`` refuses an analysis whose
+spans do not partition its lines, and every fact that shapes the output is checked against
+the text before it is used (``analysis.describes``) or when the block is rendered. The
+cache directory is created private (0700); one owned by another user, or writable by
+others, is not used at all.
 
 Concurrency: every write goes to a temporary file in the entry's directory and is moved
 into place with ``os.replace``, which is atomic on POSIX, so a reader sees a whole entry
@@ -23,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +60,24 @@ def default_cache_dir(environ: Mapping[str, str], configured: str | None = None)
     return Path.home() / ".cache" / "packrepo"
 
 
+SIGNATURE_FIELDS = 5  # size, mtime_ns, ctime_ns, inode, device (ScannedFile.signature)
+
+
+def private_directory(base: Path) -> bool:
+    """Create ``base`` private (0700) if missing; True if it is a real directory of ours
+    that nobody else can write, the only kind whose entries may be read."""
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.geteuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
 def content_key(data: bytes, kind: str) -> str:
     return f"{hashlib.blake2b(data, digest_size=20).hexdigest()}-{kind}"
 
@@ -60,7 +86,7 @@ def content_key(data: bytes, kind: str) -> str:
 class Snapshot:
     """One file as the last run saw it; trusted only while its stat signature holds."""
 
-    signature: tuple[int, int, int]
+    signature: tuple[int, ...]
     key: str
     analysis: FileAnalysis
 
@@ -112,8 +138,10 @@ class AnalysisCache:
             return snapshot
         for path, row in document.items():
             try:
-                size, mtime_ns, inode, key, analysis = row
-                signature = (_int(size), _int(mtime_ns), _int(inode))
+                *numbers, key, analysis = row
+                if len(numbers) != SIGNATURE_FIELDS:
+                    raise ValueError("a signature of another layout")
+                signature = tuple(_int(number) for number in numbers)
                 snapshot[path] = Snapshot(signature, str(key), analysis_from_json(analysis))
             except (KeyError, TypeError, ValueError):
                 continue  # one corrupt row costs one re-read, not the snapshot
@@ -147,7 +175,7 @@ class AnalysisCache:
         payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
         try:
             folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             try:
                 with os.fdopen(descriptor, "wb") as handle:

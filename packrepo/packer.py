@@ -13,37 +13,49 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
+from packrepo import reuse
 from packrepo.budget import parse_budget
-from packrepo.cache import AnalysisCache, default_cache_dir
+from packrepo.cache import AnalysisCache, CacheStats, default_cache_dir, private_directory
 from packrepo.errors import BudgetError, PackError
 from packrepo.flags import Flags
 from packrepo.heuristics import FileFacts, heuristic_scores, import_graph
 from packrepo.hybrid import ChunkStats, hybrid_scores
+from packrepo.overview import directory_overview
 from packrepo.pipeline import (
     AnalysedTree,
-    AnalysisRequest,
     CompressedStore,
     FileRecord,
     MemoryStore,
     RereadStore,
+    StaleAnalysis,
     TextStore,
     analyse_tree,
 )
-from packrepo.render import FORMATS, Block, Renderer, Segment
-from packrepo.scan import DEFAULT_MAX_FILE_BYTES, scan
-from packrepo.selection import Candidate, Selection, select_ladder, select_whole_files
+from packrepo.render import FORMATS, Block, Renderer
+from packrepo.runners import AnalysisRequest
+from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile, scan
+from packrepo.selection import (
+    Candidate,
+    Selection,
+    full_block,
+    select_ladder,
+    select_whole_files,
+)
 from packrepo.terms import query_terms
-from packrepo.text import split_lines
 from packrepo.tokens import TokenCounter, load_counter
+from packrepo.writer import Writer
 
 DEFAULT_ENCODING = "cl100k_base"
+# V4 keeps whole files (ranked by its query-aware score) when the whole tree is at most
+# this many times the room: demoting files to chunks pays only when most of the tree must
+# be left out. Measured (python -m benchmarks.outside_bench): at 2, V4 on requests at 50k
+# scored 0.94x the baseline's QA/100k; at 3, 1.03x, and jinja2 kept its 2.77x at 50k.
+SMALL_TREE_ROOMS = 3
 MANIFEST_SCHEMA = 1
-# Whole files tried in the slack left after exact counting; each costs one render.
-TOP_UP_ATTEMPTS = 64
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,10 @@ class _Options:
     format: str
     encoding: str
     max_file_bytes: int
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    overview: bool = False
+    allow_secrets: bool = False
 
 
 def pack(
@@ -75,12 +91,17 @@ def pack(
     format: str = "markdown",
     encoding: str = DEFAULT_ENCODING,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    overview: bool = False,
+    allow_secrets: bool = False,
 ) -> PackResult:
     """Pack the tree at ``path`` into at most ``budget`` tokens (see :func:`pack_to`)."""
     buffer = io.StringIO()
     manifest = pack_to(
         path, budget, buffer, query, flags=flags, format=format, encoding=encoding,
-        max_file_bytes=max_file_bytes,
+        max_file_bytes=max_file_bytes, include=include, exclude=exclude, overview=overview,
+        allow_secrets=allow_secrets,
     )  # fmt: skip
     return PackResult(text=buffer.getvalue(), manifest=manifest, tokens=manifest["tokens"])
 
@@ -95,14 +116,27 @@ def pack_to(
     format: str = "markdown",
     encoding: str = DEFAULT_ENCODING,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    overview: bool = False,
+    allow_secrets: bool = False,
 ) -> dict[str, Any]:
     """Write the pack of ``path`` to ``out`` and return its manifest.
 
     ``flags`` None reads the ``FASTPATH_*`` environment once. With memory optimisation (V3)
     blocks are written one at a time as they are rendered; otherwise the document is
-    assembled, counted whole, then written.
+    assembled, counted whole, then written. ``include``/``exclude`` are gitignore-style
+    patterns; ``overview`` puts a directory overview, counted in the budget, at the top.
+    A file whose emitted text would hold a secret is withheld (manifest ``skipped`` counts
+    it under ``secret``, ``withheld`` names it and the kind) unless ``allow_secrets``.
     """
-    options = _options(path, budget, query, flags, format, encoding, max_file_bytes)
+    options = replace(
+        _options(path, budget, query, flags, format, encoding, max_file_bytes),
+        include=tuple(include),
+        exclude=tuple(exclude),
+        overview=overview,
+        allow_secrets=allow_secrets,
+    )
     counter = load_counter(options.encoding)
     renderer = Renderer(options.format, title=os.path.basename(options.root))
     fixed = counter.count(renderer.header()) + counter.count(renderer.footer())
@@ -110,41 +144,98 @@ def pack_to(
         raise BudgetError(
             f"budget {options.budget} is too small: the pack's header alone takes {fixed} tokens"
         )
-    scanned = scan(options.root, max_file_bytes=options.max_file_bytes)
-    store = _store(options.flags)
-    cache = _cache(options)
-    terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
-    tree = analyse_tree(
+    scanned = scan(
         options.root,
-        scanned.files,
-        AnalysisRequest(
-            encoding=options.encoding,
-            detailed=options.flags.hybrid_mode,
-            with_terms=bool(terms),
-            keep_terms=frozenset(terms),
-        ),
-        store,
-        cache=cache,
-        batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
+        max_file_bytes=options.max_file_bytes,
+        include=options.include,
+        exclude=options.exclude,
     )
-    writer = _Writer(
-        renderer,
-        counter,
-        store,
-        options.budget,
-        keep_rendered=not options.flags.memory_optimization,
-    )
-    selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
-    blocks, exact = writer.fit(selection, fixed)
+    if options.overview:
+        lines = directory_overview(
+            [file.path for file in scanned.files], options.budget, counter.count
+        )
+        renderer = replace(renderer, overview=lines)
+        fixed = counter.count(renderer.header()) + counter.count(renderer.footer())
+    cache, cache_unused = _cache(options)
+    terms = query_terms(options.query or "") if options.flags.hybrid_mode else ()
+    try:
+        tree, writer, blocks, exact = _analyse_and_fit(
+            options, scanned.files, cache, terms, fixed, counter, renderer, trust_snapshot=True
+        )
+    except StaleAnalysis:
+        # The V1 snapshot described a file that has since changed under an unchanged stat
+        # signature: a miss, so analyse again reading every file (and save a true snapshot).
+        if cache is not None:
+            cache.stats = CacheStats()
+        tree, writer, blocks, exact = _analyse_and_fit(
+            options, scanned.files, cache, terms, fixed, counter, renderer, trust_snapshot=False
+        )
     if options.flags.memory_optimization:
         writer.stream(blocks, out)
     else:
         blocks = writer.write_whole(blocks, exact, out)
     tokens = fixed + sum(exact[block.path] for block in blocks)
-    skipped = Counter(scanned.skipped) + tree.skipped
+    skipped = Counter(scanned.skipped) + tree.skipped + Counter({"secret": len(writer.withheld)})
     manifest = _manifest(options, tree, blocks, exact, tokens, dict(sorted(skipped.items())), cache)
     manifest["query_terms"] = list(terms)  # empty: the query did not steer this pack
+    if writer.withheld:  # absent when nothing was withheld, as in every pack before
+        manifest["withheld"] = [
+            {"path": path, "reason": reason} for path, reason in sorted(writer.withheld.items())
+        ]
+    if cache_unused is not None:
+        manifest["cache"] = {"unused": cache_unused}
     return manifest
+
+
+def _analyse_and_fit(
+    options: _Options,
+    files: tuple[ScannedFile, ...],
+    cache: AnalysisCache | None,
+    terms: tuple[str, ...],
+    fixed: int,
+    counter: TokenCounter,
+    renderer: Renderer,
+    *,
+    trust_snapshot: bool,
+) -> tuple[AnalysedTree, Writer, list[Block], dict[str, int]]:
+    request = AnalysisRequest(
+        encoding=options.encoding,
+        detailed=options.flags.hybrid_mode,
+        with_terms=bool(terms),
+        keep_terms=frozenset(terms),
+    )
+    # With V1 on, its cache is the reuse (and must see every pack, for other processes).
+    reusable = options.flags.hybrid_mode and not options.flags.memory_optimization and cache is None
+    key = reuse.tree_key(options.root, files, request, options.max_file_bytes)
+    recalled = reuse.recall(key, request, options.max_file_bytes) if reusable else None
+    store: TextStore
+    if recalled is not None:
+        tree, store = recalled
+    else:
+        store = _store(options.flags, options.max_file_bytes)
+        tree = analyse_tree(
+            options.root,
+            files,
+            request,
+            store,
+            cache=cache,
+            batch_size=options.flags.batch_size if options.flags.parallel_processing else None,
+            max_file_bytes=options.max_file_bytes,
+            trust_snapshot=trust_snapshot,
+        )
+        if reusable and isinstance(store, MemoryStore):
+            reuse.remember(key, tree, store)
+    writer = Writer(
+        renderer,
+        counter,
+        store,
+        options.budget,
+        keep_rendered=not options.flags.memory_optimization,
+        allow_secrets=options.allow_secrets,
+    )
+    selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
+    blocks, exact = writer.fit(selection, fixed)
+    return tree, writer, blocks, exact
 
 
 def _options(
@@ -176,17 +267,21 @@ def _options(
     )
 
 
-def _store(flags: Flags) -> TextStore:
+def _store(flags: Flags, max_file_bytes: int) -> TextStore:
     if not flags.memory_optimization:
-        return MemoryStore()
-    return CompressedStore() if flags.compression else RereadStore()
+        return MemoryStore(max_file_bytes)
+    return CompressedStore(max_file_bytes) if flags.compression else RereadStore(max_file_bytes)
 
 
-def _cache(options: _Options) -> AnalysisCache | None:
+def _cache(options: _Options) -> tuple[AnalysisCache | None, str | None]:
+    """The V1 cache, if on and its directory is private to us, else why it is unused
+    (entries that another user can write could steer the pack)."""
     if not options.flags.aggressive_caching:
-        return None
+        return None, None
     base = default_cache_dir(os.environ, options.flags.cache_dir)
-    return AnalysisCache.open(base, options.encoding)
+    if not private_directory(base):
+        return None, "not a private directory"
+    return AnalysisCache.open(base, options.encoding), None
 
 
 def _select(
@@ -216,114 +311,10 @@ def _select(
         Candidate(r.path, r.analysis, scores.file_scores[r.path], scores.chunk_scores[r.path])
         for r in records
     ]
+    whole_tree = sum(estimate(full_block(candidate)) for candidate in candidates)  # V4 only
+    if whole_tree <= SMALL_TREE_ROOMS * room:
+        return select_whole_files(candidates, room, estimate)
     return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
-
-
-class _Writer:
-    """Renders blocks from the text store; counts them exactly; writes them."""
-
-    def __init__(
-        self,
-        renderer: Renderer,
-        counter: TokenCounter,
-        store: TextStore,
-        budget: int,
-        *,
-        keep_rendered: bool,
-    ) -> None:
-        self.renderer = renderer
-        self.counter = counter
-        self.store = store
-        self.budget = budget
-        # Rendered blocks are at most about the budget in size; keeping them saves reading
-        # and rendering every chosen file twice. V3 streams instead and renders again.
-        self._rendered: dict[tuple[str, tuple[Segment, ...]], str] | None = (
-            {} if keep_rendered else None
-        )
-        self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
-        self._first_framing: dict[tuple[str, Segment], int] = {}
-        self._extra_segment = self._extra_segment_cost()
-
-    def estimate(self, block: Block) -> int:
-        """Framing plus the spans' own tokens; exact framing for one span, a bound beyond.
-
-        The ladder grows blocks a span at a time, and recounting a growing header for every
-        offer would dominate V4; each extra span is charged the measured cost of a span with
-        the widest label and a gap marker, an overestimate the exact count later corrects.
-        """
-        key = (block.path, block.segments)
-        estimate = self._estimates.get(key)
-        if estimate is None:
-            first = (block.path, block.segments[0])
-            framing = self._first_framing.get(first)
-            if framing is None:
-                single = Block(block.path, block.segments[:1], block.backticks, 0)
-                framing = self.counter.count(self.renderer.framing(single))
-                self._first_framing[first] = framing
-            framing += self._extra_segment * (len(block.segments) - 1)
-            estimate = framing + sum(segment.tokens for segment in block.segments)
-            self._estimates[key] = estimate
-        return estimate
-
-    def _extra_segment_cost(self) -> int:
-        wide = Segment(999_990, 999_991, "signature", 0.0, 0)
-        wider = Segment(999_995, 999_999, "signature", 0.0, 0)
-        one = Block("x", (wide,), 0, 0)
-        two = Block("x", (wide, wider), 0, 0)
-        return self.counter.count(self.renderer.framing(two)) - self.counter.count(
-            self.renderer.framing(one)
-        )
-
-    def render(self, block: Block) -> str:
-        key = (block.path, block.segments)
-        if self._rendered is not None and key in self._rendered:
-            return self._rendered[key]
-        lines = split_lines(self.store.text(block.path))
-        text = self.renderer.block(block, lines)
-        if self._rendered is not None:
-            self._rendered[key] = text
-        return text
-
-    def fit(self, selection: Selection, fixed: int) -> tuple[list[Block], dict[str, int]]:
-        """Exact counts; drop from the lowest priority until it fits; top up from the reserve."""
-        chosen = list(selection.chosen)
-        exact = {block.path: self.counter.count(self.render(block)) for block in chosen}
-        total = fixed + sum(exact.values())
-        while total > self.budget and chosen:
-            total -= exact.pop(chosen.pop().path)
-        attempts = 0
-        for block in selection.reserve:
-            slack = self.budget - total
-            if slack <= 0 or attempts >= TOP_UP_ATTEMPTS:
-                break
-            if block.path in exact or self.estimate(block) > slack + 8:
-                continue  # the +8 lets a slight overestimate be counted exactly
-            attempts += 1
-            tokens = self.counter.count(self.render(block))
-            if tokens <= slack:
-                chosen.append(Block(block.path, block.segments, block.backticks, len(chosen)))
-                exact[block.path] = tokens
-                total += tokens
-        return sorted(chosen, key=lambda block: block.path), exact
-
-    def stream(self, blocks: list[Block], out: TextIO) -> None:
-        out.write(self.renderer.header())
-        for block in blocks:
-            out.write(self.render(block))
-        out.write(self.renderer.footer())
-
-    def write_whole(self, blocks: list[Block], exact: dict[str, int], out: TextIO) -> list[Block]:
-        """Assemble, count the whole document, trim if it ever exceeds the budget, write."""
-        while True:
-            parts = [self.renderer.header(), *map(self.render, blocks), self.renderer.footer()]
-            text = "".join(parts)
-            if self.counter.count(text) <= self.budget or not blocks:
-                break
-            lowest = max(blocks, key=lambda block: block.priority)
-            blocks = [block for block in blocks if block is not lowest]
-            exact.pop(lowest.path)
-        out.write(text)
-        return blocks
 
 
 def _manifest(

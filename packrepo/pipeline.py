@@ -7,45 +7,27 @@ out sorted by path, which is why V1, V2 and V3 cannot change the pack.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import codecs
 import zlib
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from packrepo.analysis import ChunkTerms, FileAnalysis, analyse, chunk_terms
+from packrepo.analysis import ChunkTerms, FileAnalysis, chunk_terms, describes
 from packrepo.cache import AnalysisCache, Snapshot, content_key
 from packrepo.errors import PackError
-from packrepo.scan import ScannedFile
+from packrepo.reading import FileSkipped, read_scanned
+from packrepo.runners import (
+    AnalysisRequest,
+    FileJob,
+    FileResult,
+    PoolRunner,
+    Runner,
+    SequentialRunner,
+)
+from packrepo.scan import DEFAULT_MAX_FILE_BYTES, ScannedFile
 from packrepo.text import decode, kind_of, looks_binary
-from packrepo.tokens import load_counter
-
-
-@dataclass(frozen=True)
-class AnalysisRequest:
-    """What to compute for each file; ``keep_terms`` are the query's terms."""
-
-    encoding: str
-    detailed: bool
-    with_terms: bool
-    keep_terms: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class FileJob:
-    path: str
-    kind: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class FileResult:
-    analysis: FileAnalysis
-    terms: ChunkTerms | None
 
 
 @dataclass(frozen=True)
@@ -62,22 +44,6 @@ class AnalysedTree:
     replaced: int = 0
 
 
-# --- the pure step, also the worker's entry point -----------------------------------------
-
-
-def analyse_job(request: AnalysisRequest, job: FileJob) -> FileResult:
-    counter = load_counter(request.encoding)
-    decoded = decode(job.data)
-    analysis = analyse(job.kind, decoded, counter, detailed=request.detailed)
-    terms = chunk_terms(decoded, analysis, request.keep_terms) if request.with_terms else None
-    return FileResult(analysis=analysis, terms=terms)
-
-
-def analyse_batch(request: AnalysisRequest, jobs: list[FileJob]) -> list[FileResult]:
-    """Run in a worker process: picklable arguments in, picklable results out."""
-    return [analyse_job(request, job) for job in jobs]
-
-
 # --- where text waits for rendering -------------------------------------------------------
 
 
@@ -89,20 +55,29 @@ class TextStore(Protocol):
     def text(self, path: str) -> str: ...
 
 
+class StaleAnalysis(PackError):
+    """A file read at render time is not the one a cached analysis described: the packer
+    re-analyses the tree without trusting the snapshot (a miss, never a failure)."""
+
+
 @dataclass
 class _Unread:
     """Files a warm V1 run did not read: read at render, refused if their key changed."""
 
-    locations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    locations: dict[str, tuple[ScannedFile, str]] = field(default_factory=dict)
 
     def add_unread(self, scanned: ScannedFile, key: str) -> None:
-        self.locations[scanned.path] = (scanned.abspath, key)
+        self.locations[scanned.path] = (scanned, key)
 
     def text(self, path: str) -> str:
-        abspath, key = self.locations[path]
-        data = read_file(abspath)
-        if data is None or content_key(data, key.rsplit("-", 1)[1]) != key:
-            raise PackError(f"{path} changed while it was being packed")
+        scanned, key = self.locations[path]
+        try:
+            data = read_scanned(scanned, self.max_file_bytes)
+        except FileSkipped:
+            raise PackError(f"{path} changed while it was being packed") from None
+        if content_key(data, key.rsplit("-", 1)[1]) != key:
+            raise StaleAnalysis(f"{path} changed while it was being packed")
         return decode(data).text
 
 
@@ -144,15 +119,6 @@ class RereadStore(_Unread):
         self.add_unread(scanned, content_key(data, kind_of(scanned.path)))
 
 
-def read_file(abspath: str) -> bytes | None:
-    """The file's bytes, or None if it cannot be read (permissions, vanished, I/O error)."""
-    try:
-        with open(abspath, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -164,15 +130,22 @@ def analyse_tree(
     *,
     cache: AnalysisCache | None = None,
     batch_size: int | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    trust_snapshot: bool = True,
 ) -> AnalysedTree:
-    """Read and analyse every file; ``batch_size`` set means a process pool (V2)."""
+    """Read and analyse every file; ``batch_size`` set means a process pool (V2).
+
+    ``trust_snapshot`` False reads every file even where the V1 snapshot's stat signature
+    matches: the retry after a render found a file the snapshot described wrongly.
+    """
     tree = AnalysedTree(records=[])
     snapshot = _Snapshots(cache, root, request.detailed) if cache is not None else None
-    runner: _Runner = (
-        _SequentialRunner(request) if batch_size is None else _PoolRunner(request, batch_size)
+    runner: Runner = (
+        SequentialRunner(request) if batch_size is None else PoolRunner(request, batch_size)
     )
     with runner:
-        for job, key in _jobs(files, store, tree, request, cache, snapshot):
+        jobs = _jobs(files, store, tree, request, cache, snapshot, max_file_bytes, trust_snapshot)
+        for job, key in jobs:
             runner.submit(job, key)
             tree.records.extend(_finish(request, cache, snapshot, runner.ready()))
         tree.records.extend(_finish(request, cache, snapshot, runner.drain()))
@@ -190,18 +163,24 @@ def _jobs(
     request: AnalysisRequest,
     cache: AnalysisCache | None,
     snapshot: _Snapshots | None,
+    max_file_bytes: int,
+    trust_snapshot: bool,
 ) -> Iterator[tuple[FileJob, str | None]]:
     """Jobs still to compute; cache hits go straight into ``tree``."""
     for scanned in files:
-        if snapshot is not None and cache is not None and not request.with_terms:
+        if trust_snapshot and snapshot is not None and cache is not None and not request.with_terms:
             unread = snapshot.unchanged(scanned, cache)
             if unread is not None:
                 store.add_unread(scanned, snapshot.key(scanned.path))
                 tree.records.append(_record(request, scanned.path, unread))
                 continue
-        data = read_file(scanned.abspath)
-        if data is None:
-            tree.skipped["unreadable"] += 1
+        try:
+            data = read_scanned(scanned, max_file_bytes)
+        except FileSkipped as skipped:
+            tree.skipped[skipped.reason] += 1
+            continue
+        if data in (b"", codecs.BOM_UTF8):  # emptied after the scan, or a byte-order mark only
+            tree.skipped["empty"] += 1
             continue
         if looks_binary(data):
             tree.skipped["binary"] += 1
@@ -231,9 +210,17 @@ def _lookup(
     request: AnalysisRequest,
     data: bytes,
 ) -> FileResult | None:
-    """A cached analysis of exactly these bytes: the snapshot's first, else the entry's."""
+    """A cached analysis of exactly these bytes (the snapshot's first, else the entry's),
+    used only if it describes the text as it is: a tampered entry is a miss."""
     hit = snapshot.known(scanned, key, request, data) if snapshot is not None else None
-    return hit if hit is not None else _cached(cache, key, request, data)
+    if hit is None:
+        hit = _cached(cache, key, request, data)
+    if hit is not None and not describes(hit.analysis, kind_of(scanned.path), decode(data)):
+        if cache is not None:
+            cache.stats.hits -= 1
+            cache.stats.misses += 1
+        return None
+    return hit
 
 
 def _cached(
@@ -277,7 +264,7 @@ class _Snapshots:
         self._detailed = detailed
         self._previous = cache.load_snapshot(root, detailed=detailed)
         self._current: dict[str, Snapshot] = {}
-        self.pending: dict[str, tuple[int, int, int]] = {}
+        self.pending: dict[str, tuple[int, ...]] = {}
 
     def unchanged(self, scanned: ScannedFile, cache: AnalysisCache) -> FileResult | None:
         """The previous analysis if the file's stat signature has not changed."""
@@ -304,111 +291,9 @@ class _Snapshots:
     def key(self, path: str) -> str:
         return self._current[path].key
 
-    def seen(
-        self, path: str, signature: tuple[int, int, int], key: str, analysis: FileAnalysis
-    ) -> None:
+    def seen(self, path: str, signature: tuple[int, ...], key: str, analysis: FileAnalysis) -> None:
         self._current[path] = Snapshot(signature, key, analysis)
 
     def save(self) -> None:
         if self._current != self._previous:
             self._cache.save_snapshot(self._root, self._current, detailed=self._detailed)
-
-
-class _Runner(Protocol):
-    def __enter__(self) -> _Runner: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def submit(self, job: FileJob, key: str | None) -> None: ...
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]: ...
-
-
-class _SequentialRunner:
-    def __init__(self, request: AnalysisRequest) -> None:
-        self._request = request
-        self._done: list[tuple[FileJob, str | None, FileResult]] = []
-
-    def __enter__(self) -> _SequentialRunner:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.clear()
-
-    def submit(self, job: FileJob, key: str | None) -> None:
-        self._done.append((job, key, analyse_job(self._request, job)))
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        done, self._done = self._done, []
-        yield from done
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        return self.ready()
-
-
-_Batch = list[tuple[FileJob, str | None]]
-
-
-class _PoolRunner:
-    """Batches on a spawn-context process pool, at most two batches per worker in flight.
-
-    Spawn, not fork: the tokenizer is native code that may hold threads, and forking a
-    process with threads can deadlock. Results come back in submission order.
-    """
-
-    def __init__(self, request: AnalysisRequest, batch_size: int) -> None:
-        self._request = request
-        self._batch_size = batch_size
-        self._workers = max(1, min(os.cpu_count() or 1, 4))
-        self._batch: _Batch = []
-        self._in_flight: deque[tuple[_Batch, Future[list[FileResult]]]] = deque()
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _PoolRunner:
-        context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def submit(self, job: FileJob, key: str | None) -> None:
-        self._batch.append((job, key))
-        if len(self._batch) >= self._batch_size:
-            self._send()
-
-    def ready(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        while len(self._in_flight) > 2 * self._workers or (
-            self._in_flight and self._in_flight[0][1].done()
-        ):
-            yield from self._collect()
-
-    def drain(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        if self._batch:
-            self._send()
-        while self._in_flight:
-            yield from self._collect()
-
-    def _send(self) -> None:
-        if self._pool is None:
-            raise RuntimeError("the process pool is used outside its with-block")
-        jobs = [job for job, _ in self._batch]
-        self._in_flight.append((self._batch, self._pool.submit(analyse_batch, self._request, jobs)))
-        self._batch = []
-
-    def _collect(self) -> Iterator[tuple[FileJob, str | None, FileResult]]:
-        batch, future = self._in_flight.popleft()
-        try:
-            results = future.result()
-        except BrokenProcessPool:
-            raise PackError(
-                "the analysis process pool died; a script packing with"
-                " FASTPATH_PARALLEL_PROCESSING=1 must guard its entry point with"
-                " `if __name__ == '__main__':` (spawned workers re-import it)"
-            ) from None
-        for (job, key), result in zip(batch, results, strict=True):
-            yield job, key, result

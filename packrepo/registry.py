@@ -70,6 +70,15 @@ class Registry:
             raise RegistryError(f"unknown variant `{name}` (known: {known})") from None
 
 
+def packaged_registry_path() -> Path:
+    """The registry of this packrepo: the copy of ``pyproject.toml`` its wheel ships as
+    ``packrepo/_registry.toml`` (the same file, not a second registry), or in a source
+    checkout the ``pyproject.toml`` beside the package."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "_registry.toml"
+    return shipped if shipped.is_file() else package.parent / "pyproject.toml"
+
+
 def load_registry(path: Path | str = DEFAULT_PYPROJECT) -> Registry:
     """Read and validate ``[tool.fastpath]`` from a ``pyproject.toml``."""
     path = Path(path)

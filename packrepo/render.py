@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from packrepo.text import language_of
+from packrepo.text import language_of, longest_backtick_run
 
 GAP = "⋮\n"
 FORMATS = ("markdown", "xml")
@@ -54,16 +54,27 @@ class Block:
 class Renderer:
     format: str
     title: str
+    overview: tuple[str, ...] = ()  # lines of the directory overview, if asked for
 
     def header(self) -> str:
         if self.format == "xml":
             return (
-                f'<?xml version="1.0" encoding="UTF-8"?>\n<repository name={_attr(self.title)}>\n'
-            )
+                f'<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<repository name={_attr(header_text(self.title))}>\n"
+            ) + self._overview()
         return (
             f"# Repository pack: {_one_line(self.title)}\n\n"
             "Each file is headed by its path and the line spans shown; ⋮ marks omitted lines.\n\n"
-        )
+        ) + self._overview()
+
+    def _overview(self) -> str:
+        if not self.overview:
+            return ""
+        text = "".join(line + "\n" for line in self.overview)
+        if self.format == "xml":
+            return f"<overview><![CDATA[\n{_cdata(text)}]]></overview>\n"
+        fence = "`" * max(3, longest_backtick_run(text) + 1)
+        return f"## Directory overview\n\n{fence}text\n{text}{fence}\n\n"
 
     def footer(self) -> str:
         return "</repository>\n" if self.format == "xml" else ""
@@ -82,13 +93,25 @@ class Renderer:
         return _markdown_block(block, content)
 
 
+def spans_fit(block: Block, lines: Sequence[str]) -> bool:
+    """True if the block's spans exist in ``lines`` (a full span covers them all) and its
+    fence outgrows every backtick run of the file: what a cached analysis must get right."""
+    for segment in block.segments:
+        if not 1 <= segment.start <= segment.end <= len(lines):
+            return False
+        if segment.mode == "full" and (segment.start, segment.end) != (1, len(lines)):
+            return False
+    return block.backticks >= longest_backtick_run("".join(lines))
+
+
 def label(block: Block) -> str:
     return ", ".join(f"{s.start}-{s.end} {s.mode}" for s in block.segments)
 
 
 def _markdown_block(block: Block, content: Callable[[Segment], str]) -> str:
     fence = "`" * max(3, block.backticks + 1)
-    parts = [f"### {block.path} (lines {label(block)})\n{fence}{language_of(block.path)}\n"]
+    heading = f"### {header_text(block.path)} (lines {label(block)})"
+    parts = [f"{heading}\n{fence}{language_of(block.path)}\n"]
     previous_end = None
     for segment in block.segments:
         if previous_end is not None and segment.start > previous_end + 1:
@@ -100,7 +123,7 @@ def _markdown_block(block: Block, content: Callable[[Segment], str]) -> str:
 
 
 def _xml_block(block: Block, content: Callable[[Segment], str]) -> str:
-    parts = [f"<file path={_attr(block.path)}>\n"]
+    parts = [f"<file path={_attr(header_text(block.path))}>\n"]
     for segment in block.segments:
         parts.append(
             f'<lines from="{segment.start}" to="{segment.end}" mode="{segment.mode}">'
@@ -133,4 +156,16 @@ def _attr(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(value.split()) or "repository"
+    return header_text(" ".join(value.split())) or "repository"
+
+
+def header_text(value: str) -> str:
+    """``value`` with every character that is not printable escaped as ``\\uXXXX``.
+
+    A path is data inside a header line: a line or paragraph separator (U+2028, U+2029),
+    a right-to-left override (U+202E) or a C1 control would let a file name end the line,
+    reorder what a reader sees, or drive a terminal. Ordinary names are unchanged.
+    """
+    if value.isprintable():
+        return value
+    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in value)

@@ -2,7 +2,8 @@
 
 The walk is iterative (deep trees cannot exhaust the stack), honours ``.gitignore`` files
 at every level (a deeper file overrides a shallower one, negations included, and an
-ignored directory is not entered, as in git), and never follows a symlink out of the root.
+ignored directory is not entered, as in git; the matching is linear-time, see
+:mod:`packrepo.ignore`), and never follows a symlink out of the root.
 Symlinked directories are not followed at all (the only way a walk can loop); a symlinked
 file is kept only when it resolves to a regular file inside the root. Nothing here reads a
 file's content except ``.gitignore`` files.
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import pathspec
-
 from packrepo.errors import PackError
+from packrepo.ignore import IgnoreFile, PatternError, parse_ignore_file, parse_rule
+from packrepo.reading import read_small_regular
 from packrepo.text import has_binary_suffix
 
 # Version-control metadata and tool caches: never source, and often huge.
@@ -25,22 +27,29 @@ DEFAULT_IGNORED_DIRS = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 )
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+# A walk longer than this is a hostile or unpackable tree: one clear error, not a hang.
+DEFAULT_SCAN_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
 class ScannedFile:
-    """A regular file to analyse: its POSIX path under the root and where to read it."""
+    """A regular file to analyse: its POSIX path under the root, where to read it (a link's
+    resolved target), and the identity a later read must find there."""
 
     path: str
     abspath: str
     size: int
     mtime_ns: int = 0
     inode: int = 0
+    device: int = 0
+    ctime_ns: int = 0
 
     @property
-    def signature(self) -> tuple[int, int, int]:
-        """(size, mtime_ns, inode): unchanged means the content almost surely is too."""
-        return (self.size, self.mtime_ns, self.inode)
+    def signature(self) -> tuple[int, int, int, int, int]:
+        """(size, mtime_ns, ctime_ns, inode, device): unchanged means the content almost
+        surely is too. ctime is in it because no unprivileged call can set it back, so a
+        same-size edit that restores the mtime still changes the signature."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device)
 
 
 @dataclass(frozen=True)
@@ -52,25 +61,53 @@ class ScanResult:
 @dataclass(frozen=True)
 class _Ignore:
     base: str  # directory of the .gitignore, '' for the root
-    spec: pathspec.GitIgnoreSpec
+    rules: IgnoreFile
 
 
 @dataclass(frozen=True)
 class _Walk:
     root: str
     max_file_bytes: int
+    deadline: float
+    include: IgnoreFile | None = None  # --include: only files these patterns match
+    exclude: IgnoreFile | None = None  # --exclude: as if added to the root .gitignore
     files: list[ScannedFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def scan(root: str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ScanResult:
-    """List the files of ``root`` to pack, sorted by path, and count what was skipped."""
+def scan(
+    root: str,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    time_limit: float = DEFAULT_SCAN_SECONDS,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> ScanResult:
+    """List the files of ``root`` to pack, sorted by path, and count what was skipped.
+
+    Raises PackError when the walk takes longer than ``time_limit`` seconds (a tree or a
+    ``.gitignore`` too large to pack in reasonable time) or a ``.gitignore`` holds more
+    patterns than :data:`packrepo.ignore.MAX_PATTERNS`. ``include`` and ``exclude`` are
+    gitignore-style patterns relative to the root (``exclude`` wins; a file is included
+    when it or a directory above it matches an ``include`` pattern).
+    """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise PackError(f"{root} is not a directory")
-    walk = _Walk(root=real_root, max_file_bytes=max_file_bytes)
+    walk = _Walk(
+        root=real_root,
+        max_file_bytes=max_file_bytes,
+        deadline=time.monotonic() + time_limit,
+        include=_user_patterns("--include", include),
+        exclude=_user_patterns("--exclude", exclude),
+    )
     pending: list[tuple[str, tuple[_Ignore, ...]]] = [("", ())]
     while pending:
+        if time.monotonic() > walk.deadline:
+            raise PackError(
+                f"scanning {root} took longer than {time_limit:g} s; pack a smaller tree"
+                " or ignore more of it"
+            )
         directory, ignores = pending.pop()
         pending.extend(_visit(walk, directory, ignores))
     files = tuple(sorted(walk.files, key=lambda scanned: scanned.path))
@@ -115,9 +152,35 @@ def _classify(walk: _Walk, entry: os.DirEntry[str], rel: str, ignores: tuple[_Ig
         return "default_ignored"
     if _is_ignored(rel, is_dir, ignores):
         return "gitignored"
+    if walk.exclude is not None and walk.exclude.decide(rel, is_dir):
+        return "excluded"
     if is_dir:
         return "directory"
+    if walk.include is not None and not _included(walk.include, rel):
+        return "not_included"
     return _classify_file(walk, entry, rel, is_link)
+
+
+def _user_patterns(option: str, patterns: tuple[str, ...]) -> IgnoreFile | None:
+    if not patterns:
+        return None
+    rules = []
+    for pattern in patterns:
+        try:
+            rule = parse_rule(pattern)
+        except PatternError as error:
+            raise PackError(f"{option} {pattern!r}: {error}") from None
+        if rule is None or rule.negated:
+            raise PackError(f"{option} {pattern!r} is not a pattern (blank, comment or '!')")
+        rules.append(rule)
+    return IgnoreFile(rules)
+
+
+def _included(include: IgnoreFile, rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(include.decide(rel, False)) or any(
+        include.decide("/".join(parts[:depth]), True) for depth in range(1, len(parts))
+    )
 
 
 def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool) -> str:
@@ -137,7 +200,12 @@ def _classify_file(walk: _Walk, entry: os.DirEntry[str], rel: str, is_link: bool
         return "binary"
     if info.st_size > walk.max_file_bytes:
         return "oversize"
-    walk.files.append(ScannedFile(rel, entry.path, info.st_size, info.st_mtime_ns, info.st_ino))
+    where = os.path.realpath(entry.path) if is_link else entry.path
+    walk.files.append(
+        ScannedFile(
+            rel, where, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns
+        )
+    )
     return ""
 
 
@@ -170,28 +238,16 @@ def _is_supported_name(name: str) -> bool:
 
 
 def _read_gitignore(absdir: str, directory: str) -> _Ignore | None:
-    path = os.path.join(absdir, ".gitignore")
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path, "rb") as handle:
-            lines = handle.read(DEFAULT_MAX_FILE_BYTES).decode("utf-8", "replace").splitlines()
-    except OSError:
+    data = read_small_regular(os.path.join(absdir, ".gitignore"), DEFAULT_MAX_FILE_BYTES)
+    if data is None:
         return None
-    return _Ignore(base=directory, spec=pathspec.GitIgnoreSpec.from_lines(_valid_patterns(lines)))
-
-
-def _valid_patterns(lines: list[str]) -> list[str]:
-    """The lines git would honour: git skips a pattern it cannot parse (a lone ``!``,
-    say, as in black's test data); pathspec raises on the whole file instead."""
-    valid = []
-    for line in lines:
-        try:
-            pathspec.GitIgnoreSpec.from_lines([line])
-        except (ValueError, TypeError):
-            continue
-        valid.append(line)
-    return valid
+    lines = data.decode("utf-8", "replace").split("\n")
+    try:
+        rules = parse_ignore_file(lines)
+    except PatternError as error:
+        where = f"{directory}/.gitignore" if directory else ".gitignore"
+        raise PackError(f"{where}: {error}; refusing to guess what it ignores") from None
+    return _Ignore(base=directory, rules=rules)
 
 
 def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:
@@ -199,7 +255,7 @@ def _is_ignored(rel: str, is_dir: bool, ignores: tuple[_Ignore, ...]) -> bool:
     ignored = False
     for ignore in ignores:
         local = rel[len(ignore.base) + 1 :] if ignore.base else rel
-        result = ignore.spec.check_file(local + "/" if is_dir else local)
-        if result.include is not None:
-            ignored = bool(result.include)
+        decision = ignore.rules.decide(local, is_dir)
+        if decision is not None:
+            ignored = decision
     return ignored

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +159,47 @@ def test_query_term_counts_match_splitting_every_word(text: str, query: str) -> 
     [(counts, length)] = query_term_counts([text], keep)
     assert counts == dict(naive)
     assert length == len(text)
+
+
+def test_v4_keeps_whole_files_on_a_tree_of_at_most_three_rooms(tmp_path: Path) -> None:
+    """Where whole files fit, demoting them to chunks loses to the baseline (issue 15)."""
+    body = "".join(
+        f"def step_{n}(value):\n    \"\"\"Step {n}.\"\"\"\n" + "    value += 1\n" * 20
+        + "    return value\n\n\n"
+        for n in range(30)
+    )  # fmt: skip
+    (tmp_path / "big.py").write_text(body + "def parse_budget(text):\n    return int(text)\n")
+    (tmp_path / "small.py").write_text("def helper():\n    return 1\n")
+    hybrid = Flags(policy_v2=True, hybrid_mode=True)
+    whole = pack(tmp_path, "1M").tokens
+    small = pack(tmp_path, whole // 2, "parse budget", flags=hybrid)
+    assert {item["mode"] for item in small.manifest["items"]} == {"full"}
+    large = pack(tmp_path, whole // 5, "parse budget", flags=hybrid)
+    assert {item["mode"] for item in large.manifest["items"]} != {"full"}
+
+
+def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
+    tiny_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from packrepo import packer, reuse
+
+    calls = Counter()
+    real = packer.analyse_tree
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls["analyse"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(packer, "analyse_tree", counted)
+    hybrid = Flags(policy_v2=True, hybrid_mode=True)
+    reuse.forget()
+    pack(tiny_repo, 1200, "token budget", flags=hybrid)
+    second = pack(tiny_repo, 1200, "module step value", flags=hybrid)
+    assert calls["analyse"] == 1
+    reuse.forget()
+    assert pack(tiny_repo, 1200, "module step value", flags=hybrid).text == second.text
+    assert calls["analyse"] == 2
+    (tiny_repo / "pkg" / "mod3.py").write_text("def changed():\n    return 3\n")
+    changed = pack(tiny_repo, 1200, "module step value", flags=hybrid)
+    assert calls["analyse"] == 3
+    assert "def changed" in changed.text or "pkg/mod3.py" not in changed.text

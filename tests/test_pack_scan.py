@@ -9,7 +9,8 @@ import pytest
 
 from packrepo import Flags, pack
 from packrepo import pipeline as pipeline_module
-from packrepo.scan import scan
+from packrepo.reading import FileSkipped
+from packrepo.scan import ScannedFile, scan
 
 BASELINE = Flags()
 
@@ -50,12 +51,14 @@ def test_unreadable_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """Root reads any mode bits, so the failing read is injected at the I/O edge."""
     (tmp_path / "secret.py").write_text("x = 1\n")
     (tmp_path / "open.py").write_text("y = 2\n")
-    real_read = pipeline_module.read_file
+    real_read = pipeline_module.read_scanned
 
-    def refusing_read(abspath: str) -> bytes | None:
-        return None if abspath.endswith("secret.py") else real_read(abspath)
+    def refusing_read(scanned: ScannedFile, limit: int) -> bytes:
+        if scanned.path == "secret.py":
+            raise FileSkipped("unreadable")
+        return real_read(scanned, limit)
 
-    monkeypatch.setattr(pipeline_module, "read_file", refusing_read)
+    monkeypatch.setattr(pipeline_module, "read_scanned", refusing_read)
     result = pack(tmp_path, 1000, flags=BASELINE)
     assert [item["path"] for item in result.manifest["items"]] == ["open.py"]
     assert result.manifest["skipped"] == {"unreadable": 1}

@@ -79,16 +79,17 @@ def test_cache_warm_run_hits_and_content_change_invalidates(
     assert after.text == pack(tiny_repo, "1M", flags=BASELINE).text
 
 
-def test_same_size_same_mtime_edit_is_still_caught(tiny_repo: Path, tmp_path: Path) -> None:
-    """The stat pre-check may be fooled; the content hash at render time is not."""
+def test_same_size_same_mtime_edit_is_re_analysed(tiny_repo: Path, tmp_path: Path) -> None:
+    """The stat pre-check sees the edit through ctime; nothing is stuck."""
     flags = v1(tmp_path / "cache")
     pack(tiny_repo, "1M", flags=flags)
     target = tiny_repo / "README.md"
     before = target.stat()
     target.write_text(target.read_text().replace("tiny", "TINY"))
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
-    with pytest.raises(ValueError, match=r"README\.md changed"):
-        pack(tiny_repo, "1M", flags=flags)
+    after = pack(tiny_repo, "1M", flags=flags)
+    assert "TINY" in after.text
+    assert after.text == pack(tiny_repo, "1M", flags=BASELINE).text
 
 
 def test_encoding_change_uses_other_entries(tiny_repo: Path, tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_unwritable_cache_costs_speed_not_correctness(tiny_repo: Path, tmp_path:
     blocker.write_text("a file where the cache directory should be")
     result = pack(tiny_repo, 3000, flags=v1(blocker))
     assert result.text == pack(tiny_repo, 3000, flags=BASELINE).text
-    assert result.manifest["cache"]["write_errors"] > 0
+    assert result.manifest["cache"] == {"unused": "not a private directory"}
 
 
 def test_cache_directory_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -6,6 +6,9 @@ with ``python -m``. ``nox -l`` lists every session with its docstring.
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import tarfile
 from pathlib import Path
 
 import nox
@@ -140,7 +143,7 @@ def _bench_output(variant: str, spec: dict[str, object]) -> str:
 def _bench(session: nox.Session, *, variant: str, spec: dict[str, object]) -> None:
     """Paired, interleaved trials of one variant; posargs override the defaults (last wins)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     defaults = [
         "--variant", variant,
         "--output", _bench_output(variant, spec),
@@ -168,6 +171,27 @@ for _variant, _spec in FASTPATH["variants"].items():
     _register_bench(_variant, _spec)
 
 
+@nox.session(default=False)
+def quality(session: nox.Session) -> None:
+    """R1q: every arm scored on the whole question pool; untimed, cached, on every core."""
+    _install(session, "pipeline")
+    session.install("pip")  # pip states its default index when none is configured (corpus)
+    defaults = ["--output", "artifacts/quality.json", "--profile", "standard"]
+    session.run("python", "-m", "benchmarks", "quality", *defaults, *session.posargs)
+
+
+@nox.session(default=False)
+def peers(session: nox.Session) -> None:
+    """Reference lines: files-to-prompt's and gitingest's dumps scored on quality.json's
+    questions (artifacts/peers.json; never a gate). Installs both from the package index."""
+    _install(session, "pipeline")
+    session.install("files-to-prompt", "gitingest")
+    session.run(
+        "python", "-m", "benchmarks", "peers", "--quality", "artifacts/quality.json",
+        "--output", "artifacts/peers.json", *session.posargs,
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------
 # Tracking (T1-T2), evaluating (E1) and the whole chain.
 # ---------------------------------------------------------------------------
@@ -181,7 +205,6 @@ def analyze(session: nox.Session) -> None:
     session.run(
         "python", "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
         "--bootstrap-samples", str(gates["bootstrap_samples"]),
-        "--confidence-level", str(gates["confidence_level"]),
         *session.posargs,
     )  # fmt: skip
 
@@ -234,7 +257,7 @@ def advanced(session: nox.Session) -> None:
 def differential(session: nox.Session) -> None:
     """R3: V1-V3 byte-identical to the baseline, V4/V5 to golden packs (differential.json)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     session.run("python", "-m", "benchmarks.differential", *session.posargs)
 
 
@@ -242,5 +265,45 @@ def differential(session: nox.Session) -> None:
 def shadow(session: nox.Session) -> None:
     """R4: 10,000 seeded pack requests on the baseline and a variant side by side (shadow.json)."""
     _install(session, "pipeline")
-    session.install("pip")  # the corpus is fetched with pip, and uv-made environments have none
+    session.install("pip")  # pip states its default index when none is configured (corpus)
     session.run("python", "-m", "benchmarks.shadow", *session.posargs)
+
+
+# ---------------------------------------------------------------------------
+# Packaging: the distribution as a user gets it.
+# ---------------------------------------------------------------------------
+CONSUMER = ROOT / "tests" / "packaging" / "consumer.py"
+
+
+@nox.session(default=False, tags=["release"])
+def package(session: nox.Session) -> None:
+    """Build the sdist and wheel, install the wheel alone, use it as a consumer would.
+
+    `packrepo --version` (checked against the tag in a release: posargs `--tag vX.Y.Z`),
+    `python -m packrepo --help`, and `mypy --strict` on a consumer of `packrepo.pack`,
+    all run outside the checkout so that only the installed package is seen.
+    """
+    parser = argparse.ArgumentParser(prog="nox -s package --")
+    parser.add_argument("--tag", help="a release tag, which must be v + packrepo.__version__")
+    parser.add_argument("--dist", default=str(ROOT / "dist"), help="where to build")
+    options = parser.parse_args(session.posargs)
+    session.install("build", "mypy>=1.10")
+    dist = Path(options.dist)
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    (wheel,) = dist.glob("packrepo-*.whl")
+    (sdist,) = dist.glob("packrepo-*.tar.gz")
+    with tarfile.open(sdist) as bundle:
+        shipped = [name.split("/", 1)[-1] for name in bundle.getnames()]
+    if any(name.startswith("tests/") for name in shipped) or "LICENSE" not in shipped:
+        session.error(f"the sdist must ship LICENSE and no tests: {sorted(shipped)}")
+    session.install(str(wheel))
+    outside = session.create_tmp()
+    session.chdir(outside)
+    shutil.copy(CONSUMER, "consumer.py")
+    version = session.run("packrepo", "--version", silent=True)
+    expected = f"packrepo {(options.tag or '').removeprefix('v')}".strip()
+    if options.tag and str(version).strip() != expected:
+        session.error(f"tag {options.tag} but the package says {str(version).strip()!r}")
+    session.run("python", "-m", "packrepo", "--help")
+    session.run("mypy", "--strict", "--no-incremental", "consumer.py")

@@ -47,6 +47,9 @@ from analysis.batch import (
 )
 from analysis.bootstrap import FloatArray
 from analysis.grid import METRICS, Cell, synthetic_cell
+from contracts.family import gated_bounds, two_sided_level
+from contracts.thresholds import thresholds_from_registry
+from packrepo.registry import Registry
 
 __all__ = ["main"]
 
@@ -103,9 +106,16 @@ def grid_from_registry() -> GridSpec:
         variants=variants,
         budgets=registry.budgets,
         n_resamples=int(registry.gates["bootstrap_samples"]),
-        confidence_level=float(registry.gates["confidence_level"]),
+        confidence_level=_registry_level(registry),
         seed=registry.seed,
     )
+
+
+def _registry_level(registry: Registry) -> float:
+    """The level the analysis computes every interval at (``contracts.family``)."""
+    thresholds = thresholds_from_registry(registry)
+    family = len(gated_bounds(registry, thresholds, registry.budgets))
+    return two_sided_level(thresholds.alpha, family)
 
 
 def _cell_comparisons(cell: Cell) -> list[RelativeChange]:

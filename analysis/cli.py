@@ -3,16 +3,18 @@
 ::
 
     python -m analysis --input artifacts --output artifacts \\
-        [--bootstrap-samples 10000] [--confidence-level 0.95] [--variants baseline,V1,V4] \\
-        [--seed 1337] [--correction bonferroni|holm] [--pair-with run|aa] \\
-        [--config pyproject.toml] [--verbose]
+        [--bootstrap-samples 10000] [--variants baseline,V1,V4] \\
+        [--seed 1337] [--pair-with run|aa] [--config pyproject.toml] [--verbose]
     python -m analysis compare BASE.json CAND.json [--json]   # pyperf / pytest-benchmark
 
 The only place where errors become one line on stderr and an exit code:
 0 the documents were written, 2 bad input or configuration (nothing is
 written, and this command's earlier outputs are removed so that no stale
 analysis is judged). Defaults come from ``[tool.fastpath]`` through
-``packrepo.registry.load_registry``.
+``packrepo.registry.load_registry``. The level is the registry's ``alpha`` and
+family (``contracts.family``) and nothing on the command line changes it; a
+``--variants`` subset is analysed in the registry's family and recorded as
+incomplete, which the gates report but never promote.
 """
 
 from __future__ import annotations
@@ -31,19 +33,21 @@ from analysis.documents import (
     BCA_FILE,
     OUTPUT_FILES,
     RISK_FILE,
+    Scope,
     bca_document,
     encode,
     risk_document,
     statistical_analysis_document,
 )
-from analysis.effects import CORRECTIONS, Correction
 from analysis.errors import AnalysisInputError
 from analysis.pipeline_analysis import POOLED, AnalysisResult, Settings, analyse
+from analysis.quality_input import QualityRuns, load_quality
 from analysis.risk import Coverage, RiskLimits, assess
 from contracts.documents import read_document, write_all_atomically
 from contracts.errors import EvidenceError, InputError
 from contracts.exitcodes import ExitCode
-from contracts.names import ADVANCED_FILE, CHAINED_EVIDENCE, KINDS
+from contracts.family import gated_bounds
+from contracts.names import ADVANCED_FILE, CHAINED_EVIDENCE, KINDS, QUALITY_FILE
 from contracts.provenance import (
     UNKNOWN_COMMIT,
     Provenance,
@@ -79,17 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--bootstrap-samples", type=int, help="bootstrap resamples (default: the registry's)"
     )
     parser.add_argument(
-        "--confidence-level",
-        type=float,
-        help="unadjusted level; alpha = 1 - level (default: the registry's confidence_level)",
-    )
-    parser.add_argument(
         "--variants", help="analyse only these arms, e.g. baseline,V1,V4 (default: all)"
     )
     parser.add_argument("--seed", type=int, help="bootstrap seed (default: the registry's)")
-    parser.add_argument(
-        "--correction", choices=CORRECTIONS, help="multiplicity correction (default: registry's)"
-    )
     parser.add_argument(
         "--pair-with",
         choices=("run", "aa"),
@@ -141,11 +137,14 @@ def run(options: argparse.Namespace) -> Outcome:
     runs = load_runs(options.input, registry, candidates)
     checkout = current_provenance(options.config, producer=PRODUCER)
     every_run = (runs.aa, *runs.candidates.values())
-    check_commit(every_run, None if checkout.git_sha == UNKNOWN_COMMIT else checkout.git_sha)
-    result = analyse(runs, registry, settings)
+    commit = None if checkout.git_sha == UNKNOWN_COMMIT else checkout.git_sha
+    check_commit(every_run, commit)
+    quality = load_quality(options.input / QUALITY_FILE, registry, commit)
+    profile = evidence_profile(every_run, quality)
+    result = analyse(runs, quality, registry, settings)
     coverage_path = options.input / ADVANCED_FILE
     coverage = read_coverage(coverage_path, checkout)
-    provenance = _with_inputs(checkout, every_run, options.input)
+    provenance = _with_inputs(checkout, every_run, quality, options.input)
     limits = RiskLimits(
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
@@ -154,8 +153,15 @@ def run(options: argparse.Namespace) -> Outcome:
     )
     intents = {name: variant.intent for name, variant in registry.variants.items()}
     risk = assess(result, intents, limits, coverage)
+    scope = Scope(
+        profile=profile,
+        exploratory=is_exploratory(profile),
+        analysed=candidates,
+        registry_candidates=tuple(v.name for v in registry.candidates),
+        bounds=tuple(b.label for b in gated_bounds(registry, thresholds, registry.budgets)),
+    )
     files = {
-        ANALYSIS_FILE: encode(statistical_analysis_document(result, provenance)),
+        ANALYSIS_FILE: encode(statistical_analysis_document(result, provenance, scope)),
         BCA_FILE: encode(bca_document(result, provenance)),
         RISK_FILE: encode(risk_document(result, risk, provenance)),
     }
@@ -165,7 +171,35 @@ def run(options: argparse.Namespace) -> Outcome:
     return Outcome(result, tuple(targets), time.perf_counter() - started)
 
 
-def _with_inputs(checkout: Provenance, runs: Sequence[RunFile], directory: Path) -> Provenance:
+def evidence_profile(runs: Sequence[RunFile], quality: QualityRuns | None) -> str:
+    """The one profile every piece of evidence was measured in; mixed profiles are bad input."""
+    found = {
+        str(run.artifact.profile.get("name")): run.path.name
+        for run in runs
+        if run.artifact is not None
+    }
+    if quality is not None:
+        found.setdefault(quality.profile, quality.path.name)
+    if len(found) > 1:
+        described = ", ".join(f"{file} {name!r}" for name, file in sorted(found.items()))
+        raise AnalysisInputError(f"the evidence mixes profiles: {described}")
+    return next(iter(found), "unknown")
+
+
+def is_exploratory(profile: str) -> bool:
+    """A profile the registry of profiles marks exploratory; an unknown one is too."""
+    from benchmarks.profiles import PROFILES
+
+    known = PROFILES.get(profile)
+    return known is None or known.exploratory
+
+
+def _with_inputs(
+    checkout: Provenance,
+    runs: Sequence[RunFile],
+    quality: QualityRuns | None,
+    directory: Path,
+) -> Provenance:
     """The analysis's provenance: the digest of every benchmark artifact it read, so the
     gates can walk back to the trial streams, and of every other piece of evidence present
     now (advanced_testing.json among them), so that none can be swapped in later; dirty
@@ -174,6 +208,9 @@ def _with_inputs(checkout: Provenance, runs: Sequence[RunFile], directory: Path)
     dirty = checkout.dirty or any(
         run.artifact.provenance.dirty for run in runs if run.artifact is not None
     )
+    if quality is not None:
+        inputs[quality.path.name] = quality.sha256
+        dirty = dirty or quality.provenance.dirty
     for name in CHAINED_EVIDENCE:
         path = directory / name
         if path.is_symlink() or path.exists():
@@ -184,14 +221,6 @@ def _with_inputs(checkout: Provenance, runs: Sequence[RunFile], directory: Path)
 def _settings(
     options: argparse.Namespace, registry: Registry, thresholds: GateThresholds
 ) -> Settings:
-    gates = registry.gates
-    level = (
-        options.confidence_level
-        if options.confidence_level is not None
-        else float(gates.get("confidence_level", 1.0 - thresholds.alpha))
-    )
-    if not 0.0 < level < 1.0:
-        raise AnalysisInputError(f"`--confidence-level` must be in (0, 1); got {level}")
     samples = (
         options.bootstrap_samples
         if options.bootstrap_samples is not None
@@ -202,23 +231,19 @@ def _settings(
     seed = options.seed if options.seed is not None else registry.seed
     if seed < 0:
         raise AnalysisInputError(f"`--seed` must be a non-negative integer; got {seed}")
-    correction: Correction = options.correction or _registry_correction(thresholds)
     return Settings(
-        alpha=round(1.0 - level, 12),
-        correction=correction,
+        alpha=thresholds.alpha,
+        family_size=len(gated_bounds(registry, thresholds, registry.budgets)),
         n_resamples=samples,
         seed=seed,
         target_power=thresholds.power,
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
-        confidence_level=level,
+        recall_margin=thresholds.recall_margin,
+        qa_margin=thresholds.qa_margin,
         pair_with=options.pair_with,
         aa_tolerance=thresholds.aa_tolerance,
     )
-
-
-def _registry_correction(thresholds: GateThresholds) -> Correction:
-    return "holm" if thresholds.correction == "holm" else "bonferroni"
 
 
 def select_candidates(registry: Registry, names: str | None) -> tuple[str, ...]:
@@ -266,6 +291,8 @@ def _closing_line(outcome: Outcome) -> str:
     state = "A/A stable" if environment.stable else "A/A UNSTABLE"
     if errors:
         state += f"; no evidence for {', '.join(errors)}"
+    if result.quality.problem:
+        state += f"; {result.quality.problem}"
     written = ", ".join(path.name for path in outcome.written)
     where = outcome.written[0].parent if outcome.written else ""
     return (
@@ -283,7 +310,7 @@ def render_summary(result: AnalysisResult) -> str:
     for row in result.rows:
         if row.budget != POOLED:
             continue
-        unit, cluster = row.unit, row.cluster
+        unit, cluster = row.interval, row.repository
         change = "n/a" if row.relative_change is None else f"{row.relative_change:+.1%}"
         interval = "none" if unit is None else f"[{unit.low:+.1%}, {unit.high:+.1%}]"
         method = "none" if unit is None else unit.method
@@ -294,10 +321,11 @@ def render_summary(result: AnalysisResult) -> str:
             f" {row.variant_value:>10.4g} {change:>8}  {interval:<21} {method:<10}"
             f" {power:>5}  {repo}"
         )
-    level = 1.0 - result.settings.alpha / result.family_size
+    settings = result.settings
     lines.append(
-        f"intervals at {level:.4g} ({result.settings.correction}, family of"
-        f" {result.family_size}); pooled rows resample questions, the cluster column repositories"
+        f"each bound one-sided at {1 - settings.alpha_bound:.5g} (alpha {settings.alpha:g} over"
+        f" the registry's {result.family_size} gated bounds, Bonferroni); intervals: cluster t"
+        " over questions; the cluster column: over repositories"
     )
     for run in result.variants:
         if run.error is not None:

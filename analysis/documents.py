@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from analysis.pipeline_analysis import UNITS, AnalysisResult, Interval, Row, VariantRun
+from analysis.cells import Descriptive
+from analysis.pipeline_analysis import UNITS, AnalysisResult, Row, VariantRun
 from analysis.risk import RiskAssessment, risk_to_json
 from contracts.documents import SCHEMA
 from contracts.names import ANALYSIS_FILE, BCA_FILE, KINDS, RISK_FILE
@@ -40,6 +42,7 @@ __all__ = [
     "DOCUMENT_SCHEMA",
     "OUTPUT_FILES",
     "RISK_FILE",
+    "Scope",
     "bca_document",
     "encode",
     "risk_document",
@@ -72,6 +75,21 @@ def _rounded(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the evidence covers: its profile, and which of the registry's candidates."""
+
+    profile: str
+    exploratory: bool
+    analysed: tuple[str, ...]
+    registry_candidates: tuple[str, ...]
+    bounds: tuple[str, ...]  # contracts.family labels, the registry's whole family
+
+    @property
+    def complete(self) -> bool:
+        return set(self.analysed) == set(self.registry_candidates)
+
+
 def _header(file: str, result: AnalysisResult, provenance: Provenance) -> dict[str, Any]:
     settings = result.settings
     return {
@@ -80,9 +98,11 @@ def _header(file: str, result: AnalysisResult, provenance: Provenance) -> dict[s
         "provenance": provenance.to_json(),
         "seed": settings.seed,
         "n_resamples": settings.n_resamples,
-        "confidence_level": settings.confidence_level,
-        "correction": {"method": settings.correction, "alpha": settings.alpha},
+        "alpha": settings.alpha,
+        "one_sided_level": 1.0 - settings.alpha_bound,
+        "confidence_level": settings.level,
         "family_size": result.family_size,
+        "power_target": settings.target_power,
     }
 
 
@@ -91,11 +111,29 @@ def _header(file: str, result: AnalysisResult, provenance: Provenance) -> dict[s
 # ---------------------------------------------------------------------------
 
 
-def statistical_analysis_document(result: AnalysisResult, provenance: Provenance) -> dict[str, Any]:
+def statistical_analysis_document(
+    result: AnalysisResult, provenance: Provenance, scope: Scope
+) -> dict[str, Any]:
     """The document the gates read (``gates/INPUTS.md``, section 1)."""
     environment = result.environment
+    quality = result.quality
     return {
         **_header(ANALYSIS_FILE, result, provenance),
+        "scope": {
+            "profile": scope.profile,
+            "exploratory": scope.exploratory,
+            "analysed": list(scope.analysed),
+            "registry_candidates": list(scope.registry_candidates),
+            "complete": scope.complete,
+            "family": list(scope.bounds),
+        },
+        "quality": {
+            "file": quality.file,
+            "profile": quality.profile,
+            "questions": quality.questions,
+            "repositories": quality.repositories,
+            "problem": quality.problem,
+        },
         "pairing": result.settings.pair_with,
         "budgets": list(result.budgets),
         "environment": {
@@ -139,11 +177,12 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
         "n_units": run.n_units,
         "n_paired": run.n_paired,
         "n_failed_by_arm": dict(run.n_failed_by_arm),
+        "quality_error": run.quality_error,
     }
 
 
 def _row_json(row: Row) -> dict[str, Any]:
-    unit = row.unit
+    gated = row.interval
     return {
         "variant": row.variant,
         "budget": row.budget,
@@ -153,17 +192,18 @@ def _row_json(row: Row) -> dict[str, Any]:
         "baseline_value": row.baseline_value,
         "variant_value": row.variant_value,
         "relative_change": row.relative_change,
-        "ci_low": None if unit is None else unit.low,
-        "ci_high": None if unit is None else unit.high,
+        "ci_low": None if gated is None else gated.low,
+        "ci_high": None if gated is None else gated.high,
         "confidence_level": row.confidence_level,
         "family_size": row.family_size,
-        "interval_method": NO_INTERVAL if unit is None else unit.method,
-        "resampling": None if unit is None else unit.resampling,
-        "n_resampled": None if unit is None else unit.n_resampled,
+        "interval_method": NO_INTERVAL if gated is None else gated.method,
+        "resampling": None if gated is None else gated.resampling,
+        "n_clusters": None if gated is None else gated.n_clusters,
+        "standard_error": None if gated is None else gated.standard_error,
         "no_interval_reason": row.problem,
-        "p_value": None if unit is None else unit.p_value,
+        "p_value": None if gated is None else gated.p_value,
         "p_value_adjusted": row.p_value_adjusted,
-        "significant": row.significant,
+        "significant": None if gated is None else gated.excludes_zero,
         "cohen_dz": None if row.effect is None else row.effect.dz,
         "effect_label": None if row.effect is None else row.effect.label,
         "power": None
@@ -173,23 +213,36 @@ def _row_json(row: Row) -> dict[str, Any]:
             "achieved": row.power.achieved,
             "mde_80": row.power.mde_80,
             "units_for_80": row.power.units_for_80,
+            "clusters_for_80": row.power.resampled_for_80,
             "underpowered": row.power.underpowered,
+            "alpha": row.power.alpha,
         },
         "cluster": _cluster_json(row),
+        "descriptive": None if row.descriptive is None else _descriptive_json(row.descriptive),
     }
 
 
 def _cluster_json(row: Row) -> dict[str, Any] | None:
-    cluster = row.cluster
+    """The repository-level interval: the claim "repositories like them", reported only."""
+    cluster = row.repository
     if cluster is None:
         return None
-    agrees = None if row.unit is None else row.unit.excludes_zero == cluster.excludes_zero
+    agrees = None if row.interval is None else row.interval.excludes_zero == cluster.excludes_zero
     return {
         "ci_low": cluster.low,
         "ci_high": cluster.high,
-        "n_clusters": cluster.n_resampled,
+        "n_clusters": cluster.n_clusters,
         "interval_method": cluster.method,
         "same_conclusion": agrees,
+    }
+
+
+def _descriptive_json(interval: Descriptive) -> dict[str, Any]:
+    return {
+        "method": interval.method,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "confidence_level": interval.confidence_level,
     }
 
 
@@ -198,12 +251,12 @@ def _cluster_json(row: Row) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------
 
 BCA_METHOD = (
-    "BCa bootstrap intervals (Efron 1987) of relative changes, variant against the paired"
-    " baseline; p95 uses the percentile interval (the engine's documented choice for sample"
-    " quantiles). 'unit': units resampled (one budget); 'question': repository x question"
-    " resampled with its budgets (pooled rows); 'repository': the cluster bootstrap"
-    " (Davison & Hinkley 1997, sec. 3.8), the sensitivity check. z0 is null where the"
-    " bootstrap distribution lies on one side of the estimate (percentile fallback)."
+    "Descriptive BCa bootstrap intervals (Efron 1987) of relative changes, variant against"
+    " the paired baseline, questions resampled with their budgets; p95 uses the percentile"
+    " interval (the engine's documented choice for sample quantiles), which is also the one"
+    " the gates read for p95. The gates read the cluster t of statistical_analysis.json for"
+    " every other metric. z0 is null where the bootstrap distribution lies on one side of the"
+    " estimate (percentile fallback)."
 )
 
 
@@ -212,18 +265,14 @@ def bca_document(result: AnalysisResult, provenance: Provenance) -> dict[str, An
     intervals = []
     problems = []
     for row in result.rows:
-        for level, interval, problem in (
-            ("unit", row.unit, row.problem),
-            ("cluster", row.cluster, row.cluster_problem),
-        ):
-            where = {"variant": row.variant, "budget": row.budget, "metric": row.metric}
-            if interval is None:
-                problems.append({**where, "level": level, "reason": problem})
-            else:
-                intervals.append(
-                    {**where, "aa": row.aa, "level": level, **_interval_json(interval)}
-                )
-                intervals[-1]["n_units"] = row.n_units
+        where = {"variant": row.variant, "budget": row.budget, "metric": row.metric}
+        if row.descriptive is None:
+            problems.append({**where, "level": "question", "reason": row.problem})
+        else:
+            intervals.append(
+                {**where, "aa": row.aa, "level": "question", **_interval_json(row.descriptive)}
+            )
+            intervals[-1]["n_units"] = row.n_units
     return {
         **_header(BCA_FILE, result, provenance),
         "method": BCA_METHOD,
@@ -232,7 +281,7 @@ def bca_document(result: AnalysisResult, provenance: Provenance) -> dict[str, An
     }
 
 
-def _interval_json(interval: Interval) -> dict[str, Any]:
+def _interval_json(interval: Descriptive) -> dict[str, Any]:
     distribution = interval.distribution
     return {
         "resampling": interval.resampling,

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import math
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,12 @@ import numpy as np
 import orjson
 
 from analysis.artifacts import AA_SECOND_ARM, artifact_file
+from analysis.quality_fixtures import (
+    QualityEffect,
+    nested_baseline,
+    quality_document,
+    write_quality,
+)
 from benchmarks.artifact import (
     ArmSpec,
     Artifact,
@@ -100,14 +106,18 @@ mutation_score = 0.80
 property_coverage = 0.70
 security_high_findings = 0
 power = 0.80
-alpha = 0.05
-correction = "bonferroni"
-confidence_level = 0.95
+qa_margin = 0.10
+recall_margin = 0.05
+alpha = 0.025
 bootstrap_samples = 1000
 """
 # The same units measure the same in every run: a unit's baseline QA score is
 # deterministic (as the real oracle's is) and its typical latency is fixed.
 _UNIT_SEED = 20_260_101
+
+
+# (unit, is the second arm, slot in the schedule) -> (latency ns, peak memory bytes)
+Measure = Callable[[UnitRecord, bool, int], tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -183,13 +193,19 @@ def benchmark_run(
     seed: int = 0,
     host: str = DEFAULT_HOST,
     arm_hosts: Mapping[str, str] | None = None,
+    profile: str = "standard",
+    measure: Measure | None = None,
 ) -> Artifact:
     """A complete run of ``variant`` (the baseline's A/A run if it is the baseline).
 
     The second arm (``variant``, or ``baseline-2`` for the A/A run) applies
     ``effect`` to the first arm's measures; both arms see independent
     latency noise. ``arm_hosts`` declares per-arm hosts, as an artifact
-    merged from two machines would.
+    merged from two machines would. ``measure``, if given, replaces the
+    latency and memory model: it is called with the unit, whether the trial is
+    the second arm's, and the trial's position in the schedule, and returns
+    (latency in ns, peak memory in bytes); the end-to-end simulation
+    (:mod:`gates.simulate`) passes a model of a noisy machine.
     """
     effect = effect or Effect()
     baseline = registry.baseline
@@ -207,15 +223,22 @@ def benchmark_run(
         order = arms if index % 2 == 0 else arms[::-1]
         for position, arm in zip((FIRST, SECOND), order, strict=True):
             is_second = arm.name == second
-            trials.append(
-                _trial(unit, arm.name, index, position, bases[unit.id], effect, is_second, rng)
-            )
+            trial = _trial(unit, arm.name, index, position, bases[unit.id], effect, is_second, rng)
+            if measure is not None and trial.ok:
+                slot = 2 * index + (0 if position == FIRST else 1)
+                latency, memory = measure(unit, is_second, slot)
+                trial = dataclasses.replace(
+                    trial, latency_ns=int(latency), peak_rss_bytes=int(memory)
+                )
+            trials.append(trial)
     names = [arm.name for arm in arms]
     return Artifact(
         variant=spec.name,
         arms=arms,
+        # Named after the profile whose decision rule it stands in for (the gates treat an
+        # exploratory profile differently); the sizes below say how small it really is.
         profile={
-            "name": "fixture",
+            "name": profile,
             "repositories": repositories,
             "questions_per_repository": questions,
             "warmup_rounds": 1,
@@ -439,7 +462,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for run in runs:
         stamp = dataclasses.replace(run.provenance, git_sha=commit)
         write_run(arguments.directory, registry, dataclasses.replace(run, provenance=stamp))
+    write_quality(arguments.directory, default_quality(registry, git_sha=commit))
     return 0
+
+
+def default_quality(
+    registry: Registry, *, git_sha: str = UNKNOWN_COMMIT, seed: int = 0, profile: str = "standard"
+) -> dict[str, object]:
+    """``quality.json`` for the registry: quality variants +40% QA, the others identical."""
+    rng = np.random.default_rng([seed, 3])
+    base = nested_baseline(8, 40, BUDGETS, rng)
+    effects = {
+        v.name: QualityEffect(multiplier=1.6, redraw=0.1)
+        for v in registry.candidates
+        if v.intent == "quality"
+    }
+    return quality_document(
+        registry, effects, base, BUDGETS, seed=seed, profile=profile, git_sha=git_sha
+    )
 
 
 if __name__ == "__main__":

@@ -1,56 +1,43 @@
-"""Benchmark runs -> results: every variant against its paired baseline (T1).
+"""Benchmark runs and quality scores -> results: every candidate against the baseline (T1).
 
 A pure function, :func:`analyse`, from loaded runs (:mod:`analysis.artifacts`)
-to typed results; :mod:`analysis.documents` writes them as JSON. Methods:
+and quality scores (:mod:`analysis.quality_input`) to typed results;
+:mod:`analysis.documents` writes them as JSON. Methods:
 
-* **Pairing.** Each candidate is paired by ``unit_id`` with the baseline arm
-  of its own run (same machine, interleaved ABBA); the A/A run pairs
+* **Two sources.** Latency (mean, p95) and peak memory come from the timed,
+  paired, ABBA-interleaved trials: each candidate is paired by ``unit_id`` with
+  the baseline arm of its own run (same machine); the A/A run pairs
   ``baseline`` with ``baseline-2`` and is analysed exactly like a variant.
-  Only units where both arms succeeded are paired; failed trials are counted
-  (``n_failed``) and left out.
-* **Statistics.** Relative change of QA per 100k tokens (ratio of sums),
-  mean latency, p95 latency and mean peak memory, per budget and pooled over
-  budgets, with BCa intervals (Efron 1987) from :mod:`analysis.batch`; p95
-  uses the engine's documented percentile interval. In a pooled cell the
-  resampling unit is the *question* (repository x question, carrying its
-  budgets together, since one question's budgets are not independent).
-* **Sensitivity.** The same statistics with repositories resampled (the
-  cluster bootstrap, Davison & Hinkley 1997, sec. 3.8) beside each row.
-* **Multiplicity.** The family of a (metric, budget) cell is the set of
-  candidate variants requested (``m``; a variant whose run crashed stays in
-  the family, so a crash never narrows the others' intervals). Intervals are
-  at ``1 - alpha / m`` for both corrections; p-values (inverted BCa
-  intervals) are adjusted by Bonferroni or Holm (1979). The A/A rows use the
-  same level and Bonferroni p-values.
-* **Effect and power.** Cohen's ``d_z`` of per-unit differences with its
-  label (Cohen 1988); power for the gate's target effect at ``alpha / m``
-  (:func:`analysis.power.power_analysis`): QA rows ``qa_improvement``, other
-  rows the ``performance_regression`` margin (the non-inferiority margin,
-  and the size of improvement a performance variant must be able to show).
-* **A/A verdict.** The A/A rows are computed like a variant's (same level).
-  ``environment.stable`` is false when a *pooled* A/A interval excludes 0 on
-  any metric (QA, mean and p95 latency, memory) with a change of at least the
-  registry's ``aa_tolerance`` (1%: identical worker processes differ by ~0.3%
-  in peak RSS, reproducibly), or when there is no usable
-  A/A run; ``aa_significant`` lists every A/A cell whose interval excludes 0,
-  per-budget cells included (the gates show them as "raw"). Judging every
-  cell would raise false alarms: in 300 simulated true-null A/A runs each
-  (``analysis.fixtures``, 3 questions x 3 budgets, m = 5) at least one of
-  the 16 cells excluded 0 in 11% of runs with 8 repositories (23% with 4),
-  against 2% (5%) for the pooled cells; a false alarm blocks every candidate.
-* **Seeds.** The bootstrap of cell ``c`` with resampling ``r`` draws from
-  ``SeedSequence([seed, c, r])`` for every variant: variants with the same
-  paired units see the same resamples (the engine's shared draw), and equal
-  inputs give equal numbers.
+  QA/100k and recall come from the quality stage (``quality.json``): every
+  question of the pool, deterministic scores, no timing.
+* **Intervals.** Each comparison has a gated interval, the cluster t of
+  :mod:`analysis.cells` with the *question* as the cluster (the claim: these
+  pinned repositories); a repository-level interval (the claim: repositories
+  like them), reported; and a descriptive BCa interval. Rows are per budget and
+  pooled over budgets (a question carries its budgets together).
+* **One alpha, the registry's family.** ``alpha`` is the one-sided family-wise
+  error rate; ``m`` is the number of gated bounds the registry's candidates
+  bring (:mod:`contracts.family`), whatever ``--variants`` selected. Every
+  interval is at ``1 - 2 alpha / m`` two-sided, so each bound is one-sided at
+  ``1 - alpha / m`` (Bonferroni). The A/A rows use the same level.
+* **Power.** Design-stage power of each gated bound for its gate's target
+  (QA ``qa_improvement``, recall ``recall_margin``, latency and memory the
+  ``performance_regression`` margin), noncentral t on ``G - 1`` degrees of
+  freedom at ``alpha / m``: the test the gate runs.
+* **A/A verdict.** ``environment.stable`` is false when a pooled A/A interval
+  of mean latency or peak memory excludes 0 with a change of at least
+  ``aa_tolerance``, or when there is no usable A/A run; every A/A cell whose
+  interval excludes 0 is listed in ``aa_significant``.
+* **Seeds.** The descriptive bootstrap of cell ``c`` draws from
+  ``SeedSequence([seed, source, c])``: equal inputs give equal numbers.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -65,12 +52,22 @@ from analysis.artifacts import (
     machine_of,
     pair_arms,
 )
-from analysis.batch import MeanRatio, QuantileRatio, RatioOfSums, RelativeChange
-from analysis.batch import bca_relative_change as _bca_relative_change
 from analysis.bootstrap import FloatArray
-from analysis.effects import Correction, EffectSize, bonferroni_p_values, cohens_dz, holm
-from analysis.errors import AnalysisInputError, DegenerateIntervalWarning
-from analysis.power import power_analysis
+from analysis.calibrated import TPower
+from analysis.cells import (
+    CellResult,
+    Descriptive,
+    Gated,
+    Metric,
+    compare_cell,
+    mean_metric,
+    qa_metric,
+    quantile_metric,
+)
+from analysis.effects import EffectSize, cohens_dz
+from analysis.errors import AnalysisInputError
+from analysis.quality_input import QualityRuns
+from contracts.family import two_sided_level
 from packrepo.registry import Registry
 
 __all__ = [
@@ -80,12 +77,10 @@ __all__ = [
     "PEAK_MEMORY",
     "POOLED",
     "QA",
+    "RECALL",
     "AnalysisResult",
-    "BootstrapSummary",
     "CellDistribution",
     "EnvironmentResult",
-    "Interval",
-    "PowerSummary",
     "Row",
     "Settings",
     "VariantRun",
@@ -94,17 +89,23 @@ __all__ = [
 ]
 
 QA = "qa_per_100k"
+RECALL = "recall_mean"
 LATENCY_MEAN = "latency_mean"
 LATENCY_P95 = "latency_p95"
 PEAK_MEMORY = "peak_memory_mean"
-METRICS = (QA, LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
-UNITS = {QA: "QA per 100k tokens", LATENCY_MEAN: "ms", LATENCY_P95: "ms", PEAK_MEMORY: "MiB"}
+METRICS = (QA, RECALL, LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
+TIMED_METRICS = (LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
+UNITS = {
+    QA: "QA per 100k tokens",
+    RECALL: "fraction of gold lines",
+    LATENCY_MEAN: "ms",
+    LATENCY_P95: "ms",
+    PEAK_MEMORY: "MiB",
+}
 POOLED = "pooled"
-QA_SCALE = 100_000.0
-DISTRIBUTION_LEVELS = (0.005, 0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975, 0.995)
 LATENCY_QUANTILES = (("p5", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95))
-# Resampling kinds, in seed order.
-UNIT, QUESTION, REPOSITORY = "unit", "question", "repository"
+# Seed streams of the descriptive bootstrap.
+_TIMED, _QUALITY = 0, 1
 
 PairWith = Literal["run", "aa"]
 
@@ -113,63 +114,39 @@ PairWith = Literal["run", "aa"]
 class Settings:
     """What the analysis needs from the registry and the command line."""
 
-    alpha: float
-    correction: Correction
+    alpha: float  # one-sided, family-wise
+    family_size: int  # the registry's gated bounds (contracts.family)
     n_resamples: int
     seed: int
     target_power: float
     qa_target: float
     performance_margin: float
-    confidence_level: float  # the unadjusted level, reported only
+    recall_margin: float
     pair_with: PairWith = "run"
+    qa_margin: float = 0.10  # the per-budget QA guard's margin: its rows are powered for it
     aa_tolerance: float = 0.01  # |A/A change| below this never marks the machine unstable
 
-
-@dataclass(frozen=True)
-class BootstrapSummary:
-    """The bootstrap distribution in brief: mean, sd and quantiles."""
-
-    mean: float
-    sd: float
-    quantiles: tuple[tuple[float, float], ...]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """One bootstrap interval of a relative change, with what explains it."""
-
-    resampling: str  # "unit", "question" (pooled unit level) or "repository"
-    n_resampled: int
-    estimate: float
-    low: float
-    high: float
-    confidence_level: float
-    method: str
-    z0: float
-    acceleration: float
-    standard_error: float
-    n_resamples: int
-    mc_se_low: float
-    mc_se_high: float
-    p_value: float
-    distribution: BootstrapSummary
+    @property
+    def level(self) -> float:
+        """Two-sided level of every interval; each bound is one-sided at 1 - alpha / m."""
+        return two_sided_level(self.alpha, self.family_size)
 
     @property
-    def excludes_zero(self) -> bool:
-        return self.low > 0.0 or self.high < 0.0
+    def alpha_bound(self) -> float:
+        return self.alpha / self.family_size
 
 
 @dataclass(frozen=True)
 class PowerSummary:
-    """Power for the gate's target; unit counts are paired units like ``n_units``."""
+    """Design-stage power of the row's gated bound for its gate's target."""
 
     target_effect: float
     achieved: float
     mde_80: float
     units_for_80: int | None
-    resampled_for_80: int | None  # in resampling units (questions for pooled rows)
+    resampled_for_80: int | None  # in clusters (questions)
     underpowered: bool
-    alpha: float
+    alpha: float  # one-sided level of the bound
 
 
 @dataclass(frozen=True)
@@ -186,12 +163,12 @@ class Row:
     relative_change: float | None
     family_size: int
     confidence_level: float
-    unit: Interval | None
-    cluster: Interval | None
-    problem: str | None  # why there is no unit-level interval
-    cluster_problem: str | None
-    p_value_adjusted: float | None
-    significant: bool | None
+    interval: Gated | None  # what the gates read
+    repository: Gated | None  # "repositories like them", reported
+    descriptive: Descriptive | None  # BCa (percentile for p95)
+    problem: str | None  # why there is no gated interval
+    repository_problem: str | None
+    p_value_adjusted: float | None  # Bonferroni, min(1, m p)
     effect: EffectSize | None
     power: PowerSummary | None
 
@@ -210,6 +187,7 @@ class VariantRun:
     n_failed: int
     n_failed_by_arm: Mapping[str, int]
     error: str | None
+    quality_error: str | None = None  # the quality stage's verdict on this arm's bytes
 
 
 @dataclass(frozen=True)
@@ -235,6 +213,17 @@ class CellDistribution:
 
 
 @dataclass(frozen=True)
+class QualitySummary:
+    """What the analysis read from the quality stage."""
+
+    file: str
+    profile: str
+    questions: int
+    repositories: int
+    problem: str | None  # why there are no QA rows
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     settings: Settings
     family_size: int
@@ -243,6 +232,7 @@ class AnalysisResult:
     rows: tuple[Row, ...]
     environment: EnvironmentResult
     distributions: Mapping[str, Mapping[str, CellDistribution]]
+    quality: QualitySummary
 
 
 def budget_label(budget: int) -> str:
@@ -255,33 +245,49 @@ def budget_label(budget: int) -> str:
 # ---------------------------------------------------------------------------
 
 
-def analyse(runs: RunSet, registry: Registry, settings: Settings) -> AnalysisResult:
+def analyse(
+    runs: RunSet, quality: QualityRuns | None, registry: Registry, settings: Settings
+) -> AnalysisResult:
     """Every requested candidate and the A/A run against their paired baselines."""
-    m = max(1, len(runs.candidates))
     baseline = registry.baseline.name
     pairings = _pairings(runs, baseline, settings.pair_with)
     budgets = _budgets(runs)
-    raw: dict[str, list[_Raw]] = {}
+    rows: list[Row] = []
     for name, paired in pairings.items():
         if isinstance(paired, PairedUnits) and paired.n_paired > 0:
-            raw[name] = _variant_rows(name, paired, budgets, settings, m)
-    rows = _adjust(raw, baseline, settings, m)
+            rows += _timed_rows(name, name == baseline, paired, budgets, settings)
+    if quality is not None:
+        for name in runs.candidates:
+            rows += _quality_rows(name, baseline, quality, settings)
     variants = tuple(
-        _variant_run(name, registry, run, pairings[name])
+        _variant_run(name, registry, run, pairings[name], quality)
         for name, run in ((baseline, runs.aa), *runs.candidates.items())
     )
     return AnalysisResult(
         settings=settings,
-        family_size=m,
+        family_size=settings.family_size,
         budgets=tuple(budget_label(b) for b in budgets),
         variants=variants,
-        rows=rows,
+        rows=tuple(rows),
         environment=_environment(runs, variants, rows, settings.aa_tolerance),
         distributions={
-            name: _distributions(paired, budgets)
+            name: _distributions(paired, budgets, quality, name, baseline)
             for name, paired in pairings.items()
             if name != baseline and isinstance(paired, PairedUnits) and paired.n_paired > 0
         },
+        quality=_quality_summary(quality, runs),
+    )
+
+
+def _quality_summary(quality: QualityRuns | None, runs: RunSet) -> QualitySummary:
+    if quality is None:
+        return QualitySummary("quality.json", "", 0, 0, "quality.json is missing (R1q not run)")
+    return QualitySummary(
+        file=quality.path.name,
+        profile=quality.profile,
+        questions=len(quality.questions),
+        repositories=len(set(quality.repositories)),
+        problem=None,
     )
 
 
@@ -323,297 +329,152 @@ def _nothing_paired(paired: PairedUnits) -> str:
     )
 
 
-# --- one variant's rows before the family adjustment ---------------------------
+# --- rows ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class _Raw:
-    variant: str
-    budget: str
-    metric: str
-    n_units: int
-    baseline_value: float
-    variant_value: float
-    relative_change: float | None
-    unit: Interval | None
-    cluster: Interval | None
-    problem: str | None
-    cluster_problem: str | None
-    effect: EffectSize | None
-    pooled_units_per_resample: float
-
-
-def _variant_rows(
-    name: str, paired: PairedUnits, budgets: Sequence[int], settings: Settings, m: int
-) -> list[_Raw]:
-    level = 1.0 - settings.alpha / m
-    rows: list[_Raw] = []
-    cells: list[tuple[str, np.ndarray[Any, np.dtype[np.bool_]]]] = [
-        (budget_label(b), paired.budgets == b) for b in budgets
-    ]
+def _timed_rows(
+    name: str, aa: bool, paired: PairedUnits, budgets: Sequence[int], settings: Settings
+) -> list[Row]:
+    cells = [(budget_label(b), paired.budgets == b) for b in budgets]
     cells.append((POOLED, np.ones(paired.n_paired, dtype=bool)))
+    rows: list[Row] = []
     for index, (label, mask) in enumerate(cells):
         cell = paired.select(mask)
         if cell.n_paired == 0:
             continue
-        rows += _cell_rows(name, label, index, cell, settings, level)
+        metrics = _timed_metrics(cell, settings.performance_margin)
+        results = compare_cell(
+            metrics,
+            questions=cell.questions,
+            repositories=cell.repositories,
+            level=settings.level,
+            alpha_bound=settings.alpha_bound,
+            target_power=settings.target_power,
+            n_resamples=settings.n_resamples,
+            seed=(settings.seed, _TIMED, index),
+            resampling="question",
+        )
+        per_cluster = cell.n_paired / len(set(cell.questions))
+        effects = [_effect(m) for m in metrics]
+        rows += [
+            _row(name, label, aa, cell.n_paired, r, e, per_cluster, settings)
+            for r, e in zip(results, effects, strict=True)
+        ]
     return rows
 
 
-def _comparisons(cell: PairedUnits) -> list[tuple[str, RelativeChange, float, float]]:
-    """(metric, comparison, baseline value, variant value) for one cell."""
+def _timed_metrics(cell: PairedUnits, margin: float) -> list[Metric]:
     b, v = cell.baseline, cell.variant
-    found: list[tuple[str, RelativeChange, float, float]] = [
-        (
-            QA,
-            RatioOfSums(v.qa_score, v.pack_tokens, b.qa_score, b.pack_tokens, label=QA),
-            _qa(b.qa_score, b.pack_tokens),
-            _qa(v.qa_score, v.pack_tokens),
-        ),
-        (
-            LATENCY_MEAN,
-            MeanRatio(v.latency_ms, b.latency_ms, label=LATENCY_MEAN),
-            float(b.latency_ms.mean()),
-            float(v.latency_ms.mean()),
-        ),
-        (
-            LATENCY_P95,
-            QuantileRatio(v.latency_ms, b.latency_ms, q=0.95, label=LATENCY_P95),
-            float(np.quantile(b.latency_ms, 0.95)),
-            float(np.quantile(v.latency_ms, 0.95)),
-        ),
+    metrics = [
+        mean_metric(LATENCY_MEAN, v.latency_ms, b.latency_ms, margin),
+        quantile_metric(LATENCY_P95, v.latency_ms, b.latency_ms, 0.95, margin),
     ]
     # Memory only where every paired trial has a per-trial peak (platform-dependent).
     if np.all(np.isfinite(b.peak_rss_mib)) and np.all(np.isfinite(v.peak_rss_mib)):
-        found.append(
-            (
-                PEAK_MEMORY,
-                MeanRatio(v.peak_rss_mib, b.peak_rss_mib, label=PEAK_MEMORY),
-                float(b.peak_rss_mib.mean()),
-                float(v.peak_rss_mib.mean()),
-            )
+        metrics.append(mean_metric(PEAK_MEMORY, v.peak_rss_mib, b.peak_rss_mib, margin))
+    return [
+        m for m in metrics if math.isfinite(m.baseline_value) and math.isfinite(m.variant_value)
+    ]
+
+
+def _quality_rows(name: str, baseline: str, quality: QualityRuns, settings: Settings) -> list[Row]:
+    """QA/100k and recall rows of one candidate, per budget and pooled, from quality.json."""
+    base, arm = quality.arms[baseline], quality.arms[name]
+    budgets = quality.budgets
+    n = len(quality.questions)
+    cells: list[tuple[str, list[int]]] = [(budget_label(b), [b]) for b in budgets]
+    cells.append((POOLED, list(budgets)))
+    rows: list[Row] = []
+    for index, (label, chosen) in enumerate(cells):
+        sv = np.concatenate([arm.scores[b] for b in chosen])
+        tv = np.concatenate([arm.tokens[b] for b in chosen])
+        sb = np.concatenate([base.scores[b] for b in chosen])
+        tb = np.concatenate([base.tokens[b] for b in chosen])
+        # Each row is powered for the bound its gate judges: the pooled QA gain at the
+        # registry's target; per budget, the guards' non-inferiority margins.
+        qa_target = settings.qa_target if label == POOLED else -settings.qa_margin
+        metrics = [
+            qa_metric(QA, sv, tv, sb, tb, qa_target),
+            mean_metric(RECALL, sv, sb, -settings.recall_margin),
+        ]
+        results = compare_cell(
+            metrics,
+            questions=quality.questions * len(chosen),
+            repositories=quality.repositories * len(chosen),
+            level=settings.level,
+            alpha_bound=settings.alpha_bound,
+            target_power=settings.target_power,
+            n_resamples=settings.n_resamples,
+            seed=(settings.seed, _QUALITY, index),
+            resampling="question",
         )
-    return [row for row in found if math.isfinite(row[2]) and math.isfinite(row[3])]
-
-
-def _qa(scores: FloatArray, tokens: FloatArray) -> float:
-    total = float(tokens.sum())
-    return QA_SCALE * math.fsum(scores) / total if total > 0 else math.nan
-
-
-def _cell_rows(
-    name: str, budget: str, index: int, cell: PairedUnits, settings: Settings, level: float
-) -> list[_Raw]:
-    found = _comparisons(cell)
-    comparisons = [comparison for _, comparison, _, _ in found]
-    pooled = budget == POOLED
-    unit = _bootstrap(
-        comparisons,
-        level,
-        settings,
-        (index, 0),
-        clusters=cell.questions if pooled else None,
-        resampling=QUESTION if pooled else UNIT,
-    )
-    cluster = _bootstrap(
-        comparisons, level, settings, (index, 1), clusters=cell.repositories, resampling=REPOSITORY
-    )
-    per_resample = cell.n_paired / len(set(cell.questions)) if pooled else 1.0
-    rows = []
-    for (metric, comparison, base_value, variant_value), u, c in zip(
-        found, unit, cluster, strict=True
-    ):
-        rows.append(
-            _Raw(
-                variant=name,
-                budget=budget,
-                metric=metric,
-                n_units=cell.n_paired,
-                baseline_value=base_value,
-                variant_value=variant_value,
-                relative_change=_relative_change(base_value, variant_value, u),
-                unit=u if isinstance(u, Interval) else None,
-                cluster=c if isinstance(c, Interval) else None,
-                problem=u if isinstance(u, str) else None,
-                cluster_problem=c if isinstance(c, str) else None,
-                effect=_effect(comparison),
-                pooled_units_per_resample=per_resample,
-            )
-        )
+        rows += [
+            _row(name, label, False, n * len(chosen), r, None, len(chosen), settings)
+            for r in results
+        ]
     return rows
 
 
-def _relative_change(base: float, variant: float, unit: Interval | str) -> float | None:
-    if isinstance(unit, Interval):
-        return unit.estimate
-    return variant / base - 1.0 if base != 0.0 else None
-
-
-def _effect(comparison: RelativeChange) -> EffectSize | None:
+def _effect(metric: Metric) -> EffectSize | None:
     try:
-        return cohens_dz(comparison.unit_differences())
+        return cohens_dz(metric.bootstrap.unit_differences())
     except AnalysisInputError:
         return None
 
 
-def _bootstrap(
-    comparisons: Sequence[RelativeChange],
-    level: float,
+def _row(
+    name: str,
+    budget: str,
+    aa: bool,
+    n_units: int,
+    result: CellResult,
+    effect: EffectSize | None,
+    units_per_cluster: float,
     settings: Settings,
-    key: tuple[int, int],
-    *,
-    clusters: Sequence[str] | None,
-    resampling: str,
-) -> list[Interval | str]:
-    """Intervals for the comparisons of one cell, one shared draw; a problem string per failure.
-
-    If the batch fails (a zero baseline, too few units or clusters), each
-    comparison is redone alone with the same seed, hence the same draw.
-    """
-    try:
-        return _intervals(comparisons, level, settings, key, clusters, resampling)
-    except AnalysisInputError:
-        pass
-    found: list[Interval | str] = []
-    for comparison in comparisons:
-        try:
-            found += _intervals([comparison], level, settings, key, clusters, resampling)
-        except AnalysisInputError as exc:
-            found.append(str(exc))
-    return found
-
-
-def _intervals(
-    comparisons: Sequence[RelativeChange],
-    level: float,
-    settings: Settings,
-    key: tuple[int, int],
-    clusters: Sequence[str] | None,
-    resampling: str,
-) -> list[Interval | str]:
-    with warnings.catch_warnings():
-        # The fallbacks are reported per interval in `method`.
-        warnings.simplefilter("ignore", DegenerateIntervalWarning)
-        batch = _bca_relative_change(
-            comparisons,
-            confidence_level=level,
-            n_resamples=settings.n_resamples,
-            seed=np.random.SeedSequence([settings.seed, *key]),
-            clusters=None if clusters is None else np.asarray(clusters),
-        )
-    p_values = batch.p_values(0.0)
-    mc_low, mc_high = batch.monte_carlo_se()
-    quantiles = np.quantile(batch.bootstrap_distribution, DISTRIBUTION_LEVELS, axis=1)
-    intervals: list[Interval | str] = []
-    for j in range(len(batch)):
-        intervals.append(
-            Interval(
-                resampling=resampling,
-                n_resampled=batch.degrees_of_freedom + 1,
-                estimate=float(batch.estimate[j]),
-                low=float(batch.low[j]),
-                high=float(batch.high[j]),
-                confidence_level=float(batch.confidence_level[j]),
-                method=batch.method[j],
-                z0=float(batch.z0[j]),
-                acceleration=float(batch.acceleration[j]),
-                standard_error=float(batch.standard_error[j]),
-                n_resamples=batch.n_resamples,
-                mc_se_low=float(mc_low[j]),
-                mc_se_high=float(mc_high[j]),
-                p_value=float(p_values[j]),
-                distribution=BootstrapSummary(
-                    mean=float(batch.bootstrap_distribution[j].mean()),
-                    sd=float(batch.standard_error[j]),
-                    quantiles=tuple(
-                        (level_, float(value))
-                        for level_, value in zip(DISTRIBUTION_LEVELS, quantiles[:, j], strict=True)
-                    ),
-                ),
-            )
-        )
-    return intervals
-
-
-# --- the family adjustment, significance and power ------------------------------
-
-
-def _adjust(
-    raw: Mapping[str, Sequence[_Raw]], baseline: str, settings: Settings, m: int
-) -> tuple[Row, ...]:
-    """Adjust p-values within each (metric, budget) family of candidates; add power."""
-    adjusted: dict[int, float] = {}
-    families: dict[tuple[str, str], list[_Raw]] = {}
-    for name, rows in raw.items():
-        for row in rows:
-            if name != baseline:
-                families.setdefault((row.metric, row.budget), []).append(row)
-    for members in families.values():
-        p_values = [1.0 if r.unit is None else r.unit.p_value for r in members]
-        # Members that could not be compared count as p = 1: the family keeps its size m.
-        padded = np.array(p_values + [1.0] * (m - len(members)))
-        if settings.correction == "holm":
-            corrected = holm(padded, settings.alpha).adjusted_p_values
-        else:
-            corrected = bonferroni_p_values(padded)
-        for r, p in zip(members, corrected, strict=False):
-            adjusted[id(r)] = float(p)
-    result = []
-    for name, rows in raw.items():
-        for row in rows:
-            aa = name == baseline
-            p_adjusted = None
-            if row.unit is not None:
-                p_adjusted = min(1.0, m * row.unit.p_value) if aa else adjusted[id(row)]
-            result.append(_row(row, aa, p_adjusted, settings, m))
-    return tuple(result)
-
-
-def _row(raw: _Raw, aa: bool, p_adjusted: float | None, settings: Settings, m: int) -> Row:
+) -> Row:
+    metric, gated = result.metric, result.gated
+    change: float | None
+    if gated is not None:
+        change = gated.estimate
+    elif metric.baseline_value != 0:
+        change = metric.variant_value / metric.baseline_value - 1.0
+    else:
+        change = None
+    m = settings.family_size
     return Row(
-        variant=raw.variant,
-        budget=raw.budget,
-        metric=raw.metric,
+        variant=name,
+        budget=budget,
+        metric=metric.name,
         aa=aa,
-        n_units=raw.n_units,
-        baseline_value=raw.baseline_value,
-        variant_value=raw.variant_value,
-        relative_change=raw.relative_change,
+        n_units=n_units,
+        baseline_value=metric.baseline_value,
+        variant_value=metric.variant_value,
+        relative_change=change,
         family_size=m,
-        confidence_level=1.0 - settings.alpha / m,
-        unit=raw.unit,
-        cluster=raw.cluster,
-        problem=raw.problem,
-        cluster_problem=raw.cluster_problem,
-        p_value_adjusted=p_adjusted,
-        significant=None if p_adjusted is None else p_adjusted <= settings.alpha,
-        effect=raw.effect,
-        power=_power(raw, settings, m),
+        confidence_level=settings.level,
+        interval=gated,
+        repository=result.repository,
+        descriptive=result.descriptive,
+        problem=result.problem,
+        repository_problem=result.repository_problem,
+        p_value_adjusted=None if gated is None else min(1.0, m * gated.p_value),
+        effect=effect,
+        power=_power(result.power, units_per_cluster),
     )
 
 
-def _power(raw: _Raw, settings: Settings, m: int) -> PowerSummary | None:
-    if raw.unit is None:
+def _power(power: TPower | None, units_per_cluster: float) -> PowerSummary | None:
+    if power is None:
         return None
-    target = settings.qa_target if raw.metric == QA else settings.performance_margin
-    result = power_analysis(
-        target,
-        raw.unit.standard_error,
-        raw.unit.n_resampled,
-        alpha=settings.alpha / m,
-        target_power=settings.target_power,
-    )
-    needed = result.units_for_target
+    needed = power.clusters_for_target
     return PowerSummary(
-        target_effect=target,
-        achieved=result.power,
-        mde_80=result.minimum_detectable_effect,
-        units_for_80=None
-        if needed is None
-        else math.ceil(needed * raw.pooled_units_per_resample - 1e-9),
+        target_effect=power.target_effect,
+        achieved=power.achieved,
+        mde_80=power.mde,
+        units_for_80=None if needed is None else math.ceil(needed * units_per_cluster - 1e-9),
         resampled_for_80=needed,
-        underpowered=result.underpowered,
-        alpha=result.alpha,
+        underpowered=power.underpowered,
+        alpha=power.alpha,
     )
 
 
@@ -621,7 +482,11 @@ def _power(raw: _Raw, settings: Settings, m: int) -> PowerSummary | None:
 
 
 def _variant_run(
-    name: str, registry: Registry, run: RunFile, paired: PairedUnits | str
+    name: str,
+    registry: Registry,
+    run: RunFile,
+    paired: PairedUnits | str,
+    quality: QualityRuns | None,
 ) -> VariantRun:
     artifact = run.artifact
     n_units = 0 if artifact is None else len(artifact.units)
@@ -651,6 +516,7 @@ def _variant_run(
         n_failed=sum(failed.values()),
         n_failed_by_arm=failed,
         error=paired if isinstance(paired, str) else None,
+        quality_error=None if quality is None else quality.arms[name].error,
     )
 
 
@@ -666,12 +532,13 @@ def _environment(
         return EnvironmentResult(
             False, (reason,), reason, tuple(machines), aa_machine, tuple(without)
         )
-    # Every A/A cell whose interval excludes 0 is listed; the verdict rests on the
-    # pooled cells, the ones the gates decide on (see the module docstring).
+    # Every A/A cell whose interval excludes 0 is listed; the verdict rests on the pooled
+    # cells of the calibrated statistics (mean latency, peak memory). p95's percentile
+    # interval is not calibrated at this many clusters, so it is listed, never decisive.
     flagged = tuple(
         f"{row.metric}/{row.budget}"
         for row in rows
-        if row.aa and row.unit is not None and row.unit.excludes_zero
+        if row.aa and row.interval is not None and row.interval.excludes_zero
     )
     # A pooled cell decides only if its change is also large enough to matter:
     # two identical worker processes differ reproducibly by a fraction of a percent
@@ -681,8 +548,9 @@ def _environment(
         for row in rows
         if row.aa
         and row.budget == POOLED
-        and row.unit is not None
-        and row.unit.excludes_zero
+        and row.metric in (LATENCY_MEAN, PEAK_MEMORY)
+        and row.interval is not None
+        and row.interval.excludes_zero
         and abs(row.relative_change or 0.0) >= tolerance
     )
     unstable: str | None = None
@@ -700,7 +568,13 @@ def _environment(
     )
 
 
-def _distributions(paired: PairedUnits, budgets: Sequence[int]) -> dict[str, CellDistribution]:
+def _distributions(
+    paired: PairedUnits,
+    budgets: Sequence[int],
+    quality: QualityRuns | None,
+    name: str,
+    baseline: str,
+) -> dict[str, CellDistribution]:
     cells = {}
     for budget in budgets:
         cell = paired.select(paired.budgets == budget)
@@ -710,8 +584,8 @@ def _distributions(paired: PairedUnits, budgets: Sequence[int]) -> dict[str, Cel
         cells[budget_label(budget)] = CellDistribution(
             latency_ms=_latency_quantiles(v.latency_ms),
             baseline_latency_ms=_latency_quantiles(b.latency_ms),
-            qa_per_100k=_finite_or_none(_qa(v.qa_score, v.pack_tokens)),
-            baseline_qa_per_100k=_finite_or_none(_qa(b.qa_score, b.pack_tokens)),
+            qa_per_100k=_quality_qa(quality, name, budget),
+            baseline_qa_per_100k=_quality_qa(quality, baseline, budget),
         )
     return cells
 
@@ -720,5 +594,12 @@ def _latency_quantiles(values: FloatArray) -> tuple[tuple[str, float], ...]:
     return tuple((name, float(np.quantile(values, q))) for name, q in LATENCY_QUANTILES)
 
 
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+def _quality_qa(quality: QualityRuns | None, name: str, budget: int) -> float | None:
+    """QA/100k of an arm at a budget from the quality stage."""
+    if quality is None or budget not in quality.budgets:
+        return None
+    arm = quality.arms.get(name)
+    if arm is None:
+        return None
+    tokens = float(arm.tokens[budget].sum())
+    return 100_000.0 * math.fsum(arm.scores[budget]) / tokens if tokens > 0 else None

@@ -151,14 +151,14 @@ def _performance(rows: Mapping[str, Row], limits: RiskLimits) -> Risk:
     for metric in (LATENCY_MEAN, LATENCY_P95):
         row = rows.get(metric)
         components[metric] = (
-            None if row is None or row.unit is None else _clip(row.unit.high / margin)
+            None if row is None or row.interval is None else _clip(row.interval.high / margin)
         )
     known = [value for value in components.values() if value is not None]
     if not known:
         return Risk("performance", None, "no pooled latency interval", components)
     score = max(known)
     reason = ", ".join(
-        f"{metric} upper bound {_pct(rows[metric].unit)} of a {margin:.0%} margin"
+        f"{metric} upper bound {_pct(rows[metric].interval)} of a {margin:.0%} margin"
         for metric, value in components.items()
         if value is not None
     )
@@ -174,11 +174,11 @@ def _quality(rows: Mapping[str, Row], intent: str, limits: RiskLimits) -> Risk:
     target = limits.qa_target
     if row is None:
         return Risk("quality", None, "no pooled QA/100k comparison", {})
-    if row.unit is None:
+    if row.interval is None:
         if row.variant_value == row.baseline_value:
             return Risk("quality", 0.0, "QA/100k identical to the baseline", {"ci_low": None})
         return Risk("quality", None, f"QA/100k has no interval: {row.problem}", {})
-    low, high = row.unit.low, row.unit.high
+    low, high = row.interval.low, row.interval.high
     components: dict[str, float | None] = {"ci_low": low, "ci_high": high}
     if intent == "quality":
         score = _clip((target - low) / target)

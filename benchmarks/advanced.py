@@ -60,6 +60,7 @@ from typing import Any
 
 from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
 from contracts.names import ADVANCED_FILE, KINDS
+from contracts.progress import ProgressReporter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,6 +72,7 @@ SCHEMA = DOCUMENT_SCHEMA  # the contract layer's version of every pipeline docum
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / ".cache" / "mutation"
 DEFAULT_SAMPLE = 300
+_POLL_SECONDS = 2.0  # how often the mutants with a result are counted while mutmut runs
 PROPERTY_TESTS = "tests/properties"
 AREAS = {"packrepo": "packer", "analysis": "analysis", "gates": "gates"}
 KILLED = frozenset({"killed", "timeout", "segfault", "caught by type check"})
@@ -446,18 +448,36 @@ def mutants_to_run(
     ]
 
 
-def run_mutmut(workspace: Path, names: Sequence[str], max_children: int) -> None:
+def run_mutmut(
+    workspace: Path, names: Sequence[str], max_children: int, files: Sequence[str] = ()
+) -> None:
+    """``mutmut run`` on ``names``; how many have a result (in mutmut's ``.meta`` files of
+    ``files``) is reported as it runs (:mod:`contracts.progress`)."""
     if not names:
         return
     environment = {**os.environ, **DERANDOMIZED, "PYTHONHASHSEED": "0"}
-    completed = subprocess.run(  # nosec B603  # mutmut of this interpreter, fixed arguments
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
-        cwd=workspace, env=environment, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    (workspace / "mutmut-run.log").write_text(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
-        tail = " | ".join((completed.stdout + completed.stderr).strip().splitlines()[-3:])
-        raise AdvancedError(f"mutmut run exited {completed.returncode}: {tail}")
+    log_path = workspace / "mutmut-run.log"
+    reporter = ProgressReporter("mutants", len(names))
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # nosec B603  # mutmut of this interpreter, fixed arguments
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
+            cwd=workspace, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            while process.poll() is None:
+                time.sleep(_POLL_SECONDS)
+                if files:
+                    results = read_results(workspace, files)
+                    reporter.update(sum(results.get(name) is not None for name in names))
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    reporter.update(len(names))
+    if process.returncode != 0:
+        output = log_path.read_text(errors="replace")
+        tail = " | ".join(output.strip().splitlines()[-3:])
+        raise AdvancedError(f"mutmut run exited {process.returncode}: {tail}")
 
 
 @dataclass(frozen=True)
@@ -498,7 +518,7 @@ def mutation_testing(
     previous = _cache_state(workspace)
     recorded = {name: code for codes in generated.values() for name, code in codes.items()}
     pending = mutants_to_run(sample, recorded, digests, previous, file_of)
-    run_mutmut(workspace, pending, max_children)
+    run_mutmut(workspace, pending, max_children, config.only_mutate)
     (workspace / "advanced-cache.json").write_text(json.dumps(digests, indent=2))
     results = read_results(workspace, config.only_mutate)
     sampled = {name: results.get(name) for name in sample}

@@ -50,6 +50,9 @@ class CorpusRef:
     sha256: str  # the sdist's, or a digest of the local tree
     tokens: int
     questions: int  # questions asked of it in this run
+    # The extracted tree's digest, checked against its manifest before the run (absent
+    # from artifacts written before it was recorded: read as None).
+    tree_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,12 +215,22 @@ def _parse_arm(value: Any, where: str) -> ArmSpec:
 
 def _parse_corpus_ref(value: Any, where: str) -> CorpusRef:
     check = _Check(value, where)
+    tree_sha256 = value.get("tree_sha256")
+    if tree_sha256 is not None and not _is_sha256(tree_sha256):
+        raise ArtifactError(f"{check.path('tree_sha256')} must be a sha256 (64 hex digits)")
     return CorpusRef(
         name=check.text("name"),
         version=check.text("version"),
         sha256=check.text("sha256"),
         tokens=check.count("tokens"),
         questions=check.count("questions"),
+        tree_sha256=tree_sha256,
+    )
+
+
+def _is_sha256(value: Any) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
     )
 
 

@@ -6,6 +6,7 @@ Every error the libraries raise becomes one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +22,15 @@ from benchmarks.corpus import (
     measure_tokens,
 )
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
+from benchmarks.peers import PeerError
+from benchmarks.peers_stage import PEERS_KIND, write_peers
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
+from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
+from benchmarks.quality_table import quality_markdown
 from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
+from contracts.documents import read_document, write_json_atomically
+from contracts.errors import EvidenceError
+from contracts.names import KINDS, QUALITY_FILE
 from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
 
 EXIT_OK = 0
@@ -33,6 +41,9 @@ _EXPECTED_ERRORS = (
     CorpusError,
     OracleError,
     ProfileError,
+    QualityError,
+    EvidenceError,
+    PeerError,
     RegistryError,
     WorkerError,
 )
@@ -58,6 +69,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trial-timeout", type=float, default=600.0, help="seconds per trial")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    quality = commands.add_parser(
+        "quality", help="R1q: score every arm on the whole question pool (untimed, cached)"
+    )
+    quality.add_argument("--profile", default="standard", help=f"one of {', '.join(PROFILES)}")
+    quality.add_argument("--output", type=Path, required=True, help="quality.json path")
+    quality.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    quality.add_argument(
+        "--score-cache", type=Path, default=None, help="default: <corpus cache>/quality"
+    )
+    quality.add_argument("--seed", type=int, default=None, help="default: the registry's seed")
+    quality.add_argument("--budgets", default=None, help="e.g. 50k,120k,200k (default: registry)")
+    quality.add_argument(
+        "--arms", default=None, help="only these arms, e.g. baseline (the analysis needs all)"
+    )
+    quality_table = commands.add_parser(
+        "quality-table", help="QA/100k and recall per arm and budget of a quality.json"
+    )
+    quality_table.add_argument("quality", type=Path)
+    quality_table.add_argument("--peers", type=Path, help="peers.json: the peers' reference lines")
+    peers = commands.add_parser(
+        "peers", help="score files-to-prompt's and gitingest's dumps on quality.json's questions"
+    )
+    peers.add_argument("--quality", type=Path, required=True, help="the quality stage's output")
+    peers.add_argument("--output", type=Path, required=True, help="peers.json path")
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
 
@@ -113,6 +148,59 @@ def _run(args: argparse.Namespace) -> int:
             f"  ok {summary.n_ok} failed {summary.n_failed}"
         )
     print(f"wrote {config.output} ({artifact.timings['wall_seconds']:.0f} s)")
+    return EXIT_OK
+
+
+def _quality(args: argparse.Namespace) -> int:
+    registry = load_registry(args.registry)
+    if args.arms:
+        wanted = {name.strip() for name in args.arms.split(",") if name.strip()}
+        for name in sorted(wanted):
+            registry.variant(name)  # an unknown arm is a configuration error
+        kept = {n: v for n, v in registry.variants.items() if n in wanted or v.is_baseline}
+        registry = dataclasses.replace(registry, variants=kept)
+    profile = get_profile(args.profile)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise QualityError(f"--jobs must be at least 1, got {jobs}")
+    cache = args.cache_dir or cache_dir()
+    args.output.unlink(missing_ok=True)  # no stale quality.json survives a failed run
+    config = QualityConfig(
+        registry=registry,
+        profile=profile,
+        budgets=_budgets(args.budgets, profile.budgets or registry.budgets),
+        seed=registry.seed if args.seed is None else args.seed,
+        corpus=load_corpus(args.corpus),
+        corpus_cache=cache,
+        score_cache=args.score_cache or cache / "quality",
+        jobs=jobs,
+        config_path=args.registry,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    document = evaluate_quality(config)
+    write_json_atomically(args.output, document)
+    questions = len(document["questions"])
+    errors = [f"{name}: {arm['error']}" for name, arm in document["arms"].items() if arm["error"]]
+    print(
+        f"wrote {args.output}: {questions} questions x {len(config.budgets)} budgets x"
+        f" {len(document['arms'])} arms in {document['timings']['seconds']:.0f} s"
+        f" ({document['cache']['hits']} cached tasks, {document['cache']['misses']} packed)"
+    )
+    for line in errors:
+        print(f"  not the baseline's bytes: {line}")
+    return EXIT_OK
+
+
+def _quality_table(args: argparse.Namespace) -> int:
+    peers = None if args.peers is None else read_document(args.peers, PEERS_KIND)
+    print(quality_markdown(read_document(args.quality, KINDS[QUALITY_FILE]), peers))
+    return EXIT_OK
+
+
+def _peers(args: argparse.Namespace) -> int:
+    write_peers(args.quality, args.output, args.registry, load_corpus(args.corpus),
+                args.cache_dir or cache_dir())  # fmt: skip
+    print(f"wrote {args.output}")
     return EXIT_OK
 
 
@@ -193,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {
         "run": _run,
+        "quality": _quality,
+        "quality-table": _quality_table,
+        "peers": _peers,
         "corpus": _corpus,
         "questions": _questions,
         "validate": _validate,

@@ -2,9 +2,17 @@
 
 The pinned list (``benchmarks/corpus.json``) names real open-source Python
 projects by exact version and the sha256 of their sdist. A session that needs
-a tree calls :func:`ensure_tree`: the archive is downloaded with pip (the
-ordinary registry client) only when it is not already in the cache, checked
-against its hash, moved into the cache atomically and extracted once.
+a tree calls :func:`ensure_tree`:
+
+- the archive is fetched only when it is not already in the cache, straight from
+  the package index pip is configured to use (:mod:`benchmarks.fetch`): no build,
+  no code of the package runs, and the sha256 is checked as the bytes arrive,
+  before the archive is opened or moved into the cache;
+- it is extracted once, safely (regular files and directories only, every path
+  inside the tree), and a manifest of every file's sha256 is written beside the
+  tree (:mod:`benchmarks.treemanifest`);
+- every later call (every run) checks the tree against its manifest and extracts
+  it again when it differs, so what is measured is what was pinned.
 
 A list may also name *local* trees (``"path"`` instead of ``"filename"`` and
 ``"sha256"``): the tiny handmade corpus of the test suite is such a list, so
@@ -12,17 +20,16 @@ the tests never need the network.
 
 Cache layout under ``$PACKREPO_CORPUS_DIR`` (default ``~/.cache/packrepo/corpus``)::
 
-    archives/<filename>            verified sdists
-    trees/<name>-<version>/        extracted roots (with a marker naming the sha256)
-    prepared/...                   oracle copies, see benchmarks.oracle
+    archives/<filename>                   verified sdists
+    trees/<name>-<version>/               extracted roots
+    trees/<name>-<version>.manifest.json  their per-file sha256 and tree digest
+    prepared/...                          oracle copies, see benchmarks.oracle
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess  # nosec B404  # runs pip with fixed arguments, no shell
 import sys
 import tarfile
 import tempfile
@@ -31,6 +38,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fetch import ArchiveProgress, FetchError, download, find
+from benchmarks.pipindex import IndexConfigError, index_config
+from benchmarks.treemanifest import (
+    TreeError,
+    check_tree,
+    digest_of,
+    file_digests,
+    manifest_path,
+    sha256_file,
+    write_manifest,
+)
 from contracts.documents import load_json, read_input
 from contracts.errors import EvidenceError
 
@@ -38,10 +56,8 @@ CORPUS_LIST_SCHEMA = 1
 CORPUS_LIST_KIND = "packrepo-corpus"
 DEFAULT_CORPUS_LIST = Path(__file__).with_name("corpus.json")
 CACHE_ENV = "PACKREPO_CORPUS_DIR"
-# Marker written beside an extracted tree once it is complete (never inside it: the tree is
-# what gets packed, so it must hold the sdist's files and nothing else).
-_EXTRACTED_SUFFIX = ".extracted"
-_FETCH_TIMEOUT_S = 900
+# The largest pinned sdist extracts to about 30 MB; a tar bomb stops here.
+MAX_EXTRACTED_BYTES = 1 << 30
 
 
 class CorpusError(RuntimeError):
@@ -180,13 +196,29 @@ def ensure_tree(
     *,
     corpus: Corpus | None = None,
     cache: Path | None = None,
+    progress: ArchiveProgress | None = None,
 ) -> Path:
     """Return the extracted root of a corpus entry, fetching and extracting it only once.
 
     A name is looked up in ``corpus`` (default: the pinned list). Local entries
-    are returned as they are. Raises :class:`CorpusError` when the archive is
-    neither cached nor fetchable, or fails its hash.
+    are returned as they are. An extracted tree is checked against its manifest
+    on every call (each run starts with this check); a tree that differs from it
+    is reported on stderr and extracted again from the verified archive. Raises
+    :class:`CorpusError` when the archive is neither cached nor fetchable, or
+    fails its hash.
     """
+    return ensure_verified_tree(entry_or_name, corpus=corpus, cache=cache, progress=progress)[0]
+
+
+def ensure_verified_tree(
+    entry_or_name: CorpusEntry | str,
+    *,
+    corpus: Corpus | None = None,
+    cache: Path | None = None,
+    progress: ArchiveProgress | None = None,
+) -> tuple[Path, str]:
+    """:func:`ensure_tree`, with the tree digest its manifest records (a local tree's
+    digest is computed on the spot)."""
     entry = (
         (corpus or load_corpus()).entry(entry_or_name)
         if isinstance(entry_or_name, str)
@@ -195,17 +227,34 @@ def ensure_tree(
     if entry.local_path is not None:
         if not entry.local_path.is_dir():
             raise CorpusError(f"local corpus tree {entry.local_path} does not exist")
-        return entry.local_path
+        try:
+            return entry.local_path, digest_of(file_digests(entry.local_path))
+        except TreeError as exc:
+            raise CorpusError(f"local corpus tree {entry.local_path}: {exc}") from None
     cache = cache_dir() if cache is None else cache
     tree = cache / "trees" / entry.key
-    if _marker_matches(tree, entry):
-        return tree
-    archive = ensure_archive(entry, cache=cache)
+    source = f"sha256:{entry.sha256}"
+    difference, tree_sha256 = check_tree(tree, source=source)
+    if tree_sha256 is not None:
+        return tree, tree_sha256
+    if tree.exists() and not difference.unreadable:
+        print(
+            f"corpus: {entry.key} differs from its manifest ({difference.describe()});"
+            " extracting it again",
+            file=sys.stderr,
+        )
+    archive = ensure_archive(entry, cache=cache, progress=progress)
     return _extract(archive, entry, tree)
 
 
-def ensure_archive(entry: CorpusEntry, *, cache: Path | None = None) -> Path:
-    """Return the verified sdist of ``entry`` in the cache, downloading it if absent."""
+def ensure_archive(
+    entry: CorpusEntry, *, cache: Path | None = None, progress: ArchiveProgress | None = None
+) -> Path:
+    """Return the verified sdist of ``entry`` in the cache, downloading it if absent.
+
+    The download is verified while it streams and moved into the cache only if its
+    sha256 is the pinned one; nothing of it is opened before that.
+    """
     if entry.filename is None or entry.sha256 is None:
         raise CorpusError(f"{entry.name} is a local tree and has no archive")
     cache = cache_dir() if cache is None else cache
@@ -213,20 +262,23 @@ def ensure_archive(entry: CorpusEntry, *, cache: Path | None = None) -> Path:
     if archive.is_file():
         _verify(archive, entry)
         return archive
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".fetch-") as scratch:
-        downloaded = _download(entry, Path(scratch), cache=cache)
-        _verify(downloaded, entry)
-        os.replace(downloaded, archive)
+    try:
+        config = index_config()
+        found = find(config, entry.name, entry.filename)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".fetch-") as scratch:
+            downloaded = Path(scratch) / entry.filename
+            download(found, downloaded, sha256=entry.sha256, config=config, progress=progress)
+            os.replace(downloaded, archive)
+    except (IndexConfigError, FetchError) as exc:
+        raise CorpusError(f"cannot fetch {entry.requirement}: {exc}") from None
+    except OSError as exc:
+        raise CorpusError(f"cannot write {archive}: {exc.strerror or exc}") from None
     return archive
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def _verify(archive: Path, entry: CorpusEntry) -> None:
@@ -238,90 +290,52 @@ def _verify(archive: Path, entry: CorpusEntry) -> None:
         )
 
 
-def _pip_command() -> list[str]:
-    """pip as a module of this interpreter, else the first pip on PATH (uv venvs have none)."""
-    import importlib.util
+def _extract(archive: Path, entry: CorpusEntry, tree: Path) -> tuple[Path, str]:
+    """Extract into a scratch directory, move it into place, then write its manifest.
 
-    if importlib.util.find_spec("pip") is not None:
-        return [sys.executable, "-m", "pip"]
-    found = shutil.which("pip3") or shutil.which("pip")
-    if found is None:
-        raise CorpusError("pip is needed to fetch the corpus and none was found")
-    return [found]
-
-
-def _download(entry: CorpusEntry, scratch: Path, *, cache: Path) -> Path:
-    command = [
-        *_pip_command(),
-        "download",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "--disable-pip-version-check",
-        "--quiet",
-        entry.requirement,
-        "-d",
-        str(scratch),
-    ]
-    try:
-        completed = subprocess.run(  # nosec B603  # pip, the pinned requirement
-            command, capture_output=True, text=True, timeout=_FETCH_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CorpusError(
-            f"cannot fetch {entry.requirement} ({exc}) and it is not cached in {cache}"
-        ) from None
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["no message"])[-1]
-        raise CorpusError(
-            f"cannot fetch {entry.requirement} (pip exited {completed.returncode}: {last})"
-            f" and it is not cached in {cache}"
-        )
-    expected = scratch / str(entry.filename)
-    if expected.is_file():
-        return expected
-    archives = [p for p in scratch.iterdir() if p.name.endswith((".tar.gz", ".tgz"))]
-    if len(archives) != 1:
-        raise CorpusError(f"pip fetched {entry.requirement} but no single sdist was saved")
-    return archives[0]
-
-
-def _marker(tree: Path) -> Path:
-    return tree.with_name(tree.name + _EXTRACTED_SUFFIX)
-
-
-def _marker_matches(tree: Path, entry: CorpusEntry) -> bool:
-    marker = _marker(tree)
-    try:
-        return marker.read_text(encoding="utf-8").strip() == entry.sha256
-    except OSError:
-        return False
-
-
-def _extract(archive: Path, entry: CorpusEntry, tree: Path) -> Path:
+    The manifest is written last: a tree without one (cut short) is extracted again.
+    """
     tree.parent.mkdir(parents=True, exist_ok=True)
+    source = f"sha256:{entry.sha256}"
     with tempfile.TemporaryDirectory(dir=tree.parent, prefix=".extract-") as scratch:
         scratch_path = Path(scratch)
-        with tarfile.open(archive, "r:gz") as bundle:
-            members = [m for m in bundle.getmembers() if _safe_member(m, archive)]
-            if hasattr(tarfile, "data_filter"):
-                # Members checked by _safe_member, then the "data" filter on top.
-                bundle.extractall(scratch_path, members=members, filter="data")
-            else:  # pragma: no cover - Python < 3.10.12 has no extraction filters
-                bundle.extractall(scratch_path, members=members)  # noqa: S202  # nosec B202
+        _safe_extract(archive, scratch_path)
         tops = list(scratch_path.iterdir())
         root = tops[0] if len(tops) == 1 and tops[0].is_dir() else scratch_path
-        if _marker_matches(tree, entry):
-            return tree  # another process extracted it meanwhile
+        _, tree_sha256 = check_tree(tree, source=source)
+        if tree_sha256 is not None:
+            return tree, tree_sha256  # another process extracted it meanwhile
+        manifest_path(tree).unlink(missing_ok=True)
         if tree.exists():
-            shutil.rmtree(tree)  # an earlier extraction was cut short
+            shutil.rmtree(tree)  # cut short, or differing from its manifest
         os.replace(root, tree)
-    _marker(tree).write_text(f"{entry.sha256}\n", encoding="utf-8")
-    return tree
+    return tree, write_manifest(tree, source=source)
+
+
+def _safe_extract(archive: Path, destination: Path) -> None:
+    """Regular files and directories only, every path inside ``destination``, capped in size."""
+    total = 0
+    try:
+        with tarfile.open(archive, "r:gz") as bundle:
+            members = []
+            for member in bundle.getmembers():
+                if _safe_member(member, archive):
+                    total += member.size
+                    members.append(member)
+            if total > MAX_EXTRACTED_BYTES:
+                raise CorpusError(f"{archive} would extract to {total} bytes, over the cap")
+            if hasattr(tarfile, "data_filter"):
+                # Members checked by _safe_member, then the "data" filter on top.
+                bundle.extractall(destination, members=members, filter="data")
+            else:  # pragma: no cover - Python < 3.10.12 has no extraction filters
+                bundle.extractall(destination, members=members)  # noqa: S202  # nosec B202
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise CorpusError(f"{archive} cannot be extracted: {exc}") from None
 
 
 def _safe_member(member: tarfile.TarInfo, archive: Path) -> bool:
-    """Refuse path traversal; keep regular files and directories only."""
+    """Refuse path traversal; keep regular files and directories only (links and
+    special files are skipped: an sdist needs neither)."""
     parts = Path(member.name).parts
     if member.name.startswith(("/", "\\")) or ".." in parts:
         raise CorpusError(f"{archive} contains an unsafe path: {member.name!r}")

@@ -53,6 +53,7 @@ from benchmarks.shadow import (
 from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
 from contracts.documents import load_json, read_input, write_text_atomically
 from contracts.errors import EvidenceError
+from contracts.progress import ProgressReporter
 
 DIFFERENTIAL_KIND = "fastpath-differential"
 GOLDEN_KIND = "packrepo-differential-golden"
@@ -388,10 +389,14 @@ def pack_cases(setting: Setting, cases: Sequence[Case]) -> dict[str, dict[str, P
             for name, arm in arms.items():
                 lanes[name] = open_lane(arm, Path(scratch))
             futures = {name: lane.submit(requests, record_batch) for name, lane in lanes.items()}
-            return {
-                name: dict(zip([case.key for case in cases], future.result(), strict=True))
-                for name, future in futures.items()
-            }
+            reporter = ProgressReporter("arms", len(futures))  # arms that packed every case
+            records = {}
+            for name, future in futures.items():
+                records[name] = dict(
+                    zip([case.key for case in cases], future.result(), strict=True)
+                )
+                reporter.update(len(records))
+            return records
         finally:
             for lane in lanes.values():
                 lane.close()
@@ -530,6 +535,9 @@ def tiny_differences(setting: Setting, directory: Path, scratch: Path) -> list[s
                 golden_manifest = load_json(read_input(manifest_path), str(manifest_path))
             except (OSError, ValueError) as exc:
                 problems.append(f"{target}: no golden pack ({exc}); refresh: {REFRESH_COMMAND}")
+                continue
+            if not isinstance(golden_manifest, dict):
+                problems.append(f"{manifest_path}: not a JSON object; refresh: {REFRESH_COMMAND}")
                 continue
             text, manifest = pack_tiny(flags, case)
             if text != golden_text or manifest_digest(manifest) != manifest_digest(golden_manifest):

@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.arms import PROJECT_ROOT, Arm
+from contracts.runfacts import cpu_model
 
 PACKAGES = ("packrepo", "bpe-openai", "detect-secrets", "numpy", "orjson")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:

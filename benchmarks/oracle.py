@@ -30,11 +30,12 @@ pack contains, counted from the manifest and checked against the pack text.
 from __future__ import annotations
 
 import ast
-import hashlib
+import contextlib
 import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from typing import Any, TypeAlias
 import orjson
 
 from benchmarks.corpus import iter_text_files
+from benchmarks.treemanifest import check_tree, digest_of, file_digests, write_manifest
 from contracts.documents import load_json, read_input
 from contracts.errors import EvidenceError
 
@@ -493,29 +495,38 @@ def build_question_set(
 
 def tree_digest(root: Path) -> str:
     """sha256 over the relative paths and contents of every file under ``root``."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return digest_of(file_digests(root))
 
 
 def ensure_question_set(
     root: Path, *, name: str, version: str, digest: str, seed: int, cache: Path
 ) -> QuestionSet:
-    """The question set of a tree, built once into ``cache``/prepared and reused."""
+    """The question set of a tree, built once into ``cache``/prepared and reused.
+
+    The prepared copy is what the benchmarks pack, so it gets a manifest like an
+    extracted tree: a copy that differs from it (or has none) is built again.
+    """
     slot = cache / "prepared" / f"{name}-{version}-{digest[:12]}-oracle{ORACLE_VERSION}-seed{seed}"
+    source = f"oracle {ORACLE_VERSION} seed {seed} from {digest}"
     if (slot / "questions.json").is_file():
-        try:
-            return load_question_set(slot)
-        except OracleError:
-            shutil.rmtree(slot)  # stale or cut short: rebuild
+        difference, _ = check_tree(slot / "tree", source=source)
+        if not difference:
+            with contextlib.suppress(OracleError):
+                return load_question_set(slot)
+        elif not difference.unreadable:
+            print(
+                f"oracle: {slot.name}/tree differs from its manifest ({difference.describe()});"
+                " preparing it again",
+                file=sys.stderr,
+            )
+        shutil.rmtree(slot)  # stale, cut short or changed: rebuild
     slot.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=slot.parent, prefix=".prepare-"))
     try:
         build_question_set(
             root, name=name, version=version, digest=digest, seed=seed, destination=scratch
         )
+        write_manifest(scratch / "tree", source=source)
         if not (slot / "questions.json").is_file():  # another process may have won the race
             if slot.exists():
                 shutil.rmtree(slot)

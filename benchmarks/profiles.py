@@ -27,6 +27,12 @@ class Profile:
     warmup_rounds: int
     budgets: tuple[str, ...] | None  # None: the registry's budgets
     description: str
+    # The quality stage (benchmarks.quality) scores the whole question pool of the first
+    # N corpus entries; None means all of them.
+    quality_repositories: int | None = None
+    # An exploratory profile reports and never promotes: its evidence is too thin to
+    # decide on (the gates say EXPLORATORY and exit 1).
+    exploratory: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -38,7 +44,9 @@ PROFILES: dict[str, Profile] = {
             questions_per_repository=3,
             warmup_rounds=1,
             budgets=None,
-            description="smoke run for tests and a first look; under a minute",
+            description="exploratory: a first look for tests and development; never promotes",
+            quality_repositories=2,
+            exploratory=True,
         ),
         Profile(
             name="standard",

@@ -37,7 +37,7 @@ from benchmarks.artifact import (
     trial_to_json,
     write_artifact,
 )
-from benchmarks.corpus import Corpus, CorpusEntry, ensure_tree
+from benchmarks.corpus import Corpus, CorpusEntry, ensure_verified_tree
 from benchmarks.environment import fingerprint, load_average
 from benchmarks.oracle import (
     ORACLE_VERSION,
@@ -45,13 +45,13 @@ from benchmarks.oracle import (
     Question,
     QuestionSet,
     ensure_question_set,
-    tree_digest,
 )
 from benchmarks.profiles import Profile
 from benchmarks.schedule import ScheduledTrial, Unit, interleave, make_units
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
 from contracts.names import TRIAL_STREAM_KIND
+from contracts.progress import ProgressReporter
 from contracts.provenance import current_provenance, sha256_file
 from packrepo.registry import Registry
 
@@ -91,6 +91,7 @@ class RunConfig:
 class Repository:
     entry: CorpusEntry
     digest: str
+    tree_sha256: str  # the extracted tree, as its manifest records it
     question_set: QuestionSet
     questions: tuple[Question, ...]  # the profile's prefix of the question set
 
@@ -109,8 +110,8 @@ def prepare_repositories(config: RunConfig) -> tuple[Repository, ...]:
     """Fetch, extract and prepare every repository of the profile (cached after the first run)."""
     repositories = []
     for entry in chosen_entries(config.corpus, config.profile):
-        root = ensure_tree(entry, cache=config.cache)
-        digest = entry.sha256 or tree_digest(root)
+        root, tree_sha256 = ensure_verified_tree(entry, cache=config.cache)
+        digest = entry.sha256 or tree_sha256
         question_set = ensure_question_set(
             root,
             name=entry.name,
@@ -120,7 +121,7 @@ def prepare_repositories(config: RunConfig) -> tuple[Repository, ...]:
             cache=config.cache,
         )
         questions = question_set.questions[: config.profile.questions_per_repository]
-        repositories.append(Repository(entry, digest, question_set, questions))
+        repositories.append(Repository(entry, digest, tree_sha256, question_set, questions))
     return tuple(repositories)
 
 
@@ -268,6 +269,7 @@ def run_trials(
     progress: bool,
 ) -> list[Trial]:
     trials: list[Trial] = []
+    reporter = ProgressReporter("trials", len(schedule))  # to the orchestrator, when it asks
     with _progress(progress, len(schedule), "trials") as advance:
         for scheduled in schedule:
             request = _request(scheduled, repositories)
@@ -276,6 +278,7 @@ def run_trials(
             _write_line(stream, {"record": "trial", **trial_to_json(trial)})
             trials.append(trial)
             advance()
+            reporter.update(len(trials))
     return trials
 
 
@@ -342,7 +345,14 @@ def run_benchmark(config: RunConfig) -> Artifact:
         seed=config.seed,
         budgets=tuple(sorted(config.budgets)),
         corpus=tuple(
-            CorpusRef(r.entry.name, r.entry.version, r.digest, r.entry.tokens, len(r.questions))
+            CorpusRef(
+                r.entry.name,
+                r.entry.version,
+                r.digest,
+                r.entry.tokens,
+                len(r.questions),
+                tree_sha256=r.tree_sha256,
+            )
             for r in repositories
         ),
         oracle={"version": ORACLE_VERSION, "question_pool": QUESTION_POOL, "method": ORACLE_METHOD},

@@ -63,6 +63,7 @@ from typing import Any, TypeVar
 from benchmarks.arms import Arm, expected_fastpath_env, worker_environment
 from contracts.documents import SCHEMA as DOCUMENT_SCHEMA
 from contracts.names import KINDS, SHADOW_FILE
+from contracts.progress import ProgressReporter
 
 Result = TypeVar("Result")
 
@@ -604,6 +605,9 @@ def run_lanes(
             lane = arm_lanes[number % len(arm_lanes)]
             pending.append((arm, batch, lane.submit(batch)))
     outcomes: dict[str, dict[int, PackOutcome]] = {arm: {} for arm in work}
+    # Every arm packs every request: the count is of packs, all arms together.
+    reporter = ProgressReporter("packs", sum(len(requests) for requests in work.values()))
+    packed = 0
     for arm, batch, future in pending:
         try:
             done = future.result(timeout=_BATCH_TIMEOUT_S)
@@ -612,6 +616,8 @@ def run_lanes(
                 PackOutcome(r.index, "crash", error=_error(exc), budget=r.budget) for r in batch
             ]
         outcomes[arm].update((outcome.index, outcome) for outcome in done)
+        packed += len(batch)
+        reporter.update(packed)
     return outcomes
 
 

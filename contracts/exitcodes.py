@@ -22,9 +22,10 @@ class ExitCode(IntEnum):
 
 
 def for_decision(decision: str) -> ExitCode:
-    """The exit code of a gate decision (``"promote"`` or ``"reject"``)."""
+    """The exit code of a gate decision: ``"promote"`` 0; ``"reject"`` and ``"exploratory"``
+    (evidence that may report but never promote: the quick profile, a reduced run) 1."""
     if decision == "promote":
         return ExitCode.PROMOTE
-    if decision == "reject":
+    if decision in ("reject", "exploratory"):
         return ExitCode.REJECT
     raise ValueError(f"unknown decision `{decision}`")

@@ -22,6 +22,7 @@ HTML_FILE = "report.html"
 LOG_FILE = "pipeline.log"
 LOCK_FILE = ".pipeline.lock"
 AA_FILE = "baseline.json"
+QUALITY_FILE = "quality.json"
 BENCHMARK_KIND = "fastpath-benchmark"
 TRIAL_STREAM_KIND = "fastpath-benchmark-trials"
 
@@ -46,6 +47,7 @@ KINDS = {
     SMOKE_FILE: "fastpath-smoke",
     TIMINGS_FILE: "fastpath-timings",
     BANDIT_PROVENANCE_FILE: "fastpath-provenance",
+    QUALITY_FILE: "fastpath-quality",
 }
 
 

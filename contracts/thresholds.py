@@ -18,6 +18,7 @@ QA = "qa_per_100k"
 LATENCY_MEAN = "latency_mean"
 LATENCY_P95 = "latency_p95"
 PEAK_MEMORY = "peak_memory_mean"
+RECALL = "recall_mean"
 
 # A registry `metric` names what a variant promises to improve; the analysis
 # names the statistic that measures it.
@@ -36,10 +37,13 @@ class GateThresholds:
     property_coverage: float
     security_high_findings: int
     power: float
-    alpha: float
-    correction: str
+    alpha: float  # the one-sided family-wise error rate of a decision (contracts.family)
     bootstrap_samples: int
     qa_equivalence_margin: float
+    # Per-budget guards of a quality variant: no budget's QA/100k or recall lower bound
+    # below minus these margins.
+    qa_margin: float = 0.10
+    recall_margin: float = 0.05
     # Which latency statistics the non-inferiority gate judges. The registry says
     # ["latency_mean"] by default: p95 across ~70 units cannot be powered within the
     # pipeline's time (see README, "Why mean latency is gated and p95 reported").
@@ -55,6 +59,8 @@ NON_INFERIORITY_METRICS = (LATENCY_MEAN, LATENCY_P95)
 def thresholds_from_registry(registry: Registry) -> GateThresholds:
     """Validate ``[tool.fastpath.gates]``; a missing or mistyped key raises ConfigError."""
     table = registry.gates
+    if not registry.budgets:
+        raise ConfigError("[tool.fastpath] `budgets` is empty: the gates judge every budget")
     return GateThresholds(
         qa_improvement=_fraction(table, "qa_improvement"),
         performance_regression=_fraction(table, "performance_regression"),
@@ -62,13 +68,31 @@ def thresholds_from_registry(registry: Registry) -> GateThresholds:
         property_coverage=_fraction(table, "property_coverage"),
         security_high_findings=_count(table, "security_high_findings"),
         power=_fraction(table, "power"),
-        alpha=_fraction(table, "alpha"),
-        correction=_choice(table, "correction", ("bonferroni", "holm")),
+        alpha=_alpha(table),
         bootstrap_samples=_count(table, "bootstrap_samples"),
         qa_equivalence_margin=_fraction(table, "qa_equivalence_margin", default=0.0),
         non_inferiority_metrics=_metrics(table, "non_inferiority_metrics"),
         aa_tolerance=_fraction(table, "aa_tolerance", default=0.01),
+        qa_margin=_fraction(table, "qa_margin"),
+        recall_margin=_fraction(table, "recall_margin"),
     )
+
+
+# Keys that configured a second level or a second correction. One alpha decides.
+_REMOVED = {
+    "confidence_level": "`alpha` is the only level (one-sided, family-wise)",
+    "correction": "Bonferroni over the registry's gated bounds is the only correction",
+}
+
+
+def _alpha(table: dict[str, Any]) -> float:
+    for key, why in _REMOVED.items():
+        if key in table:
+            raise ConfigError(f"{GATES_TABLE} `{key}` is no longer read: {why}; remove it")
+    value = _fraction(table, "alpha")
+    if not 0.0 < value <= 0.25:
+        raise ConfigError(f"{GATES_TABLE} `alpha` must be in (0, 0.25], got {value}")
+    return value
 
 
 def primary_metric(variant: Variant) -> str:
@@ -133,10 +157,3 @@ def _metrics(table: dict[str, Any], key: str) -> tuple[str, ...]:
             f" {list(NON_INFERIORITY_METRICS)}, got {value!r}"
         )
     return tuple(dict.fromkeys(value))
-
-
-def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
-    value = table.get(key)
-    if value not in choices:
-        raise ConfigError(f"{GATES_TABLE} `{key}` must be one of {choices}, got {value!r}")
-    return str(value)

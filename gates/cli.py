@@ -95,7 +95,7 @@ def render_outputs(
         if isinstance(analysis, StatisticalAnalysis)
         else evidence.checkout_git_sha or UNKNOWN_COMMIT
     )
-    markdown = render_markdown(verdict, git_sha)
+    markdown = render_markdown(verdict, git_sha, evidence)
     html = render_html(verdict, registry, evidence, thresholds_from_registry(registry))
     outputs = {
         GATES_FILE: dumps(gates_document(verdict, registry, evidence)),
@@ -110,7 +110,8 @@ def decide(
     artifacts: Path, config: Path, variants: str | None = None, trust: Trust | None = None
 ) -> Outcome:
     """Read, judge, render, then write: raises InputError or RegistryError on bad input."""
-    registry = select_candidates(load_registry(config), variants)
+    full = load_registry(config)
+    registry = select_candidates(full, variants)
     thresholds_from_registry(registry)
     validate_candidates(registry)
     checkout = config.resolve().parent
@@ -124,7 +125,8 @@ def decide(
         uncommitted_checkout=uncommitted_checkout(sha, checkout_dirty(checkout)),
     )
     evidence = _remade(artifacts, config, evidence, files.get(ANALYSIS_FILE))
-    verdict = evaluate(registry, evidence)
+    judged = None if registry is full else tuple(v.name for v in registry.candidates)
+    verdict = evaluate(full, evidence, judged)
     run = RunContext(
         created_unix=time.time(), python=platform.python_version(), platform=platform.platform()
     )

@@ -27,6 +27,8 @@ from contracts.names import (
     ANALYSIS_FILE,
     BENCHMARK_KIND,
     CHAINED_EVIDENCE,
+    KINDS,
+    QUALITY_FILE,
     TRIAL_STREAM_KIND,
 )
 from contracts.provenance import UNKNOWN_COMMIT, Provenance, parse_provenance, sha256_bytes
@@ -140,17 +142,24 @@ class _Walk:
                     f"{ANALYSIS_FILE} was not made from {name}"
                     + (" (the A/A run)" if name == AA_FILE else " (its run's trials)")
                 )
-        for name in CHAINED_EVIDENCE:
+        for name in (*CHAINED_EVIDENCE, QUALITY_FILE):
             if name in self.files and name not in analysis.inputs:
                 self.broken.append(
                     f"{name} was not there when {ANALYSIS_FILE} was made (written after it)"
                 )
         for name, digest in sorted(analysis.inputs.items()):
             payload = self.link(ANALYSIS_FILE, name, digest)
-            if payload is not None and _is_benchmark(name):
-                self.benchmark(name, payload, analysis)
-            elif payload is not None and name not in CHAINED_EVIDENCE:
-                self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence")
+            if payload is not None:
+                self.input(name, payload, analysis)
+
+    def input(self, name: str, payload: bytes, analysis: Provenance) -> None:
+        """Follow one verified input of the analysis to what it was made from."""
+        if _is_benchmark(name):
+            self.benchmark(name, payload, analysis)
+        elif name == QUALITY_FILE:
+            self.quality(payload, analysis)
+        elif name not in CHAINED_EVIDENCE:
+            self.broken.append(f"{ANALYSIS_FILE} names {name}, which is not evidence")
 
     def link(self, reader: str, name: str, digest: str) -> bytes | None:
         """The bytes of ``name`` if they are the ones ``reader`` recorded, else None."""
@@ -167,6 +176,22 @@ class _Walk:
             return None
         self.links += 1
         return payload
+
+    def quality(self, payload: bytes, analysis: Provenance) -> None:
+        """The quality stage's scores: stamped like a benchmark, measured at the same commit."""
+        try:
+            provenance = parse_provenance(
+                parse_document(payload, QUALITY_FILE, KINDS[QUALITY_FILE])
+            )
+        except EvidenceError as exc:
+            self.broken.append(str(exc))
+            return
+        self.note(QUALITY_FILE, provenance)
+        if analysis.git_sha != UNKNOWN_COMMIT and provenance.git_sha != analysis.git_sha:
+            self.broken.append(
+                f"{QUALITY_FILE} was measured at commit {provenance.git_sha[:12]}, the analysis"
+                f" was made for {analysis.git_sha[:12]}"
+            )
 
     def benchmark(self, name: str, payload: bytes, analysis: Provenance) -> None:
         try:

@@ -28,9 +28,11 @@ from contracts.names import (
     TIMINGS_FILE,
 )
 from contracts.provenance import Provenance, parse_provenance
+from contracts.runfacts import RunFacts, parse_run_facts
 from gates.custody import Custody
 
 POOLED = "pooled"
+QUALITY_METRICS = ("qa_per_100k", "recall_mean")  # from quality.json, not the timed trials
 SHADOW_VIOLATION_KINDS = (
     "crash",
     "over_budget",
@@ -72,6 +74,7 @@ class Power:
     mde_80: float | None
     units_for_80: int | None
     underpowered: bool
+    clusters_for_80: int | None = None  # questions (or question clusters) for the target
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,21 @@ class Comparison:
     cohen_dz: float | None
     effect_label: str | None
     power: Power | None
-    cluster_interval: Interval | None
-    n_clusters: int | None
+    cluster_interval: Interval | None  # repositories as clusters: "repositories like them"
+    n_clusters: int | None  # of the repository-level interval
+    n_gated_clusters: int | None = None  # questions behind the gated interval
 
 
 @dataclass(frozen=True)
-class Correction:
-    """The multiplicity correction (Bonferroni 1936, Holm 1979); family sizes are per row."""
+class Scope:
+    """What the analysis covers: the profile, and whether every registry candidate."""
 
-    method: str
-    alpha: float
+    profile: str
+    exploratory: bool
+    analysed: tuple[str, ...]
+    registry_candidates: tuple[str, ...]
+    complete: bool
+    family: tuple[str, ...]  # the gated bounds (contracts.family labels)
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,7 @@ class VariantRun:
     n_trials: int
     n_failed: int
     error: str | None
+    quality_error: str | None = None  # the quality stage found its packs are not the baseline's
 
 
 @dataclass(frozen=True)
@@ -158,8 +167,13 @@ class StatisticalAnalysis:
     provenance: Provenance
     seed: int
     n_resamples: int
-    confidence_level: float
-    correction: Correction
+    alpha: float  # one-sided, family-wise
+    confidence_level: float  # two-sided level of every interval: 1 - 2 alpha / m
+    family_size: int
+    power_target: float
+    scope: Scope
+    quality_problem: str | None  # why the analysis has no QA rows
+    budgets: tuple[str, ...]
     environment: Environment
     variants: Mapping[str, VariantRun]
     comparisons: tuple[Comparison, ...]
@@ -266,6 +280,7 @@ class Timings:
 
     provenance: Provenance
     stages: Mapping[str, float]
+    run: RunFacts | None = None  # absent from timings.json written before it was recorded
 
 
 @dataclass(frozen=True)
@@ -287,8 +302,8 @@ class Evidence:
 
 
 def parse_analysis(fields: Fields) -> StatisticalAnalysis:
-    correction = fields.child("correction")
     environment = fields.child("environment")
+    scope = fields.child("scope")
     comparisons = tuple(_parse_comparison(row) for row in fields.items("comparisons"))
     _refuse_duplicates(comparisons, fields.where)
     distributions = (
@@ -305,8 +320,20 @@ def parse_analysis(fields: Fields) -> StatisticalAnalysis:
         provenance=parse_provenance(fields),
         seed=fields.count("seed"),
         n_resamples=fields.count("n_resamples", minimum=1),
+        alpha=_level(fields, "alpha"),
         confidence_level=_level(fields, "confidence_level"),
-        correction=Correction(method=correction.text("method"), alpha=_level(correction, "alpha")),
+        family_size=fields.count("family_size", minimum=1),
+        power_target=_level(fields, "power_target"),
+        scope=Scope(
+            profile=scope.text("profile"),
+            exploratory=scope.flag("exploratory"),
+            analysed=scope.texts("analysed"),
+            registry_candidates=scope.texts("registry_candidates"),
+            complete=scope.flag("complete"),
+            family=scope.texts("family"),
+        ),
+        quality_problem=fields.child("quality").maybe_text("problem"),
+        budgets=fields.texts("budgets"),
         environment=Environment(
             stable=environment.flag("stable"),
             aa_significant=environment.texts("aa_significant"),
@@ -336,18 +363,20 @@ def _parse_run(run: Fields) -> VariantRun:
         n_trials=n_trials,
         n_failed=n_failed,
         error=run.maybe_text("error"),
+        quality_error=run.maybe_text("quality_error"),
     )
 
 
 def _check_rows_against_runs(
     comparisons: tuple[Comparison, ...], runs: Mapping[str, VariantRun], fields: Fields
 ) -> None:
-    """Every row belongs to an analysed run and pairs no more units than it ran trials."""
+    """Every row belongs to an analysed run, and a timed row pairs no more units than the
+    run had trials (QA and recall rows count the quality stage's questions instead)."""
     for row in comparisons:
         run = runs.get(row.variant)
         if run is None:
             raise EvidenceError(f"{fields.where}: a comparison of {row.variant}, not in `variants`")
-        if row.n_units > run.n_trials:
+        if row.metric not in QUALITY_METRICS and row.n_units > run.n_trials:
             raise EvidenceError(
                 f"{fields.where}: {row.variant}/{row.metric}/{row.budget} pairs {row.n_units}"
                 f" units, but the run has {run.n_trials} trials"
@@ -381,6 +410,7 @@ def _parse_comparison(row: Fields) -> Comparison:
         if cluster is None
         else _interval(cluster, cluster.number("ci_low"), cluster.number("ci_high"), level),
         n_clusters=None if cluster is None else cluster.count("n_clusters", minimum=1),
+        n_gated_clusters=row.maybe_integer("n_clusters"),
     )
 
 
@@ -401,6 +431,9 @@ def _parse_power(power: Fields) -> Power:
         mde_80=power.maybe_number("mde_80"),
         units_for_80=None if power.raw.get("units_for_80") is None else power.count("units_for_80"),
         underpowered=power.flag("underpowered"),
+        clusters_for_80=power.maybe_integer("clusters_for_80")
+        if "clusters_for_80" in power
+        else None,
     )
 
 
@@ -499,7 +532,12 @@ def parse_smoke(fields: Fields) -> SmokeTests:
 
 
 def parse_timings(fields: Fields) -> Timings:
-    return Timings(provenance=parse_provenance(fields), stages=fields.numbers("stages"))
+    run = fields.maybe_child("run") if "run" in fields else None
+    return Timings(
+        provenance=parse_provenance(fields),
+        stages=fields.numbers("stages"),
+        run=None if run is None else parse_run_facts(run),
+    )
 
 
 def parse_bandit(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.documents import SCHEMA, dumps, write_all_atomically
+from contracts.family import gated_bounds, two_sided_level
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -26,7 +27,15 @@ from contracts.names import (
     TIMINGS_FILE,
 )
 from contracts.provenance import FIXTURE_PRODUCER, Provenance, checkout_git_sha
-from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, primary_metric
+from contracts.thresholds import (
+    LATENCY_MEAN,
+    LATENCY_P95,
+    PEAK_MEMORY,
+    QA,
+    RECALL,
+    primary_metric,
+    thresholds_from_registry,
+)
 from gates.evidence import POOLED
 from gates.stamp import sidecar_document
 from packrepo.registry import Registry, load_registry
@@ -38,6 +47,7 @@ MACHINE = "linux-x86_64-2cpu-3f9a1c"
 # Fixture measurements of the baseline per budget (made up, plausible).
 BASELINE = {
     QA: {"50k": 0.58, "120k": 0.69, "200k": 0.74},
+    RECALL: {"50k": 0.29, "120k": 0.55, "200k": 0.71},
     LATENCY_MEAN: {"50k": 410.0, "120k": 870.0, "200k": 1290.0},
     LATENCY_P95: {"50k": 560.0, "120k": 1190.0, "200k": 1770.0},
     PEAK_MEMORY: {"50k": 180.0, "120k": 320.0, "200k": 450.0},
@@ -62,12 +72,18 @@ def default_effects(registry: Registry) -> dict[str, dict[str, Effect]]:
             qa = Effect(0.20 - 0.03 * quality_rank, 0.08)
             quality_rank += 1
             table = {QA: qa, LATENCY_MEAN: Effect(0.02, 0.03), LATENCY_P95: Effect(0.03, 0.04)}
+            table[RECALL] = Effect(0.08, 0.04)
             table[PEAK_MEMORY] = Effect(0.01, 0.03)
         elif primary_metric(variant) == PEAK_MEMORY:
-            table = {QA: Effect(0.0, 0.0), LATENCY_MEAN: Effect(0.01, 0.03)}
+            table = {
+                QA: Effect(0.0, 0.0),
+                RECALL: Effect(0.0, 0.0),
+                LATENCY_MEAN: Effect(0.01, 0.03),
+            }
             table |= {LATENCY_P95: Effect(0.01, 0.04), PEAK_MEMORY: Effect(-0.30, 0.05)}
         else:
-            table = {QA: Effect(0.0, 0.0), LATENCY_MEAN: Effect(-0.20 + 0.06 * latency_rank, 0.05)}
+            table = {QA: Effect(0.0, 0.0), RECALL: Effect(0.0, 0.0)}
+            table[LATENCY_MEAN] = Effect(-0.20 + 0.06 * latency_rank, 0.05)
             latency_rank += 1
             table |= {LATENCY_P95: Effect(-0.18, 0.06), PEAK_MEMORY: Effect(0.02, 0.03)}
         effects[variant.name] = table
@@ -102,8 +118,9 @@ def comparison(
     family_size: int,
     primary: bool,
 ) -> dict[str, object]:
-    """One comparison row at 1 - alpha / family_size; power is high where `primary` is set."""
-    confidence_level = 1 - alpha / family_size
+    """One comparison row at 1 - 2 alpha / family_size (each bound one-sided at
+    1 - alpha / family_size); power is high where `primary` is set."""
+    confidence_level = two_sided_level(alpha, family_size)
     low, high = effect.change - effect.half_width, effect.change + effect.half_width
     excludes_zero = low > 0 or high < 0
     return {
@@ -118,7 +135,8 @@ def comparison(
         "ci_high": round(high, 10),
         "confidence_level": confidence_level,
         "family_size": family_size,
-        "interval_method": "BCa" if effect.half_width else "degenerate",
+        "interval_method": "cluster-t",
+        "n_clusters": 24,
         "p_value": 0.0004 if excludes_zero else 0.41,
         "p_value_adjusted": 0.002 if excludes_zero else 1.0,
         "significant": excludes_zero,
@@ -129,7 +147,9 @@ def comparison(
             "achieved": 0.93 if primary else 0.71,
             "mde_80": 0.06,
             "units_for_80": 40,
+            "clusters_for_80": 20,
             "underpowered": not primary,
+            "alpha": alpha / family_size,
         },
         "cluster": {
             "ci_low": round(low - 0.01, 10),
@@ -146,10 +166,12 @@ def analysis_document(
 ) -> dict[str, object]:
     """``statistical_analysis.json`` for every variant in ``effects`` (default: all pass)."""
     effects = default_effects(registry) if effects is None else effects
-    alpha = float(registry.gates["alpha"])
-    # Each metric's family holds one comparison per variant analysed.
-    family = max(len(effects), 1)
-    comparisons = [_aa_row(registry.baseline.name, alpha)]
+    thresholds = thresholds_from_registry(registry)
+    alpha = thresholds.alpha
+    # The registry's family, whatever subset of variants `effects` holds.
+    bounds = gated_bounds(registry, thresholds, registry.budgets)
+    family = len(bounds)
+    comparisons = [_aa_row(registry.baseline.name, alpha, family)]
     for name, table in effects.items():
         primary = primary_metric(registry.variant(name))
         for metric, effect in table.items():
@@ -176,8 +198,27 @@ def analysis_document(
         "provenance": provenance(registry.config_sha256, git_sha),
         "seed": registry.seed,
         "n_resamples": int(registry.gates["bootstrap_samples"]),
-        "confidence_level": float(registry.gates["confidence_level"]),
-        "correction": {"method": registry.gates["correction"], "alpha": alpha},
+        "alpha": alpha,
+        "one_sided_level": 1 - alpha / family,
+        "confidence_level": two_sided_level(alpha, family),
+        "family_size": family,
+        "power_target": thresholds.power,
+        "budgets": list(registry.budgets),
+        "scope": {
+            "profile": "standard",
+            "exploratory": False,
+            "analysed": list(effects),
+            "registry_candidates": [v.name for v in registry.candidates],
+            "complete": set(effects) == {v.name for v in registry.candidates},
+            "family": [b.label for b in bounds],
+        },
+        "quality": {
+            "file": "quality.json",
+            "profile": "standard",
+            "questions": 320,
+            "repositories": 8,
+            "problem": None,
+        },
         "environment": {"stable": True, "aa_significant": [], "machines": [MACHINE]},
         "variants": {
             registry.baseline.name: {
@@ -185,6 +226,7 @@ def analysis_document(
                 "n_trials": 48,
                 "n_failed": 0,
                 "error": None,
+                "quality_error": None,
             },
             **{
                 name: {
@@ -192,6 +234,7 @@ def analysis_document(
                     "n_trials": 48,
                     "n_failed": 0,
                     "error": None,
+                    "quality_error": None,
                 }
                 for name in effects
             },
@@ -206,7 +249,7 @@ def _baseline(metric: str, budget: str) -> float:
     return values.get(budget, sum(values.values()) / len(values))
 
 
-def _aa_row(baseline: str, alpha: float) -> dict[str, object]:
+def _aa_row(baseline: str, alpha: float, family: int) -> dict[str, object]:
     """The baseline against itself: an A/A comparison, never a candidate."""
     row = comparison(
         baseline,
@@ -215,7 +258,7 @@ def _aa_row(baseline: str, alpha: float) -> dict[str, object]:
         Effect(0.0, 0.02),
         _baseline(LATENCY_MEAN, POOLED),
         alpha=alpha,
-        family_size=1,
+        family_size=family,
         primary=False,
     )
     row["power"] = None

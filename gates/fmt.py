@@ -17,6 +17,7 @@ METRIC_LABELS = {
     "latency_mean": "mean latency",
     "latency_p95": "p95 latency",
     "peak_memory_mean": "peak memory",
+    "recall_mean": "recall",
 }
 
 

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from html import escape
 
 from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, GateThresholds
-from gates import fmt, plots, svg
+from gates import fmt, judged, plots, svg
 from gates.evidence import (
     POOLED,
     Absent,
-    Comparison,
     Evidence,
     Quantiles,
     StatisticalAnalysis,
@@ -25,6 +24,9 @@ from gates.verdict import PROMOTE, TEXT, GateResult, Verdict
 from packrepo.registry import Registry
 
 FOREST_METRICS = (QA, LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
+# The gate the power chart shows (gates.rules.power): its observed value is the lowest
+# design-stage power among the bounds it judges.
+POWER_GATE = "power"
 
 STYLE = """
 body { margin: 0; background: #f6f7f9; color: #1f2328;
@@ -54,6 +56,7 @@ svg { display: block; max-width: 100%; height: auto; margin: 6px 0 14px;
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
 dt { font-weight: bold; }
 dd { margin: 0; font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
+dl.run dd { font-family: inherit; font-size: 14px; }
 """
 
 
@@ -64,6 +67,7 @@ def render_html(
     analysis = evidence.analysis
     sections = [
         _banner(verdict, evidence),
+        _judged_section(evidence),
         _gate_section(verdict),
         _summary_section(verdict, analysis),
     ]
@@ -72,7 +76,7 @@ def render_html(
             _forest_section(analysis, registry, thresholds, colours),
             _budget_section(analysis, registry, colours),
             _latency_section(analysis, registry, colours),
-            _power_section(verdict, analysis, thresholds, colours),
+            _power_section(verdict, analysis, colours),
         ]
     else:
         sections.append(
@@ -116,6 +120,14 @@ def _banner(verdict: Verdict, evidence: Evidence) -> str:
         f"<p>{escape(_sentence(verdict.reason))}</p>\n{blocked}"
         f'<p class="meta">{escape(meta)}</p>\n</header>'
     )
+
+
+def _judged_section(evidence: Evidence) -> str:
+    """Profile, commit, date, wall time, load and CPUs: what the numbers below were made on."""
+    items = "".join(
+        f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in judged.run_facts(evidence)
+    )
+    return _section("What was judged", f'<dl class="run">{items}</dl>')
 
 
 def _sentence(text: str) -> str:
@@ -190,36 +202,20 @@ def _blocking(verdict: Verdict) -> str:
 def _summary_section(verdict: Verdict, analysis: StatisticalAnalysis | Absent) -> str:
     if isinstance(analysis, Absent) or not verdict.variants:
         return ""
-    head = "".join(f"<th>{escape(fmt.metric_label(m))} change</th>" for m in FOREST_METRICS)
-    rows = []
-    for v in verdict.variants:
-        cells = "".join(
-            f"<td>{escape(_change_with_interval(analysis.comparison(v.variant, m)))}</td>"
-            for m in FOREST_METRICS
-        )
-        status = "passes every gate" if v.passed else f"{len(v.blocking)} gate(s) fail"
-        rows.append(
-            f"<tr><th>{escape(v.variant)}</th><td>{escape(v.intent)}</td><td>{status}</td>{cells}</tr>"
-        )
-    table = (
-        f"<table>\n<tr><th>Variant</th><th>Intent</th><th>Verdict</th>{head}</tr>\n"
-        + "\n".join(rows)
-        + "\n</table>"
+    header, *rows = judged.effects_table(verdict, analysis)
+    head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
+    body = "\n".join(
+        f"<tr><th>{escape(row[0])}</th>"
+        + "".join(f"<td>{escape(c)}</td>" for c in row[1:])
+        + "</tr>"
+        for row in rows
     )
+    table = f"<table>\n<tr>{head}</tr>\n{body}\n</table>"
     note = (
         '<p class="note">Pooled over budgets, relative to the measured baseline, with the BCa'
         " interval at the multiplicity-adjusted level.</p>"
     )
     return _section("Variants", note + table)
-
-
-def _change_with_interval(row: Comparison | None) -> str:
-    if row is None:
-        return "n/a"
-    point = "n/a" if row.relative_change is None else fmt.change(row.relative_change)
-    if row.interval is None:
-        return point
-    return f"{point} [{fmt.change(row.interval.low)}, {fmt.change(row.interval.high)}]"
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -358,33 +354,35 @@ def _latency_boxes(
                 yield plots.Box(budget, name, colours[name], cell.latency_ms)
 
 
-def _power_section(
-    verdict: Verdict,
-    analysis: StatisticalAnalysis,
-    thresholds: GateThresholds,
-    colours: dict[str, str],
-) -> str:
-    bars = []
+def _power_section(verdict: Verdict, analysis: StatisticalAnalysis, colours: dict[str, str]) -> str:
+    """The power the ``power`` gate judged, read from its result: the chart cannot plot
+    another metric's power than the table judges."""
+    bars, threshold = [], None
     for v in verdict.variants:
-        row = analysis.comparison(v.variant, v.primary_metric)
-        power = None if row is None else row.power
-        note = ""
-        if power is not None and power.achieved < thresholds.power and power.units_for_80:
-            note = f"needs {power.units_for_80} units"
-        bars.append(
-            plots.PowerBar(
-                v.variant,
-                fmt.metric_label(v.primary_metric),
-                None if power is None else power.achieved,
-                colours[v.variant],
-                note,
-            )
-        )
-    if not bars:
+        gate = v.gate(POWER_GATE)
+        if gate is None:
+            continue
+        threshold = _number(gate.threshold) if _number(gate.threshold) is not None else threshold
+        achieved = _number(gate.observed)
+        note = "" if gate.passed else gate.reason.split(";")[0]  # "inconclusive: N units needed"
+        if achieved is None:
+            note = gate.reason  # no power analysis: the gate says why
+        bars.append(plots.PowerBar(v.variant, "", achieved, colours[v.variant], note, gate.passed))
+    if not bars or threshold is None:
         return ""
-    return _section(
-        "Statistical power", plots.power_plot("Achieved power per variant", bars, thresholds.power)
+    caption = (
+        "lowest design-stage power of each variant's powered bounds (mean latency at every"
+        " budget; QA/100k for quality variants), as the power gate judges it; a bound already"
+        " established passes without it"
     )
+    return _section(
+        "Statistical power",
+        plots.power_plot("Power per variant, as gated", bars, threshold, caption=caption),
+    )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 # --- provenance ------------------------------------------------------------------------
@@ -397,13 +395,18 @@ def _provenance_section(registry: Registry, evidence: Evidence) -> str:
     ]
     analysis = evidence.analysis
     if isinstance(analysis, StatisticalAnalysis):
-        environment, correction = analysis.environment, analysis.correction
+        environment = analysis.environment
         entries += [
             ("analysis commit", analysis.provenance.git_sha),
             ("seed", str(analysis.seed)),
             (
-                "correction",
-                f"{correction.method}, alpha {correction.alpha}",
+                "level",
+                f"alpha {analysis.alpha:g} one-sided, Bonferroni over {analysis.family_size}"
+                f" gated bounds: each at {1 - analysis.alpha / analysis.family_size:.5g}",
+            ),
+            (
+                "profile",
+                analysis.scope.profile + (" (exploratory)" if analysis.scope.exploratory else ""),
             ),
             (
                 "A/A environment",

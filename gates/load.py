@@ -27,6 +27,7 @@ from contracts.names import (
     BENCHMARK_KIND,
     DIFFERENTIAL_FILE,
     KINDS,
+    QUALITY_FILE,
     SHADOW_FILE,
     SMOKE_FILE,
     TIMINGS_FILE,
@@ -88,6 +89,7 @@ def read_chain(artifacts: Path) -> dict[str, bytes]:
         analysis = _provenance_of(files[ANALYSIS_FILE], artifacts / ANALYSIS_FILE)
         benchmarks = _read_present(artifacts, benchmark_files(analysis))
         files |= benchmarks
+        files |= _read_present(artifacts, (QUALITY_FILE,))
         streams = [
             stream
             for name, payload in benchmarks.items()

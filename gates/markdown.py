@@ -6,7 +6,8 @@ verdict gives the same text.
 
 from __future__ import annotations
 
-from gates import fmt
+from gates import fmt, judged
+from gates.evidence import Evidence, StatisticalAnalysis
 from gates.verdict import PROMOTE, RELATIVE_CHANGE, TEXT, WITHIN, GateResult, Verdict
 
 MARK_OK = "✅"
@@ -14,7 +15,7 @@ MARK_BLOCKED = "❌"
 NOT_APPLICABLE = "—"
 
 
-def render_markdown(verdict: Verdict, git_sha: str) -> str:
+def render_markdown(verdict: Verdict, git_sha: str, evidence: Evidence | None = None) -> str:
     lines = [
         f"## FastPath gates: {headline(verdict)}",
         "",
@@ -22,10 +23,33 @@ def render_markdown(verdict: Verdict, git_sha: str) -> str:
         "",
         f"Evidence for commit `{fmt.short_sha(git_sha)}`. Thresholds from `[tool.fastpath.gates]`.",
         "",
+        *([] if evidence is None else run_list(evidence)),
         *gate_table(verdict),
         *blocking_list(verdict),
+        *([] if evidence is None else effects(verdict, evidence)),
     ]
     return "\n".join(lines) + "\n"
+
+
+def run_list(evidence: Evidence) -> list[str]:
+    """What was judged: profile, commit, date, wall time, load and CPUs."""
+    items = [f"- **{label}**: {_escape(value)}" for label, value in judged.run_facts(evidence)]
+    return [*items, ""]
+
+
+def effects(verdict: Verdict, evidence: Evidence) -> list[str]:
+    """Each variant's pooled effects with their adjusted intervals."""
+    analysis = evidence.analysis
+    if not isinstance(analysis, StatisticalAnalysis) or not verdict.variants:
+        return []
+    header, *rows = judged.effects_table(verdict, analysis)
+    lines = ["### Effects", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+    note = (
+        "Pooled over budgets, relative to the measured baseline; in brackets the BCa interval"
+        " at the multiplicity-adjusted level."
+    )
+    return [*lines, "", note, ""]
 
 
 def headline(verdict: Verdict) -> str:

@@ -51,6 +51,7 @@ class PowerBar:
     achieved: float | None
     colour: str
     note: str
+    passed: bool | None = None  # the gate's own pass or fail; None: judged by the threshold
 
 
 # --- QA/100k against budget -----------------------------------------------------------
@@ -190,8 +191,14 @@ def _box(box: Box, y: float, scale: svg.Scale, fitted: axis.Axis) -> list[str]:
 # --- power -------------------------------------------------------------------------------
 
 
-def power_plot(title: str, bars: Sequence[PowerBar], threshold: float) -> str:
-    """Achieved power on each variant's primary metric, with the required power drawn."""
+def power_plot(
+    title: str,
+    bars: Sequence[PowerBar],
+    threshold: float,
+    *,
+    caption: str = "achieved power on the variant's primary metric (pooled)",
+) -> str:
+    """Achieved power of each variant, with the required power drawn."""
     row_height, top, bottom = 30.0, 30.0, 60.0
     height = top + row_height * len(bars) + bottom
     scale = svg.Scale(0.0, 1.0, LABEL_MARGIN, WIDTH - 260)
@@ -217,7 +224,7 @@ def power_plot(title: str, bars: Sequence[PowerBar], threshold: float) -> str:
         svg.text(
             scale.start,
             axis_y + 38,
-            "achieved power on the variant's primary metric (pooled)",
+            caption,
             size=12,
         )
     )
@@ -227,14 +234,17 @@ def power_plot(title: str, bars: Sequence[PowerBar], threshold: float) -> str:
 def _power_bar(bar: PowerBar, y: float, scale: svg.Scale, threshold: float) -> list[str]:
     parts = [svg.text(LABEL_MARGIN - 10, y + 4, bar.variant, anchor="end", size=12, weight="bold")]
     if bar.achieved is None:
-        parts.append(svg.text(scale.start + 6, y + 4, f"no power analysis ({bar.metric})", size=12))
+        why = bar.note or f"no power analysis ({bar.metric})"
+        parts.append(svg.text(scale.start + 6, y + 4, why, size=12))
         return parts
-    colour = svg.GREEN if bar.achieved >= threshold else svg.RED
+    passed = bar.achieved >= threshold if bar.passed is None else bar.passed
+    colour = svg.GREEN if passed else svg.RED
     parts.append(
         svg.rect(
             scale.start, y - 9, scale(bar.achieved) - scale.start, 18, fill=colour, opacity=0.8
         )
     )
-    label = f"{fmt.share(bar.achieved)} on {bar.metric}" + (f" — {bar.note}" if bar.note else "")
+    on = f" on {bar.metric}" if bar.metric else ""  # empty when the caption names it
+    label = f"{fmt.share(bar.achieved)}{on}" + (f" — {bar.note}" if bar.note else "")
     parts.append(svg.text(scale(1.0) + 8, y + 4, label, size=12))
     return parts

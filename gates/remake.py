@@ -38,8 +38,6 @@ def remake_problem(
         argv = [
             "--input", str(artifacts), "--output", scratch, "--config", str(config),
             "--seed", str(analysis.seed), "--bootstrap-samples", str(analysis.n_resamples),
-            "--confidence-level", repr(analysis.confidence_level),
-            "--correction", analysis.correction.method,
             "--pair-with", recorded.text("pairing"),
             "--variants", ",".join(candidates or baseline),
         ]  # fmt: skip

@@ -8,6 +8,8 @@ from gates.evidence import Interval
 
 PROMOTE = "promote"
 REJECT = "reject"
+# Evidence that may report but never promote (an exploratory profile, a reduced run).
+EXPLORATORY = "exploratory"
 
 # How a gate's threshold and observed value are read and formatted.
 RELATIVE_CHANGE = "relative_change"  # a signed fraction: +0.13 is +13%
@@ -24,12 +26,15 @@ WITHIN = "within +/-"
 # The order gates are listed in, everywhere: provenance, intent-specific, shared.
 GATE_ORDER = (
     "analysis_current",
+    "evidence_chain",
     "run_completed",
     "qa_improvement",
     "qa_significance",
     "qa_unchanged",
     "latency_improvement",
     "memory_improvement",
+    "qa_budget_guard",
+    "recall_guard",
     "latency_non_inferiority",
     "latency_p95_non_inferiority",
     "power",
@@ -68,6 +73,9 @@ class VariantVerdict:
     gates: tuple[GateResult, ...]
     qa_gain: float | None
     latency_change: float | None
+    # The pooled intervals behind the two numbers: a promoted gain is shown with its interval.
+    qa_interval: Interval | None = None
+    latency_interval: Interval | None = None
 
     @property
     def passed(self) -> bool:

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 from packrepo.budget import parse_budget
 from packrepo.errors import BudgetError, FlagError, PackError
 
+# The one version source: pyproject.toml reads it ([tool.hatch.version]), so do the
+# built distributions, `packrepo --version` and a release tag's check.
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
     from packrepo.flags import Flags
     from packrepo.packer import PackResult, pack, pack_to
@@ -32,6 +36,7 @@ __all__ = [
     "Flags",
     "PackError",
     "PackResult",
+    "__version__",
     "pack",
     "pack_to",
     "parse_budget",

@@ -21,6 +21,7 @@ from importlib import metadata
 from types import FrameType
 from typing import Any, TextIO
 
+from packrepo import __version__
 from packrepo.errors import FlagError, PackError
 from packrepo.flags import Flags
 from packrepo.output import StagedOutput, stage
@@ -47,18 +48,11 @@ FLAG_HELP = {
 }
 
 
-def version() -> str:
-    try:
-        return metadata.version("packrepo")
-    except metadata.PackageNotFoundError:  # run from a source tree that was not installed
-        return "unknown"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="packrepo", description="Pack a repository into one text that fits a token budget."
     )
-    parser.add_argument("--version", action="version", version=f"packrepo {version()}")
+    parser.add_argument("--version", action="version", version=f"packrepo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     packing = commands.add_parser(
         "pack",

@@ -102,7 +102,15 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
     # longest (it runs the property tests three times over, under coverage and mutmut);
     # started last, it would run alone at the end while a core idles.
     advanced, *spreading = _testing_steps(options.profile, parallel=options.parallel)
-    steps += [advanced, *_benchmark_steps(registry, arms, options.profile), *spreading]
+    quality = Step(
+        "R1q",
+        "running",
+        "quality",
+        ("--profile", options.profile),
+        ("quality.json",),
+        uses_every_core=True,
+    )
+    steps += [advanced, *_benchmark_steps(registry, arms, options.profile), quality, *spreading]
     variant_args = ("--variants", ",".join(arms)) if options.variants else ()
     steps.append(
         Step(

@@ -16,10 +16,12 @@ under the same lock and exits with the gates' exact code (``invoke gate``).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess  # nosec B404  # runs the gates' nox session from a fixed plan, no shell
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from contracts.documents import dumps, read_object, write_all_atomically
 from contracts.errors import EvidenceError
 from contracts.exitcodes import ExitCode, for_decision
 from contracts.lock import LockHeldError, RunLock, acquire, lock_path
-from contracts.names import LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
+from contracts.names import HTML_FILE, LOG_FILE, MARKDOWN_FILE, REPORT_FILE, TIMINGS_FILE
+from contracts.progress import PROGRESS_ENV, PROGRESS_VERSION
 from contracts.provenance import (
     RUN_ID_ENV,
     checkout_dirty,
@@ -36,6 +39,7 @@ from contracts.provenance import (
     current_provenance,
     current_run_id,
 )
+from contracts.runfacts import RunFacts, cpu_affinity, cpu_model, load_average
 from packrepo.registry import Registry, RegistryError, load_registry
 from pipeline.building import (
     NOT_SKIPPED,
@@ -44,6 +48,7 @@ from pipeline.building import (
     current_building_evidence,
     reused_summary,
 )
+from pipeline.log import Log
 from pipeline.plan import (
     DEFAULT_TIMEOUT_SECONDS,
     PROFILES,
@@ -54,10 +59,10 @@ from pipeline.plan import (
     parse_variants,
     render_plan,
 )
+from pipeline.progress import duration
 from pipeline.records import partial_markdown, partial_report, timings_document
 from pipeline.run import (
     CommandFor,
-    Log,
     Outcome,
     StepResult,
     StopRun,
@@ -181,7 +186,7 @@ def _run_holding_lock(plan: Plan, registry: Registry, command_for: CommandFor) -
     record = _RunRecord(plan, run_id, building)
     try:
         _set_aside_previous(plan)
-        log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose)
+        log = Log(artifacts / LOG_FILE, verbose=plan.options.verbose, sessions=len(plan.steps))
     except OSError as exc:
         return record.stopped_by_error(f"cannot write to {artifacts}: {_why(exc)}")
     try:
@@ -206,7 +211,8 @@ def _execute(plan: Plan, log: Log, record: _RunRecord, command_for: CommandFor) 
             except (OSError, EvidenceError) as exc:
                 raise StopRun(f"cannot write {artifacts / TIMINGS_FILE}: {_problem(exc)}") from None
 
-    env = {**os.environ, RUN_ID_ENV: record.run_id}
+    # Every stage that counts its work tells the board how far it is (contracts.progress).
+    env = {**os.environ, RUN_ID_ENV: record.run_id, PROGRESS_ENV: str(PROGRESS_VERSION)}
     outcome = execute(plan, log, env=env, before_phase=before_phase, command_for=command_for)
     if outcome.stopped == "error":
         return record.stopped_by_error(outcome.error or "stopped", outcome)
@@ -219,7 +225,7 @@ def _execute(plan: Plan, log: Log, record: _RunRecord, command_for: CommandFor) 
         log.progress(f"stopped ({outcome.stopped}); partial report: {artifacts / REPORT_FILE}")
         return int(code)
     decision_code = _decision_code(artifacts)
-    log.progress(_closing_line(decision_code, artifacts))
+    log.progress(_closing_line(decision_code, artifacts, outcome.seconds))
     if log.write_error is not None:
         print(f"pipeline: warning: {LOG_FILE} is incomplete: {log.write_error}", file=sys.stderr)
     return decision_code
@@ -236,6 +242,23 @@ class _RunRecord:
         self.plan = plan
         self.run_id = run_id
         self.building = building
+        self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.started = time.monotonic()
+        self.load_start = load_average()
+
+    def facts(self) -> RunFacts:
+        """For the report's header; taken as the gates are about to run."""
+        return RunFacts(
+            profile=self.plan.options.profile,
+            started_at=self.started_at,
+            wall_seconds=time.monotonic() - self.started,
+            load_start=self.load_start,
+            load_end=load_average(),
+            cpu_model=cpu_model(),
+            cpu_count=os.cpu_count(),
+            cpu_affinity=cpu_affinity(),
+            concurrency=self.plan.concurrency,
+        )
 
     def write_timings(self, results: list[StepResult]) -> None:
         document = timings_document(
@@ -245,6 +268,7 @@ class _RunRecord:
             concurrency=self.plan.concurrency,
             building=self.building,
             allow_dirty=self.plan.options.allow_dirty,
+            run=self.facts(),
         )
         write_all_atomically({self.plan.artifacts_dir / TIMINGS_FILE: dumps(document)})
 
@@ -327,9 +351,20 @@ def _decision_code(artifacts: Path) -> int:
         return ExitCode.BAD_INPUT
 
 
-def _closing_line(code: int, artifacts: Path) -> str:
-    meaning = {0: "PROMOTE", 1: "REJECT", 2: "BAD INPUT (see pipeline.log)"}.get(code, str(code))
-    return f"decision: {meaning} (exit {code}); report: {artifacts / 'report.md'}"
+def _closing_line(code: int, artifacts: Path, seconds: float) -> str:
+    """The decision, the variant and where the report is."""
+    took = f"after {duration(seconds)}"
+    if code == ExitCode.BAD_INPUT:
+        log_file = artifacts / LOG_FILE
+        return f"decision: none, the gates refused their input (exit 2, {took}); see {log_file}"
+    try:
+        chosen = read_object(artifacts / REPORT_FILE).raw.get("chosen")
+    except EvidenceError:
+        chosen = None
+    decision = f"PROMOTE {chosen}" if code == ExitCode.PROMOTE else "REJECT (no variant promoted)"
+    if code not in (ExitCode.PROMOTE, ExitCode.REJECT):
+        decision = f"exit {code}"
+    return f"decision: {decision} (exit {code}, {took}); report: {artifacts / HTML_FILE}"
 
 
 def _set_aside_previous(plan: Plan) -> None:

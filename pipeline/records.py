@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts.documents import SCHEMA
 from contracts.names import KINDS, TIMINGS_FILE
+from contracts.runfacts import RunFacts
 from pipeline.run import Outcome, StepResult
 
 REPORT_KIND = "fastpath-pipeline-report"
@@ -48,7 +49,9 @@ def timings_document(
     concurrency: int,
     building: Mapping[str, object],
     allow_dirty: bool,
+    run: RunFacts | None = None,
 ) -> dict[str, Any]:
+    facts = {} if run is None else {"run": run.to_json()}
     return {
         "schema": SCHEMA,
         "kind": KINDS[TIMINGS_FILE],
@@ -65,6 +68,7 @@ def timings_document(
         },
         "clock": CLOCK,
         "steps": steps_summary(results),
+        **facts,
     }
 
 

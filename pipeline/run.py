@@ -9,7 +9,7 @@ so ``timings.json`` can show that no two benchmarks overlapped: a step's interva
 opens before its process starts and closes after its whole process group is gone.
 A failing session does not stop the others: its evidence is then missing, and the
 gates reject with the reason.
-Every line a child prints goes to ``pipeline.log`` with a timestamp and the
+Every line a child prints goes to ``pipeline.log`` (:mod:`pipeline.log`) with a timestamp and the
 session's name; the terminal gets progress lines (and the children's output
 with ``--verbose``).
 """
@@ -20,15 +20,13 @@ import contextlib
 import os
 import signal
 import subprocess  # nosec B404  # runs nox sessions from a fixed plan, no shell
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
 from contracts.exitcodes import ExitCode
+from pipeline.log import Log
 from pipeline.plan import PHASES, Plan, Step
 
 POLL_SECONDS = 0.1
@@ -68,62 +66,6 @@ class Outcome:
     stopped: str | None = None  # "timeout" | "interrupted" | "error" | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # why the run stopped with "error"
-
-
-class Log:
-    """``pipeline.log`` plus the terminal; thread-safe, line-buffered.
-
-    A log that can no longer be written (a full disk) is not a reason to stop the
-    sessions: the first failure is kept in ``write_error``, the file is dropped and
-    the terminal still gets the progress lines.
-    """
-
-    def __init__(self, path: Path, *, verbose: bool, terminal: IO[str] | None = None) -> None:
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
-        self._verbose = verbose
-        self._terminal = sys.stderr if terminal is None else terminal
-        self._lock = threading.Lock()
-        self._start = time.monotonic()
-        self.write_error: str | None = None
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self._start
-
-    def progress(self, message: str) -> None:
-        line = f"[{self.elapsed():7.1f}s] {message}"
-        with self._lock:
-            self._write(f"{_stamp()} pipeline: {message}\n")
-            print(line, file=self._terminal, flush=True)
-
-    def child(self, session: str, text: str) -> None:
-        with self._lock:
-            self._write(f"{_stamp()} {session}: {text}")
-            if self._verbose:
-                print(f"  {session} | {text}", end="", file=self._terminal, flush=True)
-
-    def _write(self, text: str) -> None:
-        if self._file is None:
-            return
-        try:
-            self._file.write(text)
-            self._file.flush()
-        except OSError as exc:
-            self.write_error = exc.strerror or str(exc)
-            self._drop_file()
-
-    def _drop_file(self) -> None:
-        handle, self._file = self._file, None
-        if handle is not None:
-            with contextlib.suppress(OSError):
-                handle.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop_file()
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
 
 
 CommandFor = Callable[[Step], list[str]]
@@ -277,6 +219,7 @@ def _run_phase(
         if time.monotonic() > schedule.deadline:
             raise PipelineTimeout
         time.sleep(POLL_SECONDS)
+        log.tick()
         for child in [child for child in running if child.poll() is not None]:
             child.stop_leftovers()
             running.remove(child)
@@ -296,6 +239,7 @@ def _start(
     result.status, result.started = "running", time.monotonic()
     result.start_seconds = result.started - schedule.origin
     log.progress(f"▶ {result.step.stage} {result.step.session}")
+    log.started(result.step.session, result.step.stage)
     try:
         running.append(_Child(result, log, env, command_for))
     except OSError as exc:
@@ -303,6 +247,7 @@ def _start(
         result.status, result.returncode = "failed", None
         result.end_seconds = time.monotonic() - schedule.origin
         result.seconds = result.end_seconds - result.start_seconds
+        log.finished(result.step.session)
         log.progress(f"✘ {result.step.stage} {result.step.session} (cannot start: {exc})")
 
 
@@ -337,6 +282,7 @@ def _finish(child: _Child, log: Log, origin: float) -> None:
     mark = "✔" if result.status == "ok" or rejected else "✘"
     detail = "" if result.status == "ok" else f", exit {result.returncode}, see pipeline.log"
     detail = ", decision: reject" if rejected else detail
+    log.finished(step.session)
     log.progress(f"{mark} {step.stage} {step.session} ({result.seconds:.1f} s{detail})")
 
 
@@ -352,6 +298,7 @@ def _stop_all(running: list[_Child], status: str, log: Log, origin: float) -> No
         ended = time.monotonic()
         result.seconds = ended - (result.started or ended)
         result.end_seconds = ended - origin
+        log.finished(result.step.session)
     running.clear()
 
 

@@ -8,13 +8,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from analysis import cli
 from analysis.documents import ANALYSIS_FILE, BCA_FILE, OUTPUT_FILES, RISK_FILE
-from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
+from analysis.fixtures import Effect, benchmark_run, default_quality, write_registry, write_run
+from analysis.quality_fixtures import write_quality
 from benchmarks.artifact import artifact_to_json
 from contracts.documents import write_all_atomically
 from contracts.names import ANALYSIS_FILE as GATES_ANALYSIS_FILE
@@ -42,6 +44,7 @@ def workspace(tmp_path: Path, *, aa: Effect | None = None, p1_host: str = "a" * 
         write_run(
             artifacts, registry, benchmark_run(registry, name, effect=effect, seed=seed, host=host)
         )
+    write_quality(artifacts, default_quality(registry))
     return registry
 
 
@@ -67,7 +70,7 @@ def test_artifacts_to_analysis_to_gates_promotes_the_quality_variant(tmp_path: P
     environment.pop("GITHUB_STEP_SUMMARY", None)
     analysis = subprocess.run(
         [sys.executable, "-m", "analysis", "--input", "artifacts", "--output", "artifacts",
-         "--bootstrap-samples", "1000", "--confidence-level", "0.95"],
+         "--bootstrap-samples", "1000"],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert analysis.returncode == 0, analysis.stderr
@@ -153,20 +156,41 @@ def test_the_documents_are_versioned(tmp_path: Path) -> None:
     assert {"z0", "acceleration", "method", "n_resamples", "bootstrap_distribution"} <= set(
         interval
     )
-    assert {entry["level"] for entry in bca["intervals"]} == {"unit", "cluster"}
+    assert {entry["level"] for entry in bca["intervals"]} == {"question"}
+    assert (
+        "quality.json"
+        in orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())["provenance"][
+            "inputs"
+        ]
+    )
     risk = orjson.loads((tmp_path / "artifacts" / RISK_FILE).read_bytes())
     assert set(risk["variants"]) == {"P1", "M1", "Q1"}
     assert risk["variants"]["Q1"]["risks"]["coverage"]["status"] == "unknown"
 
 
-def test_variants_restrict_the_family(tmp_path: Path) -> None:
+def test_variants_analyse_fewer_but_keep_the_registrys_family(tmp_path: Path) -> None:
     workspace(tmp_path)
-    assert run_analysis(tmp_path, "--variants", "baseline,Q1", "--correction", "holm") == 0
+    assert run_analysis(tmp_path) == 0
+    full = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
+    assert run_analysis(tmp_path, "--variants", "baseline,Q1") == 0
     document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
     assert set(document["variants"]) == {"baseline", "Q1"}
-    assert {row["family_size"] for row in document["comparisons"]} == {1}
-    assert {row["confidence_level"] for row in document["comparisons"]} == {0.95}
-    assert document["correction"] == {"method": "holm", "alpha": 0.05}
+    family = {row["family_size"] for row in document["comparisons"]}
+    assert family == {full["family_size"]} == {len(full["scope"]["family"])}
+    assert document["scope"]["complete"] is False
+    assert full["scope"]["complete"] is True
+    assert document["alpha"] == full["alpha"] == 0.025
+
+
+@pytest.mark.parametrize("removed", ["--confidence-level", "--correction"])
+def test_a_second_level_or_correction_is_no_option(
+    tmp_path: Path, removed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        run_analysis(tmp_path, removed, "0.95")
+    assert exited.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
 
 
 def test_verbose_prints_the_pooled_table(
@@ -176,6 +200,7 @@ def test_verbose_prints_the_pooled_table(
     assert run_analysis(tmp_path, "--verbose") == 0
     out = capsys.readouterr().out
     assert "Q1        qa_per_100k" in out
+    assert "Q1        recall_mean" in out
     assert "environment: stable" in out
 
 
@@ -245,7 +270,6 @@ def test_bad_input_exits_2_with_one_line(
     ("arguments", "message"),
     [
         (["--variants", "V9"], "unknown variant `V9`"),
-        (["--confidence-level", "1.5"], "`--confidence-level` must be in (0, 1)"),
     ],
 )
 def test_bad_options_exit_2(
@@ -284,3 +308,89 @@ def test_a_cross_machine_latency_pairing_exits_2(tmp_path: Path) -> None:
     assert run_analysis(tmp_path) == 0
     document = orjson.loads((tmp_path / "artifacts" / ANALYSIS_FILE).read_bytes())
     assert len(document["environment"]["machines"]) == 2
+
+
+def test_a_quick_profile_run_is_exploratory_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same passing evidence, measured in the quick profile: judged, never promoted."""
+    registry = write_registry(tmp_path / "pyproject.toml")
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    write_run(artifacts, registry, benchmark_run(registry, "baseline", profile="quick"))
+    for seed, (name, effect) in enumerate(EFFECTS.items(), start=1):
+        run = benchmark_run(registry, name, effect=effect, seed=seed, profile="quick")
+        write_run(artifacts, registry, run)
+    write_quality(artifacts, default_quality(registry, profile="quick"))
+    other_evidence(tmp_path, registry)
+    assert run_analysis(tmp_path) == 0
+    document = orjson.loads((artifacts / ANALYSIS_FILE).read_bytes())
+    assert document["scope"]["exploratory"] is True
+    code = gates_cli.main(
+        ["--artifacts", str(artifacts), "--config", str(tmp_path / "pyproject.toml"),
+         "--accept-fixtures", "--allow-dirty"]
+    )  # fmt: skip
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "EXPLORATORY: the quick profile is exploratory" in out
+    assert "would pass every gate" in out
+
+
+def test_evidence_from_two_profiles_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = workspace(tmp_path)
+    write_quality(tmp_path / "artifacts", default_quality(registry, profile="quick"))
+    assert run_analysis(tmp_path) == 2
+    assert "the evidence mixes profiles" in capsys.readouterr().err
+
+
+def _edit_quality(tmp_path: Path, edit: Any) -> None:
+    path = tmp_path / "artifacts" / "quality.json"
+    document = orjson.loads(path.read_bytes())
+    edit(document)
+    path.write_bytes(orjson.dumps(document))
+
+
+def _extra_budget(document: dict[str, Any]) -> None:
+    document["budgets"].append(400_000)
+    for arm in document["arms"].values():
+        arm["budgets"]["400000"] = arm["budgets"]["200000"]
+
+
+def _other_seed(document: dict[str, Any]) -> None:
+    document["seed"] += 1
+
+
+def _silent_byte_difference(document: dict[str, Any]) -> None:
+    document["arms"]["P1"]["budgets"]["50000"]["pack_sha256"][0] = "f" * 64
+
+
+def _false_alarm(document: dict[str, Any]) -> None:
+    document["arms"]["P1"]["error"] = "made up"
+
+
+def _not_query_aware(document: dict[str, Any]) -> None:
+    document["arms"]["Q1"]["query_aware"] = False
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (_extra_budget, "the registry lists [50000, 120000, 200000]"),
+        (_other_seed, "questions drawn with seed 8, the registry's is 7"),
+        (_silent_byte_difference, "arm P1 records no error, but its pack digests differ"),
+        (_false_alarm, "arm P1 records an error, but its pack digests equal"),
+        (_not_query_aware, "arm Q1 is recorded as not query-aware, its registry flags say so"),
+    ],
+    ids=["budget", "seed", "silent-bytes", "false-alarm", "query-aware"],
+)
+def test_quality_scores_that_cannot_be_trusted_are_bad_input(
+    tmp_path: Path, edit: Any, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace(tmp_path)
+    _edit_quality(tmp_path, edit)
+    assert run_analysis(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert not (tmp_path / "artifacts" / ANALYSIS_FILE).exists()

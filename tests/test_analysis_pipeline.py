@@ -22,9 +22,7 @@ from analysis.artifacts import (
     load_runs,
     pair_arms,
 )
-from analysis.batch import MeanRatio, QuantileRatio, RatioOfSums
-from analysis.compare import Family, compare
-from analysis.documents import encode, statistical_analysis_document
+from analysis.documents import Scope, encode, statistical_analysis_document
 from analysis.fixtures import Effect, benchmark_run, fixture_registry, write_run
 from analysis.pipeline_analysis import (
     LATENCY_MEAN,
@@ -32,29 +30,42 @@ from analysis.pipeline_analysis import (
     PEAK_MEMORY,
     POOLED,
     QA,
+    RECALL,
     AnalysisResult,
     Row,
     Settings,
     analyse,
 )
+from analysis.quality_fixtures import (
+    QualityEffect,
+    nested_baseline,
+    quality_document,
+    write_quality,
+)
+from analysis.quality_input import load_quality
 from analysis.risk import HIGH, LOW, MEDIUM, Coverage, RiskLimits, assess
 from contracts.documents import parse_document
+from contracts.family import gated_bounds
 from contracts.names import KINDS
 from contracts.provenance import Provenance
+from contracts.thresholds import thresholds_from_registry
 from gates.evidence import parse_analysis
 
 REGISTRY = fixture_registry()
 CANDIDATES = ("P1", "M1", "Q1")
+FAMILY = len(gated_bounds(REGISTRY, thresholds_from_registry(REGISTRY), REGISTRY.budgets))
 SETTINGS = Settings(
-    alpha=0.05,
-    correction="bonferroni",
+    alpha=0.025,
+    family_size=FAMILY,
     n_resamples=1000,
     seed=7,
     target_power=0.80,
     qa_target=0.13,
     performance_margin=0.10,
-    confidence_level=0.95,
+    recall_margin=0.05,
 )
+BUDGETS = (50_000, 120_000, 200_000)
+QUALITY_EFFECTS = {"Q1": QualityEffect(multiplier=1.6, redraw=0.05)}
 EFFECTS = {
     "P1": Effect(latency=-0.3),
     "M1": Effect(memory=-0.2),
@@ -71,8 +82,11 @@ def write_runs(
     hosts: Mapping[str, str] | None = None,
     write_aa: bool = True,
 ) -> Path:
-    """The A/A run and one run per variant in ``effects`` (None: no artifact)."""
+    """The A/A run and one run per variant in ``effects`` (None: no artifact), and the
+    quality stage's scores: 4 repositories x 40 questions, Q1 better, the others identical."""
     directory.mkdir(parents=True, exist_ok=True)
+    base = nested_baseline(4, 40, BUDGETS, np.random.default_rng(11))
+    write_quality(directory, quality_document(REGISTRY, QUALITY_EFFECTS, base, BUDGETS, seed=3))
     hosts = hosts or {}
     baseline = REGISTRY.baseline.name
     if write_aa:
@@ -90,7 +104,8 @@ def write_runs(
 def analyse_dir(
     directory: Path, candidates: tuple[str, ...] = CANDIDATES, settings: Settings = SETTINGS
 ) -> AnalysisResult:
-    return analyse(load_runs(directory, REGISTRY, candidates), REGISTRY, settings)
+    quality = load_quality(directory / "quality.json", REGISTRY, None)
+    return analyse(load_runs(directory, REGISTRY, candidates), quality, REGISTRY, settings)
 
 
 def find(result: AnalysisResult, variant: str, metric: str, budget: str = POOLED) -> Row:
@@ -108,96 +123,62 @@ def standard(tmp_path_factory: pytest.TempPathFactory) -> AnalysisResult:
 
 def test_a_clear_qa_gain_is_detected(standard: AnalysisResult) -> None:
     row = find(standard, "Q1", QA)
-    assert row.relative_change == pytest.approx(0.4, abs=0.03)
-    assert row.unit is not None
-    assert row.unit.low > 0.3
-    assert row.unit.method == "BCa"
-    assert row.significant is True
+    assert row.relative_change is not None
+    assert row.relative_change > 0.2
+    assert row.interval is not None
+    assert row.interval.low > 0.1
+    assert row.interval.method == "cluster-t"
+    assert row.interval.excludes_zero
     assert row.p_value_adjusted is not None
-    assert row.effect is not None
-    assert row.effect.label == "large"
     assert row.power is not None
     assert not row.power.underpowered
-    assert row.unit.resampling == "question"
-    assert row.unit.n_resampled == 12
-    assert row.cluster is not None
-    assert row.cluster.n_resampled == 4
-    assert row.n_units == 36
+    assert row.interval.resampling == "question"
+    assert row.interval.n_clusters == 160  # 4 repositories x 40 questions
+    assert row.repository is not None
+    assert row.repository.n_clusters == 4
+    assert row.n_units == 480  # questions x budgets
+    assert row.descriptive is not None
+    assert row.descriptive.method == "BCa"
+
+
+def test_qa_rows_come_from_the_quality_stage_not_the_timed_trials(
+    standard: AnalysisResult,
+) -> None:
+    for variant in ("baseline", *CANDIDATES):
+        timed = {r.metric for r in standard.rows if r.variant == variant and r.n_units <= 36}
+        assert QA not in timed
+        assert RECALL not in timed
+    assert {r.metric for r in standard.rows if r.variant == "Q1"} >= {QA, RECALL}
+    assert not [r for r in standard.rows if r.variant == "baseline" and r.metric == QA]
 
 
 def test_a_null_variant_is_not_significant(standard: AnalysisResult) -> None:
-    latency = find(standard, "Q1", LATENCY_P95)
-    assert latency.unit is not None
-    assert latency.unit.low < 0 < latency.unit.high
-    assert latency.significant is False
+    latency = find(standard, "Q1", LATENCY_MEAN)
+    assert latency.interval is not None
+    assert latency.interval.low < 0.05
     qa = find(standard, "P1", QA)  # byte-identical packs: the interval is the point 0
-    assert qa.unit is not None
-    assert qa.unit.method == "degenerate"
-    assert (qa.unit.low, qa.unit.high, qa.relative_change) == (0.0, 0.0, 0.0)
-    assert qa.unit.p_value == 1.0
-    assert qa.significant is False
+    assert qa.interval is not None
+    assert (qa.interval.low, qa.interval.high, qa.relative_change) == (0.0, 0.0, 0.0)
+    assert qa.interval.p_value == 1.0
+    assert not qa.interval.excludes_zero
 
 
-def test_every_row_is_at_the_family_level(standard: AnalysisResult) -> None:
-    assert {row.family_size for row in standard.rows} == {3}
-    assert all(row.confidence_level == pytest.approx(1 - 0.05 / 3) for row in standard.rows)
+def test_every_row_is_at_the_registrys_family_level(standard: AnalysisResult) -> None:
+    assert {row.family_size for row in standard.rows} == {FAMILY}
+    level = 1 - 2 * 0.025 / FAMILY
+    assert all(row.confidence_level == pytest.approx(level) for row in standard.rows)
     cells = {(row.variant, row.metric, row.budget) for row in standard.rows}
-    metrics = (QA, LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
     budgets = ("50k", "120k", "200k", POOLED)
     for variant in ("baseline", *CANDIDATES):
-        assert {(variant, m, b) for m in metrics for b in budgets} <= cells
+        timed = (LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
+        assert {(variant, m, b) for m in timed for b in budgets} <= cells
+    for variant in CANDIDATES:
+        assert {(variant, m, b) for m in (QA, RECALL) for b in budgets} <= cells
 
 
-def test_holm_adjusts_p_values_but_not_intervals(tmp_path: Path, standard: AnalysisResult) -> None:
-    holm = analyse_dir(
-        write_runs(tmp_path), settings=dataclasses.replace(SETTINGS, correction="holm")
-    )
-    for by_holm, by_bonferroni in zip(holm.rows, standard.rows, strict=True):
-        assert (by_holm.variant, by_holm.metric, by_holm.budget) == (
-            by_bonferroni.variant,
-            by_bonferroni.metric,
-            by_bonferroni.budget,
-        )
-        assert by_holm.unit == by_bonferroni.unit
-        if by_holm.p_value_adjusted is not None and by_bonferroni.p_value_adjusted is not None:
-            assert by_holm.p_value_adjusted <= by_bonferroni.p_value_adjusted + 1e-12
-
-
-@pytest.mark.filterwarnings("ignore::analysis.errors.DegenerateIntervalWarning")
-def test_rows_equal_the_engines_family_comparison(tmp_path: Path) -> None:
-    """Same units, same seed: per-variant rows reproduce compare()'s shared draw."""
-    result = analyse_dir(write_runs(tmp_path))
-    runs = load_runs(tmp_path, REGISTRY, CANDIDATES)
-    families = []
-    for metric in (QA, LATENCY_MEAN, LATENCY_P95):
-        comparisons = []
-        for name in CANDIDATES:
-            artifact = runs.candidates[name].artifact
-            assert artifact is not None
-            paired = pair_arms(
-                arm_trials(artifact, name, "baseline"),
-                arm_trials(artifact, name, name),
-                timing=True,
-            )
-            cell = paired.select(paired.budgets == 120_000)
-            b, v = cell.baseline, cell.variant
-            comparisons.append(
-                RatioOfSums(v.qa_score, v.pack_tokens, b.qa_score, b.pack_tokens)
-                if metric == QA
-                else MeanRatio(v.latency_ms, b.latency_ms)
-                if metric == LATENCY_MEAN
-                else QuantileRatio(v.latency_ms, b.latency_ms)
-            )
-        families.append(Family(metric, comparisons, 0.13 if metric == QA else 0.10))
-    engine = compare(families, n_resamples=1000, seed=np.random.SeedSequence([7, 1, 0]))
-    for family in engine:
-        for name, expected in zip(CANDIDATES, family.comparisons, strict=True):
-            row = find(result, name, family.name, "120k")
-            assert row.unit is not None
-            assert (row.unit.low, row.unit.high) == (expected.ci_low, expected.ci_high)
-            assert row.p_value_adjusted == pytest.approx(expected.adjusted_p_value)
-            assert row.power is not None
-            assert row.power.achieved == pytest.approx(expected.power.power)
+def test_a_reduced_run_keeps_the_registrys_family(tmp_path: Path) -> None:
+    result = analyse_dir(write_runs(tmp_path, {"P1": EFFECTS["P1"]}), ("P1",))
+    assert {row.family_size for row in result.rows} == {FAMILY}
 
 
 @pytest.mark.parametrize(
@@ -209,7 +190,7 @@ def test_aa_stability(tmp_path: Path, aa: Effect, stable: bool) -> None:
     result = analyse_dir(write_runs(tmp_path, {"P1": EFFECTS["P1"]}, aa=aa), ("P1",))
     environment = result.environment
     assert environment.stable is stable
-    assert find(result, "baseline", QA).unit is not None
+    assert find(result, "baseline", LATENCY_MEAN).interval is not None
     if stable:
         assert environment.reason is None
     else:
@@ -235,7 +216,9 @@ def test_a_missing_aa_run_makes_the_environment_unstable(tmp_path: Path) -> None
     assert result.environment.reason is not None
     assert AA_FILE in result.environment.reason
     assert result.environment.aa_significant == (result.environment.reason,)
-    assert find(result, "Q1", QA).significant is True  # the candidates are still analysed
+    qa = find(result, "Q1", QA).interval  # the candidates are still analysed
+    assert qa is not None
+    assert qa.excludes_zero
 
 
 def test_a_missing_variant_is_its_error_and_the_others_are_analysed(tmp_path: Path) -> None:
@@ -247,9 +230,9 @@ def test_a_missing_variant_is_its_error_and_the_others_are_analysed(tmp_path: Pa
     assert "interrupted or crashed after 1 trial" in runs["M1"].error
     assert runs["P1"].error is None
     assert runs["Q1"].error is None
-    assert not [row for row in result.rows if row.variant == "M1"]
+    assert not [r for r in result.rows if r.variant == "M1" and r.metric not in (QA, RECALL)]
     # The crashed variant stays in the family: the others' intervals do not narrow.
-    assert find(result, "Q1", QA).family_size == 3
+    assert find(result, "Q1", QA).family_size == FAMILY
 
 
 def test_failed_trials_are_counted_and_their_units_left_out(tmp_path: Path) -> None:
@@ -283,7 +266,9 @@ def test_runs_from_different_machines_merge(tmp_path: Path) -> None:
     assert environment.aa_machine == "linux-x86_64-2cpu-aaaaaa"
     assert environment.without_aa == ("linux-x86_64-2cpu-bbbbbb", "linux-x86_64-2cpu-cccccc")
     assert all(run.error is None for run in result.variants)
-    assert find(result, "P1", LATENCY_MEAN).significant is True
+    interval = find(result, "P1", LATENCY_MEAN).interval
+    assert interval is not None
+    assert interval.excludes_zero
     limits = RiskLimits(0.13, 0.10, 0.80, 0.70)
     risk = {
         r.variant: r
@@ -349,18 +334,20 @@ def test_distributions_give_latency_quantiles_in_ms(standard: AnalysisResult) ->
     assert list(latency) == ["p5", "p25", "p50", "p75", "p95"]
     assert 50.0 < baseline["p50"] < 2000.0  # milliseconds, not nanoseconds
     assert latency["p50"] == pytest.approx(0.7 * baseline["p50"], rel=0.1)
-    assert cell.qa_per_100k == cell.baseline_qa_per_100k
+    assert cell.qa_per_100k == cell.baseline_qa_per_100k  # from quality.json: identical
     assert "baseline" not in standard.distributions
 
 
 def test_the_document_is_read_by_the_gates(standard: AnalysisResult) -> None:
-    payload = encode(statistical_analysis_document(standard, PROVENANCE))
+    scope = Scope("standard", False, CANDIDATES, CANDIDATES, ("a",) * FAMILY)
+    payload = encode(statistical_analysis_document(standard, PROVENANCE, scope))
     fields = parse_document(
         payload, "statistical_analysis.json", KINDS["statistical_analysis.json"]
     )
     analysis = parse_analysis(fields)
     assert analysis.n_resamples == 1000
-    assert analysis.correction.method == "bonferroni"
+    assert (analysis.alpha, analysis.family_size) == (0.025, FAMILY)
+    assert analysis.scope.complete
     assert set(analysis.variants) == {"baseline", *CANDIDATES}
     assert len(analysis.comparisons) == len(standard.rows)
     row = analysis.comparison("Q1", QA)

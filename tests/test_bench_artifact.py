@@ -79,7 +79,7 @@ def _artifact(*, failed: bool = False) -> Artifact:
         profile={"name": "quick"},
         seed=1,
         budgets=(1000, 2000),
-        corpus=(CorpusRef("r", "1", "0" * 64, 300_000, 3),),
+        corpus=(CorpusRef("r", "1", "0" * 64, 300_000, 3, tree_sha256="1" * 64),),
         oracle={"version": 1},
         environment={"python": {"version": "3.11"}},
         units=units,
@@ -145,6 +145,10 @@ def _document() -> dict[str, Any]:
             r"summaries\[0\]\.qa_per_100k is 99\.0 but the trials give",
         ),
         (lambda d: d["budgets"].append(0), r"budgets\[2\] must be a positive integer"),
+        (
+            lambda d: d["corpus"][0].update(tree_sha256="edited"),
+            r"corpus\[0\]\.tree_sha256 must be a sha256",
+        ),
     ],
 )
 def test_a_malformed_artifact_is_refused_naming_the_field(mutate: Any, message: str) -> None:
@@ -167,6 +171,14 @@ def test_an_artifact_without_its_provenance_is_refused(mutate: Any, message: str
     mutate(document)
     with pytest.raises(ArtifactError, match=message):
         parse_artifact(document, source="artifacts/V4_benchmark.json")
+
+
+def test_an_artifact_from_before_the_tree_digest_still_reads() -> None:
+    document = copy.deepcopy(_document())
+    assert document["corpus"][0]["tree_sha256"] == "1" * 64
+    assert parse_artifact(document, source="x.json").corpus[0].tree_sha256 == "1" * 64
+    del document["corpus"][0]["tree_sha256"]
+    assert parse_artifact(document, source="x.json").corpus[0].tree_sha256 is None
 
 
 def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
 import orjson
 import pytest
 
-import benchmarks.corpus as corpus_module
 from benchmarks.artifact import Artifact, load_artifact
 from benchmarks.cli import main
+from benchmarks.oracle import tree_digest
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus.json"
@@ -64,6 +64,9 @@ def test_a_variant_run_writes_a_valid_artifact(v4_run: tuple[Path, Artifact]) ->
     assert all(t.pack_tokens is not None and t.pack_tokens <= t.budget for t in artifact.trials)
     assert {s.arm for s in artifact.summaries} == {"baseline", "V4"}
     assert all(s.qa_per_100k is not None for s in artifact.summaries)
+    # The tree measured is recorded by its digest (the local trees' own).
+    trees = {ref.name: ref.tree_sha256 for ref in artifact.corpus}
+    assert trees == {name: tree_digest(DATA / "corpus" / name) for name in ("shelf", "wordsmith")}
     workers = artifact.environment["workers"]
     assert "FASTPATH_HYBRID_MODE" not in workers["baseline"]["fastpath_env"]
     assert workers["V4"]["fastpath_env"]["FASTPATH_HYBRID_MODE"] == "1"
@@ -121,8 +124,10 @@ def test_cli_errors_are_one_line_and_exit_2(
 def test_an_unfetchable_corpus_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failing = [sys.executable, "-c", "import sys; print('no index', file=sys.stderr); sys.exit(1)"]
-    monkeypatch.setattr(corpus_module, "_pip_command", lambda: failing)
+    # pip's configuration names one index, an empty local directory.
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "index").as_uri())
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     corpus = tmp_path / "corpus.json"
     entry = {"name": "gone", "version": "1.0", "filename": "gone-1.0.tar.gz", "sha256": "0" * 64}
     corpus.write_bytes(orjson.dumps({"schema": 1, "kind": "packrepo-corpus", "entries": [entry]}))
@@ -132,7 +137,8 @@ def test_an_unfetchable_corpus_is_one_line_and_exit_2(
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "cannot fetch gone==1.0 (pip exited 1: no index) and it is not cached in" in err
+    assert "cannot fetch gone==1.0: gone-1.0.tar.gz is on none of the indexes" in err
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_validate_reports_a_malformed_artifact(

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sys
+import os
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-import benchmarks.corpus as corpus_module
 from benchmarks.corpus import (
     CorpusEntry,
     CorpusError,
     ensure_archive,
     ensure_tree,
+    ensure_verified_tree,
     load_corpus,
     parse_corpus,
 )
+from benchmarks.oracle import tree_digest
 
 DATA = Path(__file__).parent / "data"
 
@@ -39,10 +43,34 @@ def _entry(sha256: str, filename: str = "demo-1.0.tar.gz") -> CorpusEntry:
 
 
 @pytest.fixture
-def no_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to fetch fails at once, as on a machine without the registry."""
-    failing = [sys.executable, "-c", "import sys; print('no index', file=sys.stderr); sys.exit(1)"]
-    monkeypatch.setattr(corpus_module, "_pip_command", lambda: failing)
+def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pip's configuration names one index, a local directory laid out as a simple index
+    (empty until a test serves a file); no pip.conf is read and nothing may be spawned."""
+    root = tmp_path / "index"
+    root.mkdir()
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", root.as_uri())
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_NO_INDEX", raising=False)
+
+    def spawn(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the corpus fetch spawned a process: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", spawn)
+    monkeypatch.setattr(os, "system", spawn)
+    return root
+
+
+def _serve(index: Path, sdist: Path, sha256: str | None = None) -> None:
+    """Publish ``sdist`` on the local index as project ``demo`` (PEP 503 HTML)."""
+    files = index / "files"
+    files.mkdir(exist_ok=True)
+    shutil.copy(sdist, files / sdist.name)
+    fragment = f"#sha256={sha256}" if sha256 else ""
+    (index / "demo").mkdir(exist_ok=True)
+    (index / "demo" / "index.html").write_text(
+        f'<html><body><a href="../files/{sdist.name}{fragment}">{sdist.name}</a></body></html>'
+    )
 
 
 def test_the_pinned_list_has_eight_or_more_large_projects() -> None:
@@ -94,21 +122,50 @@ def test_a_malformed_list_is_refused(document: object, message: str) -> None:
 
 
 def test_a_cached_archive_is_verified_extracted_once_and_never_fetched(
-    tmp_path: Path, no_pip: None
+    tmp_path: Path, index: Path
 ) -> None:
     cache = tmp_path / "cache"
     (cache / "archives").mkdir(parents=True)
     sha = _sdist(cache / "archives" / "demo-1.0.tar.gz", {"demo-1.0/pkg/a.py": "x = 1\n"})
     entry = _entry(sha)
-    tree = ensure_tree(entry, cache=cache)
+    tree, tree_sha256 = ensure_verified_tree(entry, cache=cache)
     assert (tree / "pkg" / "a.py").read_text() == "x = 1\n"
     assert not any(p.name.startswith(".") for p in tree.iterdir()), "nothing added to the tree"
-    (tree / "pkg" / "a.py").write_text("changed\n")
-    assert ensure_tree(entry, cache=cache) == tree
-    assert (tree / "pkg" / "a.py").read_text() == "changed\n", "extracted once, not again"
+    assert (tree.parent / "demo-1.0.manifest.json").is_file(), "the manifest sits beside it"
+    assert tree_sha256 == tree_digest(tree)
+    marker = tree / "pkg" / "a.py"
+    before = marker.stat().st_mtime_ns
+    assert ensure_verified_tree(entry, cache=cache) == (tree, tree_sha256)
+    assert marker.stat().st_mtime_ns == before, "an intact tree is not extracted again"
 
 
-def test_an_archive_with_the_wrong_hash_is_refused(tmp_path: Path, no_pip: None) -> None:
+@pytest.mark.parametrize(
+    ("tamper", "said"),
+    [
+        (lambda tree: (tree / "pkg" / "a.py").write_text("changed\n"), "1 changed (pkg/a.py)"),
+        (lambda tree: (tree / "pkg" / "b.py").write_text("extra\n"), "1 added (pkg/b.py)"),
+        (lambda tree: (tree / "pkg" / "a.py").unlink(), "1 removed (pkg/a.py)"),
+        (lambda tree: (tree / "pkg" / "link").symlink_to("/etc"), "not a regular file"),
+    ],
+    ids=["edited", "added", "removed", "link"],
+)
+def test_a_tampered_tree_is_detected_and_extracted_again(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str], tamper: Any, said: str
+) -> None:
+    cache = tmp_path / "cache"
+    (cache / "archives").mkdir(parents=True)
+    sha = _sdist(cache / "archives" / "demo-1.0.tar.gz", {"demo-1.0/pkg/a.py": "x = 1\n"})
+    tree, tree_sha256 = ensure_verified_tree(_entry(sha), cache=cache)
+    tamper(tree)
+    assert ensure_verified_tree(_entry(sha), cache=cache) == (tree, tree_sha256)
+    assert sorted(p.name for p in (tree / "pkg").iterdir()) == ["a.py"]
+    assert (tree / "pkg" / "a.py").read_text() == "x = 1\n"
+    err = capsys.readouterr().err
+    assert "demo-1.0 differs from its manifest" in err
+    assert said in err
+
+
+def test_an_archive_with_the_wrong_hash_is_refused(tmp_path: Path, index: Path) -> None:
     cache = tmp_path / "cache"
     (cache / "archives").mkdir(parents=True)
     _sdist(cache / "archives" / "demo-1.0.tar.gz", {"demo-1.0/a.py": "x = 1\n"})
@@ -116,34 +173,25 @@ def test_an_archive_with_the_wrong_hash_is_refused(tmp_path: Path, no_pip: None)
         ensure_archive(_entry("0" * 64), cache=cache)
 
 
-def test_an_unfetchable_uncached_archive_is_a_clear_error(tmp_path: Path, no_pip: None) -> None:
-    with pytest.raises(CorpusError, match=r"cannot fetch demo==1\.0 .*not cached in"):
+def test_an_unfetchable_uncached_archive_is_a_clear_error(tmp_path: Path, index: Path) -> None:
+    with pytest.raises(CorpusError, match=r"cannot fetch demo==1\.0: .* on none of the indexes"):
         ensure_tree(_entry("0" * 64), cache=tmp_path / "empty")
 
 
 def test_a_fetched_archive_is_checked_then_moved_into_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, index: Path
 ) -> None:
-    source = tmp_path / "served.tar.gz"
-    sha = _sdist(source, {"demo-1.0/a.py": "x = 1\n"})
-    # A stand-in for pip: copies the archive into the directory given after -d.
-    copier = (
-        "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[sys.argv.index('-d') + 1]"
-        " + '/demo-1.0.tar.gz')"
-    )
-    monkeypatch.setattr(
-        corpus_module, "_pip_command", lambda: [sys.executable, "-c", copier, str(source)]
-    )
+    sdist = tmp_path / "demo-1.0.tar.gz"
+    sha = _sdist(sdist, {"demo-1.0/a.py": "x = 1\n"})
+    _serve(index, sdist, sha)
     cache = tmp_path / "cache"
     archive = ensure_archive(_entry(sha), cache=cache)
     assert archive == cache / "archives" / "demo-1.0.tar.gz"
     assert [p.name for p in archive.parent.iterdir()] == ["demo-1.0.tar.gz"]
-    with pytest.raises(CorpusError, match="sha256"):
-        ensure_archive(_entry("1" * 64, filename="other-1.0.tar.gz"), cache=cache)
-    assert not (cache / "archives" / "other-1.0.tar.gz").exists(), "a bad download is not kept"
+    assert archive.read_bytes() == sdist.read_bytes()
 
 
-def test_path_traversal_in_an_archive_is_refused(tmp_path: Path, no_pip: None) -> None:
+def test_path_traversal_in_an_archive_is_refused(tmp_path: Path, index: Path) -> None:
     cache = tmp_path / "cache"
     (cache / "archives").mkdir(parents=True)
     sha = _sdist(cache / "archives" / "demo-1.0.tar.gz", {"../evil.py": "x = 1\n"})

@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from analysis import cli as analysis_cli
-from analysis.fixtures import Effect, benchmark_run, write_registry, write_run
+from analysis.fixtures import Effect, benchmark_run, default_quality, write_registry, write_run
+from analysis.quality_fixtures import write_quality
 from contracts.documents import SCHEMA, dumps, write_all_atomically
 from contracts.exitcodes import ExitCode
 from contracts.names import (
@@ -71,6 +72,9 @@ def measure(root: Path, commit: str, *, dirty: bool = False) -> Registry:
             run.provenance, git_sha=commit, dirty=dirty, producer="benchmarks"
         )
         write_run(artifacts, registry, dataclasses.replace(run, provenance=provenance))
+    quality = default_quality(registry, git_sha=commit)
+    quality["provenance"] |= {"producer": "benchmarks.quality", "dirty": dirty}
+    write_quality(artifacts, quality)
     return registry
 
 
@@ -143,9 +147,9 @@ def test_a_whole_measured_chain_promotes(
     custody = report["custody"]
     assert isinstance(custody, dict)
     assert custody["problems"] == []
-    # Four benchmark artifacts, their four streams, and the six other evidence files
-    # (advanced, differential, shadow, smoke, bandit and its stamp) pinned by the analysis.
-    assert custody["verified_links"] == 14
+    # Four benchmark artifacts, their four streams, the quality stage's scores and the six
+    # other evidence files (advanced, differential, shadow, smoke, bandit and its stamp).
+    assert custody["verified_links"] == 15
     assert custody["analysis_remade"] is True
 
 
@@ -340,3 +344,28 @@ def test_old_schema_documents_are_refused_not_guessed(
     assert f"unknown schema {SCHEMA - 1}" in capsys.readouterr().err
     assert KINDS[SMOKE_FILE] == document["kind"]
     assert BANDIT_FILE  # the security scan is part of every chain above
+
+
+def test_quality_scores_edited_after_the_analysis_break_the_chain(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / "quality.json"
+    document = orjson.loads(path.read_bytes())
+    document["arms"]["Q1"]["budgets"]["50000"]["score"][0] = 1.0
+    path.write_bytes(dumps(document))
+    assert "quality.json is not the file statistical_analysis.json read" in rejected_because(
+        root, capsys
+    )
+
+
+def test_quality_scores_from_another_commit_are_refused_by_the_analysis(
+    measured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = measured
+    path = root / "artifacts" / "quality.json"
+    document = orjson.loads(path.read_bytes())
+    document["provenance"]["git_sha"] = "e" * 40
+    path.write_bytes(dumps(document))
+    assert analyse(root) == ExitCode.BAD_INPUT
+    assert "quality.json: measured at commit eeeeeeeeeeee" in capsys.readouterr().err

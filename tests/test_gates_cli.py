@@ -115,7 +115,9 @@ def test_promote_exits_0_and_writes_every_output(workspace: Path) -> None:
 def test_reject_exits_1_and_names_the_blocking_gates(workspace: Path) -> None:
     documents = fixtures.passing_documents(REGISTRY)
     for variant in REGISTRY.candidates:
-        find_row(documents[ANALYSIS_FILE], variant.name, "latency_mean").update(ci_high=0.15)
+        find_row(documents[ANALYSIS_FILE], variant.name, "latency_mean", "200k").update(
+            ci_high=0.15
+        )
     write_documents(workspace / "artifacts", documents)
     completed = run_gates(workspace)
     assert completed.returncode == ExitCode.REJECT, completed.stderr
@@ -268,10 +270,12 @@ def test_variants_restricts_the_candidates_judged(
     performance = [v.name for v in REGISTRY.candidates if v.intent == "performance"]
     chosen = ",".join(performance)
     completed = run_in_process(workspace, capsys, monkeypatch, extra=("--variants", chosen))
-    assert completed.returncode == ExitCode.PROMOTE
+    assert completed.returncode == ExitCode.REJECT  # reported, never promoted
+    assert "EXPLORATORY: judging only" in completed.stdout
     gates = orjson.loads((workspace / "artifacts" / "gates.json").read_bytes())
     assert list(gates["variants"]) == performance
-    assert gates["chosen"] in performance
+    assert gates["chosen"] is None
+    assert gates["decision"] == "exploratory"
 
 
 def test_unknown_variant_is_a_configuration_error(

@@ -27,14 +27,22 @@ from contracts.names import (
     SHADOW_FILE,
     SMOKE_FILE,
 )
-from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA
+from contracts.thresholds import LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY, QA, RECALL
 from gates import fixtures
 from gates.custody import Trust
 from gates.evidence import Evidence
 from gates.fixtures import Effect, find_row
 from gates.load import evidence_from_files
 from gates.rules import decide, evaluate
-from gates.verdict import PROMOTE, REJECT, RELATIVE_CHANGE, GateResult, VariantVerdict, Verdict
+from gates.verdict import (
+    EXPLORATORY,
+    PROMOTE,
+    REJECT,
+    RELATIVE_CHANGE,
+    GateResult,
+    VariantVerdict,
+    Verdict,
+)
 from packrepo.registry import Registry, load_registry, parse_registry
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -78,8 +86,11 @@ def analysis(documents: Documents) -> dict[str, Any]:
     return documents[ANALYSIS_FILE]
 
 
-def row(documents: Documents, variant: str, metric: str) -> dict[str, Any]:
-    return find_row(analysis(documents), variant, metric)
+def row(documents: Documents, variant: str, metric: str, budget: str = "pooled") -> dict[str, Any]:
+    return find_row(analysis(documents), variant, metric, budget)
+
+
+WORST = REGISTRY.budgets[-1]  # the fixtures' latency shift is largest at the largest budget
 
 
 # --- the baseline fixture ---------------------------------------------------------
@@ -97,7 +108,7 @@ def test_passing_evidence_passes_every_gate_and_promotes_the_largest_qa_gain() -
 def test_every_gate_records_threshold_observation_interval_and_reason() -> None:
     verdict = judge(passing())
     gate = gate_of(verdict, QUALITY, "latency_non_inferiority")
-    pooled = row(PASSING, QUALITY, LATENCY_MEAN)
+    pooled = row(PASSING, QUALITY, LATENCY_MEAN, WORST)
     assert gate.threshold == GATES["performance_regression"]
     assert gate.comparator == "<="
     assert gate.observed == pytest.approx(pooled["ci_high"])
@@ -115,9 +126,9 @@ def test_every_gate_records_threshold_observation_interval_and_reason() -> None:
 Mutation = Callable[[Documents], None]
 
 
-def set_row(variant: str, metric: str, **values: Any) -> Mutation:
+def set_row(variant: str, metric: str, budget: str = "pooled", **values: Any) -> Mutation:
     def mutate(documents: Documents) -> None:
-        row(documents, variant, metric).update(values)
+        row(documents, variant, metric, budget).update(values)
 
     return mutate
 
@@ -151,9 +162,9 @@ def mutants(*, killed: int, total: int) -> Mutation:
     return mutate
 
 
-def set_power(variant: str, metric: str, **values: Any) -> Mutation:
+def set_power(variant: str, metric: str, budget: str = "pooled", **values: Any) -> Mutation:
     def mutate(documents: Documents) -> None:
-        row(documents, variant, metric)["power"].update(values)
+        row(documents, variant, metric, budget)["power"].update(values)
 
     return mutate
 
@@ -249,28 +260,100 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         QUALITY,
         set_row(QUALITY, QA, confidence_level=0.95),
         False,
-        "not at the multiplicity-adjusted level",
+        "not at the registry's level",
     ),
     (
         "qa_significance",
         QUALITY,
-        set_row(QUALITY, QA, family_size=1, confidence_level=1 - float(GATES["alpha"])),
+        set_row(QUALITY, QA, family_size=1, confidence_level=1 - 2 * float(GATES["alpha"])),
         False,
-        "claims a family of 1",
+        "the family is 1 bounds",
     ),
     (
         "qa_significance",
         QUALITY,
-        set_in(ANALYSIS_FILE, "correction", "alpha", value=0.10),
+        set_in(ANALYSIS_FILE, "alpha", value=0.10),
         False,
-        "alpha",
+        "alpha 0.1",
     ),
     (
         "qa_significance",
         QUALITY,
-        set_in(ANALYSIS_FILE, "correction", "method", value="none"),
+        set_in(ANALYSIS_FILE, "power_target", value=0.5),
         False,
-        "corrected with none",
+        "powered for 0.5",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        set_in(ANALYSIS_FILE, "budgets", value=["50k"]),
+        False,
+        "covers budgets 50k",
+    ),
+    (
+        "qa_significance",
+        QUALITY,
+        both(
+            set_row(QUALITY, QA, ci_low=-0.01),
+            set_power(
+                QUALITY,
+                QA,
+                achieved=POWER - 0.2,
+                units_for_80=2400,
+                clusters_for_80=800,
+                underpowered=True,
+            ),
+        ),
+        False,
+        "inconclusive: 800 questions needed",
+    ),
+    (
+        "qa_budget_guard",
+        QUALITY,
+        set_row(QUALITY, QA, WORST, ci_low=-float(GATES["qa_margin"]) - 0.001),
+        False,
+        "worst",
+    ),
+    (
+        "qa_budget_guard",
+        QUALITY,
+        set_row(QUALITY, QA, WORST, ci_low=-float(GATES["qa_margin"])),
+        True,
+        "within",
+    ),
+    (
+        "recall_guard",
+        QUALITY,
+        set_row(QUALITY, RECALL, "50k", ci_low=-float(GATES["recall_margin"]) - 0.001),
+        False,
+        "worst 50k beyond",
+    ),
+    (
+        "recall_guard",
+        QUALITY,
+        set_row(QUALITY, RECALL, "50k", ci_low=-float(GATES["recall_margin"])),
+        True,
+        "within",
+    ),
+    (
+        "recall_guard",
+        QUALITY,
+        set_row(QUALITY, RECALL, "120k", confidence_level=0.95),
+        False,
+        "not at the registry's level",
+    ),
+    (
+        "qa_unchanged",
+        LATENCY_VARIANT,
+        set_in(
+            ANALYSIS_FILE,
+            "variants",
+            LATENCY_VARIANT,
+            "quality_error",
+            value="V1's pack of flask at 50000 tokens is not the baseline's",
+        ),
+        False,
+        "not the baseline's",
     ),
     (
         "qa_significance",
@@ -338,47 +421,90 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
     (
         "latency_non_inferiority",
         QUALITY,
-        set_row(QUALITY, LATENCY_MEAN, ci_high=REGRESSION + 0.001),
+        set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION + 0.001),
         False,
-        ">",
+        "beyond",
     ),
     (
         "latency_non_inferiority",
         QUALITY,
-        set_row(QUALITY, LATENCY_MEAN, ci_high=REGRESSION),
+        set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION),
         True,
-        "<=",
+        "within",
     ),
+    # A regression at one budget is not averaged away by the others: the pooled row passes.
     (
         "latency_non_inferiority",
         LATENCY_VARIANT,
-        set_row(LATENCY_VARIANT, LATENCY_MEAN, ci_low=-0.3, ci_high=REGRESSION + 0.05),
+        set_row(LATENCY_VARIANT, LATENCY_MEAN, "50k", ci_low=-0.3, ci_high=REGRESSION + 0.05),
         False,
-        ">",
+        "worst 50k beyond",
     ),
     (
         "power",
         QUALITY,
-        set_power(
-            QUALITY, LATENCY_MEAN, achieved=POWER - 0.01, units_for_80=120, underpowered=True
+        both(
+            set_power(
+                QUALITY,
+                LATENCY_MEAN,
+                WORST,
+                achieved=POWER - 0.01,
+                units_for_80=120,
+                underpowered=True,
+            ),
+            set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION + 0.01),
         ),
         False,
-        "120 units needed",
+        "inconclusive: 120 units needed",
+    ),
+    # An established bound needs no power: it was decided at the family's level.
+    (
+        "power",
+        QUALITY,
+        set_power(QUALITY, LATENCY_MEAN, WORST, achieved=0.3, underpowered=True),
+        True,
+        "established anyway",
     ),
     (
         "power",
         QUALITY,
-        set_power(QUALITY, LATENCY_MEAN, achieved=POWER, underpowered=False),
+        set_power(QUALITY, LATENCY_MEAN, WORST, achieved=POWER, underpowered=False),
         True,
         "power",
     ),
-    ("power", QUALITY, set_row(QUALITY, LATENCY_MEAN, power=None), False, "no power analysis"),
+    (
+        "power",
+        QUALITY,
+        set_row(QUALITY, LATENCY_MEAN, WORST, power=None),
+        False,
+        "no power analysis",
+    ),
     (
         "power",
         MEMORY_VARIANT,
-        set_power(MEMORY_VARIANT, LATENCY_MEAN, achieved=0.5, units_for_80=300, underpowered=True),
+        both(
+            set_power(
+                MEMORY_VARIANT,
+                LATENCY_MEAN,
+                "50k",
+                achieved=0.5,
+                units_for_80=300,
+                underpowered=True,
+            ),
+            set_row(MEMORY_VARIANT, LATENCY_MEAN, "50k", ci_high=REGRESSION + 0.05),
+        ),
         False,
         "300 units",
+    ),
+    (
+        "power",
+        QUALITY,
+        both(
+            set_power(QUALITY, QA, achieved=0.5, units_for_80=2000, underpowered=True),
+            set_row(QUALITY, QA, ci_low=-0.01),
+        ),
+        False,
+        "2000 question-budgets needed",
     ),
     (
         "mutation_score",
@@ -513,7 +639,7 @@ IMPLAUSIBLE: list[tuple[Mutation, str]] = [
     (mutants(killed=5, total=4), "`survived` must be at least 0"),
     (set_in(ADVANCED_FILE, "mutation_score", value=5.0), "must be a fraction"),
     (set_in(ADVANCED_FILE, "property_coverage", value=-0.1), "must be a fraction"),
-    (set_in(ANALYSIS_FILE, "correction", "alpha", value=0.0), "strictly between 0 and 1"),
+    (set_in(ANALYSIS_FILE, "alpha", value=0.0), "strictly between 0 and 1"),
     (set_in(ANALYSIS_FILE, "n_resamples", value=0), "`n_resamples` must be at least 1"),
 ]
 
@@ -576,7 +702,8 @@ P95_GATED = registry_with_gates(non_inferiority_metrics=["latency_mean", "latenc
 )
 def test_p95_non_inferiority_when_the_registry_gates_it(ci_high: float, should_pass: bool) -> None:
     documents = passing()
-    set_row(QUALITY, LATENCY_P95, ci_high=ci_high)(documents)
+    documents[ANALYSIS_FILE] = fixtures.analysis_document(P95_GATED)  # its family has p95
+    set_row(QUALITY, LATENCY_P95, WORST, ci_high=ci_high)(documents)
     result = gate_of(judge(documents, P95_GATED), QUALITY, "latency_p95_non_inferiority")
     assert result.passed is should_pass
     assert "p95" in result.reason
@@ -720,7 +847,7 @@ def test_aa_only_evidence_never_promotes() -> None:
     documents = passing()
     documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, effects={})
     verdict = judge(documents)
-    assert verdict.decision == REJECT
+    assert verdict.decision == EXPLORATORY  # a run of no candidate is a reduced run
     assert verdict.chosen is None
     assert for_decision(verdict.decision) == ExitCode.REJECT
     for variant in verdict.variants:
@@ -737,11 +864,14 @@ def test_aa_rows_for_the_baseline_are_never_a_candidate() -> None:
 def test_injected_latency_regression_is_rejected_by_non_inferiority() -> None:
     """Point estimate +2% (harmless-looking), upper bound +15%: not non-inferior."""
     documents = passing()
-    row(documents, QUALITY, LATENCY_MEAN).update(relative_change=0.02, ci_low=-0.11, ci_high=0.15)
+    row(documents, QUALITY, LATENCY_MEAN, WORST).update(
+        relative_change=0.02, ci_low=-0.11, ci_high=0.15
+    )
     verdict = judge(documents)
     blocked = next(v for v in verdict.variants if v.variant == QUALITY)
     assert [g.name for g in blocked.blocking] == ["latency_non_inferiority"]
-    assert "upper bound +15.0% > +10.0% (point estimate +2.0%)" in blocked.blocking[0].reason
+    assert f"{WORST} +15.0%" in blocked.blocking[0].reason
+    assert f"worst {WORST} beyond +10.0%" in blocked.blocking[0].reason
     assert verdict.chosen != QUALITY
 
 
@@ -761,7 +891,7 @@ def test_tie_on_qa_gain_goes_to_the_lower_latency() -> None:
     first, second = quality[:2]
     effects = fixtures.default_effects(REGISTRY)
     effects[first][QA] = effects[second][QA] = Effect(0.18, 0.08)
-    effects[first][LATENCY_MEAN] = Effect(0.04, 0.03)
+    effects[first][LATENCY_MEAN] = Effect(0.03, 0.03)
     effects[second][LATENCY_MEAN] = Effect(-0.01, 0.03)
     documents = passing()
     documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, effects)
@@ -830,3 +960,34 @@ def test_evidence_object_is_immutable() -> None:
     assert isinstance(evidence, Evidence)
     with pytest.raises(AttributeError):
         evidence.checkout_git_sha = "x"  # type: ignore[misc]
+
+
+# --- evidence that reports but never promotes ----------------------------------------
+
+
+def test_an_exploratory_profile_reports_but_never_promotes() -> None:
+    documents = passing()
+    analysis(documents)["scope"].update(profile="quick", exploratory=True)
+    verdict = judge(documents)
+    assert (verdict.decision, verdict.chosen) == (EXPLORATORY, None)
+    assert "quick profile is exploratory" in verdict.reason
+    assert "would pass every gate" in verdict.reason
+    assert for_decision(verdict.decision) == ExitCode.REJECT
+
+
+def test_a_reduced_run_is_judged_in_the_registrys_family_and_never_promotes() -> None:
+    only = {LATENCY_VARIANT: fixtures.default_effects(REGISTRY)[LATENCY_VARIANT]}
+    documents = passing()
+    documents[ANALYSIS_FILE] = fixtures.analysis_document(REGISTRY, only)
+    verdict = judge(documents)
+    assert gate_of(verdict, LATENCY_VARIANT, "latency_improvement").passed
+    assert verdict.decision == EXPLORATORY
+    assert "reduced run" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("confidence_level", 0.95), ("correction", "holm"), ("alpha", 0.5)]
+)
+def test_one_alpha_is_the_only_level(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=key):
+        judge(passing(), registry_with_gates(**{key: value}))

@@ -82,12 +82,13 @@ def test_artifacts_are_read_only_through_the_contract_reader() -> None:
 
 
 # Reads that are not of a pipeline artifact: a worker's own pipe protocol, mutmut's
-# and pytest's own files, the corpus list and archives, a child's stdout.
+# and pytest's own files, the corpus list and archives, an index's project page, a
+# child's stdout.
 ALLOWED_RAW_READS = {
     "benchmarks/advanced.py",
     "benchmarks/arms.py",
     "benchmarks/corpus.py",
-    "benchmarks/oracle.py",
+    "benchmarks/fetch.py",
     "benchmarks/packer_bench.py",
     "benchmarks/worker.py",
 }

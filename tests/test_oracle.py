@@ -251,10 +251,18 @@ def test_the_same_seed_gives_the_same_questions(tmp_path: Path) -> None:
     assert sorted(q.id for q in first.questions) == sorted(q.id for q in other.questions)
 
 
-def test_the_prepared_tree_is_built_once_and_reused(tmp_path: Path) -> None:
+def test_the_prepared_tree_is_built_once_and_reused_while_it_matches_its_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = _question_set(SHELF, tmp_path)
-    marker = first.tree / "marker.txt"
-    marker.write_text("kept")
+    questions = first.tree.parent / "questions.json"
+    built = questions.stat().st_mtime_ns
+    assert _question_set(SHELF, tmp_path).tree == first.tree
+    assert questions.stat().st_mtime_ns == built, "reused, not built again"
+    # The prepared copy is what gets packed: a change to it is found and undone.
+    (first.tree / "marker.txt").write_text("planted")
     again = _question_set(SHELF, tmp_path)
     assert again.tree == first.tree
-    assert (again.tree / "marker.txt").read_text() == "kept"
+    assert not (again.tree / "marker.txt").exists()
+    assert again.questions == first.questions
+    assert "differs from its manifest (1 added (marker.txt))" in capsys.readouterr().err

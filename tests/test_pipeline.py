@@ -32,7 +32,8 @@ REGISTRY = load_registry(ROOT / "pyproject.toml")
 
 # Actions: ok, fail, sleep (60 s), nap (1 s), long-nap (2.5 s), nap:SECONDS,
 # promote/reject (write the gates' report), hold:PATH (wait until PATH exists),
-# orphan:PATH (leave a process in the group that writes PATH 1.5 s later).
+# orphan:PATH (leave a process in the group that writes PATH 1.5 s later), count:N (N
+# trials counted in progress lines, 0.1 s apart).
 SIMULATED_SESSION = textwrap.dedent(
     """
     import json, os, pathlib, subprocess, sys, time
@@ -51,12 +52,20 @@ SIMULATED_SESSION = textwrap.dedent(
     if kind == "orphan":
         late = f"import pathlib, time; time.sleep(1.5); pathlib.Path({argument!r}).write_text('x')"
         subprocess.Popen([sys.executable, "-c", late])
+    if kind == "count":
+        total = int(argument)
+        for done in range(total + 1):
+            line = {"what": "trials", "done": done, "total": total}
+            print("@packrepo-progress 1", json.dumps(line), file=sys.stderr, flush=True)
+            time.sleep(0.1)
     if action == "fail":
         sys.exit(1)
     if action == "sleep":
         time.sleep(60)
     if action in ("promote", "reject"):
-        report = {"schema": 1, "kind": "fastpath-pipeline-report", "decision": action}
+        chosen = "V1" if action == "promote" else None
+        report = {"schema": 1, "kind": "fastpath-pipeline-report", "decision": action,
+                  "chosen": chosen}
         (artifacts / "pipeline_report.json").write_text(json.dumps(report))
     (artifacts / f"{session}.done").write_text("ok")
     """
@@ -88,8 +97,12 @@ def test_plan_covers_every_stage_in_order_with_registry_arms(tmp_path: Path) -> 
     sessions = [step.session for step in plan.steps]
     arms = [f"bench-{name}" for name in REGISTRY.variants]
     assert sessions == [
-        "boot", "lint", "smoke", "advanced", *arms, "differential", "shadow", "analyze", "gates",
+        "boot", "lint", "smoke", "advanced", *arms, "quality", "differential", "shadow",
+        "analyze", "gates",
     ]  # fmt: skip
+    quality = next(step for step in plan.steps if step.session == "quality")
+    assert quality.uses_every_core  # never beside a benchmark
+    assert quality.artifacts == ("quality.json",)
     assert [step.phase for step in plan.steps][-2:] == ["tracking", "evaluating"]
 
 

@@ -48,7 +48,9 @@ def html_for(documents: dict[str, Any]) -> str:
 def rejecting() -> dict[str, Any]:
     documents = copy.deepcopy(PASSING)
     for variant in REGISTRY.candidates:
-        fixtures.find_row(documents[ANALYSIS_FILE], variant.name, "latency_mean")["ci_high"] = 0.15
+        for budget in (*REGISTRY.budgets, "pooled"):
+            row = fixtures.find_row(documents[ANALYSIS_FILE], variant.name, "latency_mean", budget)
+            row["ci_high"] = 0.15
     return documents
 
 
@@ -75,7 +77,7 @@ def test_markdown_of_a_rejection_lists_every_blocking_reason() -> None:
     assert "### Blocking gates" in text
     for variant in REGISTRY.candidates:
         assert re.search(rf"^- \*\*{variant.name}\*\* .*latency_non_inferiority", text, re.M)
-    assert "upper bound +15.0% > +10.0%" in text
+    assert "upper bounds 50k +15.0%, 120k +15.0%, 200k +15.0%: worst 50k beyond +10.0%" in text
 
 
 def test_markdown_keeps_hostile_reasons_inside_their_cell() -> None:

@@ -1,0 +1,640 @@
+"""The decision, validated end to end: synthetic evidence with known truths through the real CLIs.
+
+Run::
+
+    python -m gates.simulate [--replications 200] [--jobs 2]
+
+(It lives in ``gates`` because it drives both the analysis and the gates.)
+
+Each replication writes a complete artifacts directory in the standard profile's
+shape and runs ``python -m analysis`` and ``python -m gates`` on it (their
+``main`` functions, in process: the same argument parsing, files, custody
+checks and remake as the command line), then reads ``gates.json``. Figures are
+rates with exact (Clopper-Pearson) 95% binomial intervals.
+
+What is simulated, and how (the names say *simulated*; nothing here is measured):
+
+* **Timed trials** (``simulated_machine``): the real schedule (warm-ups, one
+  ABBA-interleaved pair per unit, 8 repositories x 3 questions x 3 budgets);
+  latency lognormal per repository (sd 0.5) and question (sd 0.1), a budget
+  factor, an AR(1) load drift over the schedule (phi 0.95) shared by the two
+  trials of a pair only as far as time is shared, and heavy-tailed per-trial
+  noise (Student t, 3 degrees of freedom). The noise scale is set so that the
+  A/A run's pooled standard error matches the one measured on the 2-core
+  machine (see ``MACHINE``).
+* **Quality scores** (``quality.json``): the whole question pool of 10
+  repositories x 40 questions, each question's baseline score per budget drawn
+  (within its repository) from the measured pool in ``gates/data/quality_pool.json``:
+  a standard quality stage's baseline scores and pack tokens, written by
+  ``python -m gates.simulate --write-pool artifacts/quality.json``. Without it the
+  study says so and uses the sparse nested model of :mod:`analysis.quality_fixtures`.
+* **Every other piece of evidence** is the passing fixture set, so the decision
+  turns on the statistics alone. It is stamped as a fixture and judged with
+  ``--accept-fixtures --allow-dirty``.
+* The simulation's registry is the project's with ``bootstrap_samples = 200``:
+  the bootstrap intervals are descriptive (no gate reads them), and 10,000
+  resamples would only slow the study down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats  # type: ignore[import-untyped]
+
+from analysis.fixtures import benchmark_run, write_run
+from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline, write_quality
+from analysis.quality_fixtures import quality_document as make_quality_document
+from benchmarks.artifact import UnitRecord
+from contracts.documents import load_json, read_input
+from packrepo.registry import Registry, load_registry
+
+BUDGETS = (50_000, 120_000, 200_000)
+QA_GATES = "qa_improvement+qa_significance+qa_budget_guard+recall_guard"
+POOL = Path(__file__).with_name("data") / "quality_pool.json"
+
+
+def write_pool(quality_path: Path, output: Path = POOL) -> None:
+    """The measured baseline scores and pack tokens of a quality stage, for the study."""
+    from contracts.documents import write_json_atomically
+
+    document = load_json(read_input(quality_path), str(quality_path))
+    budgets = [str(b) for b in document["budgets"]]
+    baseline = next(a for a in document["arms"].values() if a["intent"] == "baseline")
+    columns = [baseline["budgets"][b] for b in budgets]
+    pool = {
+        "note": "baseline scores and pack tokens per question (rows) and budget (columns),"
+        f" measured by the quality stage at commit {document['provenance']['git_sha'][:12]},"
+        f" {document['profile']} profile; python -m gates.simulate --write-pool",
+        "budgets": document["budgets"],
+        "repositories": [q["repository"] for q in document["questions"]],
+        "scores": [list(row) for row in zip(*(c["score"] for c in columns), strict=True)],
+        "tokens": [list(row) for row in zip(*(c["tokens"] for c in columns), strict=True)],
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(output, pool)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A simulated noisy machine: how latency and memory vary (log scale)."""
+
+    base_ms: float = 450.0
+    repository_sd: float = 0.5
+    question_sd: float = 0.1
+    budget_factors: tuple[float, ...] = (1.0, 1.08, 1.2)
+    drift_phi: float = 0.95
+    drift_sd: float = 0.01
+    noise_df: float = 3.0
+    # Calibrated so that the A/A run's pooled mean-latency standard error is 2.2%, as
+    # measured on the 2-core machine (README); per budget it is then about 3.5%.
+    noise_scale: float = 0.075
+    memory_mib: float = 60.0
+    memory_sd: float = 0.002
+
+
+MACHINE = Machine()
+
+
+@dataclass(frozen=True)
+class Shape:
+    repositories: int
+    questions: int
+    quality_repositories: int
+    quality_questions: int
+    profile: str
+
+
+STANDARD = Shape(8, 3, 10, 40, "standard")
+QUICK = Shape(2, 3, 2, 40, "quick")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Known truths for every candidate; what counts, and what it should be."""
+
+    name: str
+    truth: str
+    measure: str  # "promotion", "chosen:<V>", "gates:<V>:<gate>+<gate>" or "aa-misfire"
+    design: str  # what the figure must be, as text
+    at_most: float | None = None
+    at_least: float | None = None
+    also: tuple[tuple[str, str], ...] = ()  # further (measure, design) counted on the same runs
+    latency: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # per budget
+    memory: Mapping[str, float] = field(default_factory=dict)
+    quality: Mapping[str, QualityEffect] = field(default_factory=dict)
+    shape: Shape = STANDARD
+
+
+def scenarios(
+    registry: Registry, alpha: float, family: int, multipliers: Mapping[float, float]
+) -> list[Scenario]:
+    """The study's cases; V1 stands for a latency variant and V4 for a quality one.
+    ``multipliers`` maps a QA/100k gain to the score multiplier that makes it true."""
+    latency = next(v.name for v in registry.candidates if v.metric == "latency")
+    quality = [v.name for v in registry.candidates if v.intent == "quality"]
+    first = quality[0]
+    bound = alpha / family
+    return [
+        Scenario("null", "every variant identical to the baseline", "promotion",
+                 f"at most alpha = {alpha:g}", at_most=alpha),
+        Scenario("redraw-null", "quality variants redraw 30% of the questions, net gain 0",
+                 "promotion", f"at most alpha = {alpha:g}", at_most=alpha,
+                 quality={q: QualityEffect(redraw=0.3, token_jitter=0.0) for q in quality}),
+        Scenario("qa+20%", f"{first}: QA/100k +20% at every budget, latency unchanged",
+                 f"chosen:{first}", "at least 80%", at_least=0.80,
+                 quality={first: _gain(multipliers[0.20])},
+                 also=((f"gates:{first}:{QA_GATES}", "the QA gates alone"),
+                       (f"gates:{first}:latency_non_inferiority", "the latency guards alone"))),
+        Scenario("qa+13%", f"{first}: QA/100k +13%, the registry's target", f"gates:{first}:"
+                 "qa_significance", "at least 80% (design power)", at_least=0.80,
+                 quality={first: _gain(multipliers[0.13])}),
+        Scenario("qa+10%", f"{first}: QA/100k +10%, below the +13% target",
+                 f"gates:{first}:{QA_GATES}", "near 0 (reported)",
+                 quality={first: _gain(multipliers[0.10])}),
+        Scenario("latency-20%", f"{latency}: -20% latency at every budget", f"chosen:{latency}",
+                 "at least 80%", at_least=0.80, latency={latency: (-0.20, -0.20, -0.20)}),
+        Scenario("latency-null", "every variant identical: can a neutral latency pass?",
+                 f"gates:{latency}:latency_non_inferiority", "reported (power of the guards)",
+                 also=((f"gates:{latency}:power", "reported: not inconclusive"),)),
+        Scenario("tradeoff", f"{latency}: -35% / -20% / +15% latency by budget",
+                 f"chosen:{latency}", "at most 5%", at_most=0.05,
+                 latency={latency: (-0.35, -0.20, 0.15)}),
+        Scenario("at-margin", f"{latency}: +10% latency at every budget, the margin",
+                 f"gates:{latency}:latency_non_inferiority",
+                 f"at most the one-sided {bound:.2g} per bound", at_most=bound,
+                 latency={latency: (0.10, 0.10, 0.10)},
+                 also=tuple((f"upper:{latency}:latency_mean:{b}:0.1",
+                             f"one bound, at most {bound:.2g}") for b in ("50k", "120k", "200k"))),
+        Scenario("quick-null", "quick profile, every variant identical", "aa-misfire",
+                 f"at most alpha = {alpha:g}", at_most=alpha, shape=QUICK),
+        Scenario("quick-latency-20%", f"quick profile, {latency} -20%", "promotion",
+                 "0 (exploratory)", at_most=0.0, shape=QUICK,
+                 latency={latency: (-0.20, -0.20, -0.20)}),
+    ]  # fmt: skip
+
+
+def _gain(multiplier: float) -> QualityEffect:
+    return QualityEffect(multiplier=multiplier, token_jitter=0.0)
+
+
+# --- simulated evidence -------------------------------------------------------------
+
+
+def simulated_machine(
+    machine: Machine, effects: Sequence[float], memory_effect: float, rng: np.random.Generator
+) -> Callable[[UnitRecord, bool, int], tuple[float, float]]:
+    """A measure function for ``analysis.fixtures.benchmark_run``: one run on one machine."""
+    repository = {f"repo{r}": rng.normal(0.0, machine.repository_sd) for r in range(64)}
+    question: dict[tuple[str, str], float] = {}
+    slots = 4096
+    drift = np.zeros(slots)
+    shocks = rng.normal(0.0, machine.drift_sd, slots)
+    for t in range(1, slots):
+        drift[t] = machine.drift_phi * drift[t - 1] + shocks[t]
+    # Heavy tails, cut at 5 scale units so that the mean latency (the truth a ratio of
+    # means estimates) exists: exp of an unbounded t has no mean.
+    draws = stats.t.rvs(machine.noise_df, size=slots, random_state=rng)
+    noise = np.clip(draws, -5.0, 5.0) * machine.noise_scale
+    index = {b: i for i, b in enumerate(BUDGETS)}
+
+    def measure(unit: UnitRecord, is_second: bool, slot: int) -> tuple[float, float]:
+        key = (unit.repository, unit.question_id)
+        if key not in question:
+            question[key] = rng.normal(0.0, machine.question_sd)
+        b = index[unit.budget]
+        log_ms = math.log(machine.base_ms * machine.budget_factors[b])
+        log_ms += repository[unit.repository] + question[key] + drift[slot] + noise[slot]
+        latency_ms = math.exp(log_ms) * ((1.0 + effects[b]) if is_second else 1.0)
+        memory = machine.memory_mib * math.exp(0.3 * repository[unit.repository])
+        memory *= math.exp(rng.normal(0.0, machine.memory_sd))
+        memory *= (1.0 + memory_effect) if is_second else 1.0
+        return latency_ms * 1e6, memory * 1024 * 1024
+
+    return measure
+
+
+def load_pool(path: Path = POOL) -> BaselineScores | None:
+    """The measured baseline scores per question and budget, if the data file is there."""
+    if not path.is_file():
+        return None
+    document = load_json(read_input(path), str(path))
+    return BaselineScores(
+        repositories=tuple(document["repositories"]),
+        scores=np.asarray(document["scores"], dtype=float),
+        tokens=np.asarray(document["tokens"], dtype=float),
+    )
+
+
+def draw_quality(
+    pool: BaselineScores | None, shape: Shape, rng: np.random.Generator
+) -> BaselineScores:
+    """The question pool of one run: measured rows resampled within each repository."""
+    if pool is None:
+        return nested_baseline(shape.quality_repositories, shape.quality_questions, BUDGETS, rng)
+    names = sorted(set(pool.repositories))[: shape.quality_repositories]
+    rows: list[int] = []
+    labels: list[str] = []
+    for name in names:
+        members = [i for i, label in enumerate(pool.repositories) if label == name]
+        rows += list(rng.choice(members, size=shape.quality_questions, replace=True))
+        labels += [name] * shape.quality_questions
+    return BaselineScores(tuple(labels), pool.scores[rows], pool.tokens[rows])
+
+
+# --- one replication through the real CLIs --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str
+    chosen: str | None
+    passed: Mapping[str, Mapping[str, bool]]  # variant -> gate -> passed
+    aa_stable: bool
+    bounds: Mapping[tuple[str, str, str], tuple[float | None, float | None]] = field(
+        default_factory=dict
+    )  # (variant, metric, budget) -> (ci_low, ci_high) of the gated interval
+
+
+def replicate(
+    scenario: Scenario, registry_path: Path, other_evidence: Mapping[str, bytes], seed: int
+) -> Outcome:
+    from analysis.cli import main as analysis_main
+    from gates.cli import main as gates_main
+
+    registry = load_registry(registry_path)
+    rng = np.random.default_rng(seed)
+    shape = scenario.shape
+    with tempfile.TemporaryDirectory(prefix="e2e-") as scratch:
+        artifacts = Path(scratch)
+        for name in (registry.baseline.name, *(v.name for v in registry.candidates)):
+            effects = scenario.latency.get(name, (0.0,) * len(BUDGETS))
+            measure = simulated_machine(MACHINE, effects, scenario.memory.get(name, 0.0), rng)
+            run = benchmark_run(
+                registry, name, repositories=shape.repositories, questions=shape.questions,
+                seed=int(rng.integers(2**31)), profile=shape.profile, measure=measure,
+            )  # fmt: skip
+            write_run(artifacts, registry, run)
+        base = draw_quality(_POOL, shape, rng)
+        document = make_quality_document(
+            registry, scenario.quality, base, BUDGETS, seed=int(rng.integers(2**31)),
+            profile=shape.profile,
+        )  # fmt: skip
+        write_quality(artifacts, document)
+        for name, payload in other_evidence.items():
+            (artifacts / name).write_bytes(payload)
+        config = ["--config", str(registry_path)]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = analysis_main(["--input", scratch, "--output", scratch, *config])
+            if code != 0:
+                raise RuntimeError(f"the analysis refused a simulated run (exit {code})")
+            gates_main(["--artifacts", scratch, *config, "--accept-fixtures", "--allow-dirty"])
+        verdict = load_json(read_input(artifacts / "gates.json"), "gates.json")
+        analysis = load_json(
+            read_input(artifacts / "statistical_analysis.json"), "statistical_analysis.json"
+        )
+    passed = {
+        name: {gate["name"]: bool(gate["passed"]) for gate in entry["gates"]}
+        for name, entry in verdict["variants"].items()
+    }
+    bounds = {
+        (row["variant"], row["metric"], row["budget"]): (row["ci_low"], row["ci_high"])
+        for row in analysis["comparisons"]
+    }
+    return Outcome(
+        verdict["decision"],
+        verdict["chosen"],
+        passed,
+        bool(analysis["environment"]["stable"]),
+        bounds,
+    )
+
+
+_POOL: BaselineScores | None = None
+
+
+def _init_worker(pool_path: str) -> None:
+    global _POOL
+    _POOL = load_pool(Path(pool_path))
+
+
+def counted(measure: str, outcome: Outcome) -> bool:
+    """Whether ``outcome`` is the event ``measure`` names."""
+    kind, _, rest = measure.partition(":")
+    if kind == "promotion":
+        return outcome.decision == "promote"
+    if kind == "chosen":
+        return outcome.chosen == rest
+    if kind == "gates":
+        variant, _, gates = rest.partition(":")
+        return all(outcome.passed[variant][gate] for gate in gates.split("+"))
+    if kind == "aa-misfire":
+        return not outcome.aa_stable
+    if kind == "upper":  # upper:<variant>:<metric>:<budget>:<limit>, the bound at most limit
+        variant, metric, budget, limit = rest.split(":")
+        high = outcome.bounds[(variant, metric, budget)][1]
+        return high is not None and high <= float(limit) + 1e-12
+    raise ValueError(f"unknown measure {measure}")
+
+
+def binomial_interval(successes: int, trials: int) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) 95% interval for a proportion."""
+    interval = stats.binomtest(successes, trials).proportion_ci(confidence_level=0.95)
+    return float(interval.low), float(interval.high)
+
+
+def run_study(
+    chosen: Sequence[Scenario],
+    registry_path: Path,
+    other_evidence: Mapping[str, bytes],
+    *,
+    replications: int,
+    seed: int,
+    jobs: int,
+    pool_path: Path = POOL,
+) -> list[tuple[Scenario, str, str, int, int]]:
+    """Every measure's count of events in ``replications`` runs of its scenario, seeded per
+    replication: (scenario, measure, design, events, runs)."""
+    tasks = [
+        (scenario, registry_path, other_evidence, _replication_seed(seed, index, rep))
+        for index, scenario in enumerate(chosen)
+        for rep in range(replications)
+    ]
+    counts: dict[tuple[str, str], int] = {}
+    if jobs <= 1:
+        _init_worker(str(pool_path))
+        outcomes = [replicate(*task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(pool_path),)) as ex:
+            outcomes = list(ex.map(_replicate_star, tasks, chunksize=4))
+    for (scenario, *_), outcome in zip(tasks, outcomes, strict=True):
+        for measure, _ in _measures(scenario):
+            key = (scenario.name, measure)
+            counts[key] = counts.get(key, 0) + counted(measure, outcome)
+    return [
+        (s, measure, design, counts[(s.name, measure)], replications)
+        for s in chosen
+        for measure, design in _measures(s)
+    ]
+
+
+def _verdict(scenario: Scenario, measure: str, rate: float, high: float) -> str:
+    """ "ok" or "MISSED" for a scenario's own measure against its design; "" otherwise."""
+    if measure != scenario.measure:
+        return ""
+    ok = scenario.at_least is None or rate >= scenario.at_least
+    if scenario.at_most is not None:
+        ok = ok and rate <= scenario.at_most + 1e-12 and high <= max(0.05, scenario.at_most)
+    return "ok" if ok else "MISSED"
+
+
+def _measures(scenario: Scenario) -> list[tuple[str, str]]:
+    return [(scenario.measure, scenario.design), *scenario.also]
+
+
+def _replicate_star(task: tuple[Scenario, Path, Mapping[str, bytes], int]) -> Outcome:
+    return replicate(*task)
+
+
+def _replication_seed(seed: int, scenario: int, rep: int) -> int:
+    return int(np.random.SeedSequence([seed, scenario, rep]).generate_state(1)[0])
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def solve_multiplier(base: BaselineScores, gain: float) -> float:
+    """The score multiplier whose capped effect is ``gain`` on QA/100k over the whole pool
+    (tokens unchanged; each repository weighted by its share of a run's questions)."""
+    weights = np.asarray([1.0 / base.repositories.count(r) for r in base.repositories])
+    total = float((weights[:, None] * base.scores).sum())
+
+    def shortfall(k: float) -> float:
+        return float((weights[:, None] * np.minimum(1.0, base.scores * k)).sum()) / total - 1 - gain
+
+    low, high = 1.0, 1.0 + 4 * gain + 1.0
+    for _ in range(80):
+        middle = (low + high) / 2
+        low, high = (middle, high) if shortfall(middle) < 0 else (low, middle)
+    return (low + high) / 2
+
+
+def study_registry(directory: Path, pyproject: Path, samples: int = 50) -> Path:
+    """The project's registry with fewer descriptive bootstrap resamples."""
+    text = pyproject.read_text(encoding="utf-8")
+    marker = "bootstrap_samples = "
+    start = text.index(marker)
+    end = text.index("\n", start)
+    path = directory / "pyproject.toml"
+    path.write_text(text[:start] + f"{marker}{samples}" + text[end:], encoding="utf-8")
+    return path
+
+
+def passing_other_evidence(registry: Registry) -> dict[str, bytes]:
+    """Every file the gates read besides the analysis and its inputs, clean."""
+    from contracts.names import ANALYSIS_FILE
+    from gates import fixtures as gates_fixtures
+
+    documents = gates_fixtures.passing_documents(registry, git_sha="unknown")
+    files = gates_fixtures.encode(documents, registry.config_sha256)
+    del files[ANALYSIS_FILE]
+    return files
+
+
+# --- coverage of the gated intervals in the gates' regime ------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    label: str
+    method: str
+    level: float
+    covered: int
+    trials: int
+
+
+def coverage_study(
+    replications: int, seed: int, levels: Sequence[float], bca_replications: int
+) -> list[Coverage]:
+    """Cluster t (and BCa on a subset) on simulated timed runs with a known -20% effect,
+    pooled (24 question clusters) and at one budget (24 units), and on simulated quality
+    runs with a known +20% QA/100k gain (400 questions)."""
+    from analysis.calibrated import LogRatio, cluster_t
+
+    truth = math.log(0.8)
+    counts: dict[tuple[str, str, float], int] = {}
+    rng = np.random.default_rng(seed)
+    pool = load_pool()
+    base_pool = pool or nested_baseline(10, 40, BUDGETS, np.random.default_rng([seed, 1]))
+    k = solve_multiplier(base_pool, 0.20)
+    for rep in range(replications):
+        units, questions, _, budgets = _standard_units()
+        measure = simulated_machine(MACHINE, (-0.2, -0.2, -0.2), 0.0, rng)
+        base = np.empty(len(units))
+        variant = np.empty(len(units))
+        for i, unit in enumerate(units):
+            first, second = 2 * i, 2 * i + 1
+            base_slot, variant_slot = (first, second) if i % 2 == 0 else (second, first)
+            base[i] = measure(unit, False, base_slot)[0]
+            variant[i] = measure(unit, True, variant_slot)[0]
+        cells = {
+            "latency pooled (24 question clusters)": (np.ones(len(units), bool), questions),
+            "latency at 120k (24 units)": (budgets == 120_000, None),
+        }
+        drawn = draw_quality(pool, STANDARD, rng)
+        scores_v = np.minimum(1.0, drawn.scores * k)
+        for level in levels:
+            for label, (mask, clusters) in cells.items():
+                ratio = LogRatio.mean_ratio(variant[mask], base[mask], label)
+                labels = None if clusters is None else [clusters[j] for j in np.flatnonzero(mask)]
+                interval = cluster_t(ratio, labels, level)
+                hit = math.log1p(interval.low) <= truth <= math.log1p(interval.high)
+                key = (label, "cluster t", level)
+                counts[key] = counts.get(key, 0) + hit
+            qa = LogRatio.ratio_of_ratios(
+                scores_v.ravel(), drawn.tokens.ravel(), drawn.scores.ravel(), drawn.tokens.ravel()
+            )
+            question_labels = [
+                f"{r}/{i}" for i, r in enumerate(drawn.repositories) for _ in BUDGETS
+            ]
+            interval = cluster_t(qa, question_labels, level)
+            hit = interval.low <= 0.20 <= interval.high
+            key = ("QA/100k pooled (400 questions)", "cluster t", level)
+            counts[key] = counts.get(key, 0) + hit
+        if rep < bca_replications:
+            _bca_coverage(counts, variant, base, questions, truth, levels, rep, seed)
+    found = []
+    for (label, method, level), hits in sorted(counts.items()):
+        trials = replications if method == "cluster t" else min(bca_replications, replications)
+        found.append(Coverage(label, method, level, hits, trials))
+    return found
+
+
+def _bca_coverage(
+    counts: dict[tuple[str, str, float], int],
+    variant: np.ndarray[Any, np.dtype[np.float64]],
+    base: np.ndarray[Any, np.dtype[np.float64]],
+    questions: Sequence[str],
+    truth: float,
+    levels: Sequence[float],
+    rep: int,
+    seed: int,
+) -> None:
+    from analysis.batch import MeanRatio, bca_relative_change
+
+    for level in levels:
+        batch = bca_relative_change(
+            [MeanRatio(variant, base)],
+            confidence_level=level,
+            n_resamples=2000,
+            seed=np.random.SeedSequence([seed, 99, rep]),
+            clusters=np.asarray(questions),
+        )
+        hit = math.log1p(batch.low[0]) <= truth <= math.log1p(batch.high[0])
+        key = ("latency pooled (24 question clusters)", "BCa (2,000 resamples)", level)
+        counts[key] = counts.get(key, 0) + hit
+
+
+def _standard_units() -> tuple[
+    list[UnitRecord], list[str], list[str], np.ndarray[Any, np.dtype[np.int64]]
+]:
+    from benchmarks.artifact import GoldRef
+
+    units = [
+        UnitRecord(f"repo{r}|q{q}|{b}", f"repo{r}", f"q{q}", b, "", GoldRef("m.py", 1, 2))
+        for r in range(STANDARD.repositories)
+        for q in range(STANDARD.questions)
+        for b in BUDGETS
+    ]
+    questions = [f"{u.repository}|{u.question_id}" for u in units]
+    return units, questions, [u.repository for u in units], np.asarray([u.budget for u in units])
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import sys
+    import time
+
+    from contracts.family import gated_bounds, two_sided_level
+    from contracts.thresholds import thresholds_from_registry
+
+    parser = argparse.ArgumentParser(prog="python -m gates.simulate", description=__doc__)
+    parser.add_argument("--replications", type=int, default=200)
+    parser.add_argument("--coverage-replications", type=int, default=2000)
+    parser.add_argument("--bca-replications", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=default_jobs())
+    parser.add_argument("--scenarios", help="comma-separated names (default: all)")
+    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    parser.add_argument(
+        "--write-pool", type=Path, help="write gates/data/quality_pool.json from a quality.json"
+    )
+    args = parser.parse_args(argv)
+    if args.write_pool is not None:
+        write_pool(args.write_pool)
+        print(f"wrote {POOL}")
+        return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    registry = load_registry(args.config)
+    thresholds = thresholds_from_registry(registry)
+    family = len(gated_bounds(registry, thresholds, registry.budgets))
+    pool = load_pool()
+    base = pool or nested_baseline(10, 40, BUDGETS, np.random.default_rng([args.seed, 1]))
+    multipliers = {gain: solve_multiplier(base, gain) for gain in (0.10, 0.13, 0.20)}
+    chosen = scenarios(registry, thresholds.alpha, family, multipliers)
+    if args.scenarios:
+        wanted = set(args.scenarios.split(","))
+        chosen = [s for s in chosen if s.name in wanted]
+    print(
+        f"command: python -m gates.simulate {' '.join(argv)}".rstrip()
+        + f"\nregistry: alpha {thresholds.alpha:g} one-sided, {family} gated bounds, each at"
+        f" {1 - thresholds.alpha / family:.5f}; quality scores from"
+        f" {'the measured pool ' + str(POOL) if pool else 'the nested model (no measured pool)'}"
+    )
+    with tempfile.TemporaryDirectory(prefix="e2e-registry-") as scratch:
+        path = study_registry(Path(scratch), args.config)
+        other = passing_other_evidence(load_registry(path))
+        results = run_study(
+            chosen, path, other, replications=args.replications, seed=args.seed, jobs=args.jobs
+        )
+    print("\n| case | truth | counted | measured (exact 95% interval) | design | |")
+    print("|---|---|---|---|---|---|")
+    for scenario, measure, design, hits, trials in results:
+        low, high = binomial_interval(hits, trials)
+        rate = hits / trials
+        print(
+            f"| {scenario.name} | {scenario.truth} | {measure} | {rate:.1%} [{low:.1%},"
+            f" {high:.1%}] ({hits} of {trials}) | {design} |"
+            f" {_verdict(scenario, measure, rate, high)} |"
+        )
+    levels = (0.95, two_sided_level(thresholds.alpha, family))
+    coverage = coverage_study(args.coverage_replications, args.seed, levels, args.bca_replications)
+    print("\n| interval | method | nominal | coverage (exact 95% interval) |")
+    print("|---|---|---|---|")
+    for entry in coverage:
+        low, high = binomial_interval(entry.covered, entry.trials)
+        print(
+            f"| {entry.label} | {entry.method} | {entry.level:.4%} |"
+            f" {entry.covered / entry.trials:.2%} [{low:.2%}, {high:.2%}] ({entry.trials} runs) |"
+        )
+    print(f"\n{time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

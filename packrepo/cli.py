@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from importlib import metadata
 from types import FrameType
 from typing import Any, TextIO
 

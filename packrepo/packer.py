@@ -211,8 +211,9 @@ def _analyse_and_fit(
     key = reuse.tree_key(options.root, files, request, options.max_file_bytes)
     recalled = reuse.recall(key, request, options.max_file_bytes) if reusable else None
     store: TextStore
+    known: dict[tuple[object, ...], object] = {}
     if recalled is not None:
-        tree, store = recalled
+        tree, store, known = recalled
     else:
         store = _store(options.flags, options.max_file_bytes)
         tree = analyse_tree(
@@ -226,7 +227,7 @@ def _analyse_and_fit(
             trust_snapshot=trust_snapshot,
         )
         if reusable and isinstance(store, MemoryStore):
-            reuse.remember(key, tree, store)
+            reuse.remember(key, tree, store, known)
     writer = Writer(
         renderer,
         counter,
@@ -234,6 +235,7 @@ def _analyse_and_fit(
         options.budget,
         keep_rendered=not options.flags.memory_optimization,
         allow_secrets=options.allow_secrets,
+        known=known,
     )
     selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
     blocks, exact = writer.fit(selection, fixed)

@@ -33,6 +33,7 @@ class _Kept:
     key: TreeKey
     tree: AnalysedTree
     texts: dict[str, str]
+    known: dict[tuple[object, ...], object]  # the writer's counts and secret findings
 
 
 _last: _Kept | None = None
@@ -47,8 +48,9 @@ def tree_key(
 
 def recall(
     key: TreeKey, request: AnalysisRequest, max_file_bytes: int
-) -> tuple[AnalysedTree, MemoryStore] | None:
-    """The kept tree with this query's term counts, and a store over its texts; or None."""
+) -> tuple[AnalysedTree, MemoryStore, dict[tuple[object, ...], object]] | None:
+    """The kept tree with this query's term counts, a store over its texts, and what the
+    writer learnt about its blocks; or None."""
     if _last is None or _last.key != key:
         return None
     records = [
@@ -56,16 +58,18 @@ def recall(
         for record in _last.tree.records
     ]
     tree = AnalysedTree(records, _last.tree.skipped.copy(), _last.tree.replaced)
-    return tree, MemoryStore(max_file_bytes, texts=_last.texts)
+    return tree, MemoryStore(max_file_bytes, texts=_last.texts), _last.known
 
 
-def remember(key: TreeKey, tree: AnalysedTree, store: MemoryStore) -> None:
+def remember(
+    key: TreeKey, tree: AnalysedTree, store: MemoryStore, known: dict[tuple[object, ...], object]
+) -> None:
     global _last
     if store.locations or sum(map(len, store.texts.values())) > MAX_KEPT_CHARS:
         _last = None  # some texts were not held (V1 hits) or too many are
         return
     plain = [FileRecord(record.path, record.analysis, None) for record in tree.records]
-    _last = _Kept(key, AnalysedTree(plain, tree.skipped.copy(), tree.replaced), store.texts)
+    _last = _Kept(key, AnalysedTree(plain, tree.skipped.copy(), tree.replaced), store.texts, known)
 
 
 def forget() -> None:

@@ -33,10 +33,14 @@ class Writer:
         *,
         keep_rendered: bool,
         allow_secrets: bool = False,
+        known: dict[tuple[object, ...], object] | None = None,
     ) -> None:
         self.renderer = renderer
         self.allow_secrets = allow_secrets
         self.withheld: dict[str, str] = {}  # path -> the kind of secret it holds
+        # Exact counts and secret findings of rendered blocks, shared between packs of
+        # one unchanged tree (packrepo/reuse.py): a block's text is the same every time.
+        self._known: dict[tuple[object, ...], object] = {} if known is None else known
         self.counter = counter
         self.store = store
         self.budget = budget
@@ -95,7 +99,7 @@ class Writer:
     def fit(self, selection: Selection, fixed: int) -> tuple[list[Block], dict[str, int]]:
         """Exact counts; drop from the lowest priority until it fits; top up from the reserve."""
         chosen = [block for block in selection.chosen if self._may_emit(block)]
-        exact = {block.path: self.counter.count(self.render(block)) for block in chosen}
+        exact = {block.path: self._count(block) for block in chosen}
         total = fixed + sum(exact.values())
         while total > self.budget and chosen:
             total -= exact.pop(chosen.pop().path)
@@ -111,19 +115,30 @@ class Writer:
             attempts += 1
             if not self._may_emit(block):
                 continue
-            tokens = self.counter.count(self.render(block))
+            tokens = self._count(block)
             if tokens <= slack:
                 chosen.append(Block(block.path, block.segments, block.backticks, len(chosen)))
                 exact[block.path] = tokens
                 total += tokens
         return sorted(chosen, key=lambda block: block.path), exact
 
+    def _count(self, block: Block) -> int:
+        key = ("tokens", self.renderer.format, block.path, block.segments, block.backticks)
+        tokens = self._known.get(key)
+        if not isinstance(tokens, int):
+            tokens = self.counter.count(self.render(block))
+            self._known[key] = tokens
+        return tokens
+
     def _may_emit(self, block: Block) -> bool:
         """False (and the file withheld) if the block's text holds a secret."""
         if self.allow_secrets:
             return True
-        secret = find_secret(self.render(block))
-        if secret is not None:
+        key = ("secret", self.renderer.format, block.path, block.segments, block.backticks)
+        if key not in self._known:
+            self._known[key] = find_secret(self.render(block))
+        secret = self._known[key]
+        if isinstance(secret, str):
             self.withheld[block.path] = secret
         return secret is None
 

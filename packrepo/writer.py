@@ -123,7 +123,7 @@ class Writer:
         return sorted(chosen, key=lambda block: block.path), exact
 
     def _count(self, block: Block) -> int:
-        key = ("tokens", self.renderer.format, block.path, block.segments, block.backticks)
+        key = ("tokens", *_text_key(self.renderer, block))
         tokens = self._known.get(key)
         if not isinstance(tokens, int):
             tokens = self.counter.count(self.render(block))
@@ -134,7 +134,7 @@ class Writer:
         """False (and the file withheld) if the block's text holds a secret."""
         if self.allow_secrets:
             return True
-        key = ("secret", self.renderer.format, block.path, block.segments, block.backticks)
+        key = ("secret", *_text_key(self.renderer, block))
         if key not in self._known:
             self._known[key] = find_secret(self.render(block))
         secret = self._known[key]
@@ -160,3 +160,10 @@ class Writer:
             exact.pop(lowest.path)
         out.write(text)
         return blocks
+
+
+def _text_key(renderer: Renderer, block: Block) -> tuple[object, ...]:
+    """What a block's rendered text depends on (not the scores, which only the manifest
+    shows): the same key, the same text, in one unchanged tree."""
+    spans = tuple((segment.start, segment.end, segment.mode) for segment in block.segments)
+    return (renderer.format, block.path, spans, block.backticks)

@@ -19,6 +19,7 @@ only lines holding those differ from the file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -160,12 +161,20 @@ def _one_line(value: str) -> str:
 
 
 def header_text(value: str) -> str:
-    """``value`` with every character that is not printable escaped as ``\\uXXXX``.
+    """``value`` with every control, format or separator character escaped as ``\\uXXXX``.
 
     A path is data inside a header line: a line or paragraph separator (U+2028, U+2029),
-    a right-to-left override (U+202E) or a C1 control would let a file name end the line,
-    reorder what a reader sees, or drive a terminal. Ordinary names are unchanged.
+    a right-to-left override (U+202E), a zero-width character or a C0/C1 control would let
+    a file name end the line, reorder what a reader sees, or drive a terminal. A tab, and
+    every printable or merely unassigned character, stays as it is.
     """
     if value.isprintable():
         return value
-    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in value)
+    return "".join(f"\\u{ord(char):04x}" if _hidden(char) else char for char in value)
+
+
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _hidden(char: str) -> bool:
+    return char != "\t" and unicodedata.category(char) in _HIDDEN_CATEGORIES

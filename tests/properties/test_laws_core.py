@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from unittest import mock
@@ -18,7 +19,7 @@ from packrepo.analysis import Chunk, FileAnalysis
 from packrepo.budget import parse_budget
 from packrepo.errors import BudgetError, FlagError, PackError
 from packrepo.flags import BOOLEAN_FLAGS, KNOWN_VARIABLES, Flags
-from packrepo.render import GAP, Block, Renderer, Segment, label
+from packrepo.render import GAP, Block, Renderer, Segment, header_text, label
 from packrepo.selection import Candidate, full_block, select_ladder, select_whole_files
 from packrepo.text import language_of
 from packrepo.tokens import (
@@ -441,7 +442,8 @@ def markdown_of(block: Block, lines: Sequence[str]) -> str:
         body.append("".join(lines[segment.start - 1 : segment.end]))
         previous = segment.end
     language = language_of(block.path)
-    return f"### {block.path} (lines {spans})\n{fence}{language}\n{''.join(body)}{fence}\n\n"
+    heading = header_text(block.path)
+    return f"### {heading} (lines {spans})\n{fence}{language}\n{''.join(body)}{fence}\n\n"
 
 
 @laws(150)
@@ -468,9 +470,9 @@ def test_an_xml_block_parses_and_holds_each_span_verbatim(
     document = renderer.header() + renderer.block(block, lines) + renderer.footer()
     root = ElementTree.fromstring(document.encode("utf-8"))
     assert root.tag == "repository"
-    assert root.get("name") == _XML_FORBIDDEN.sub("\ufffd", title)
+    assert root.get("name") == _XML_FORBIDDEN.sub("\ufffd", header_text(title))
     (file_element,) = root.findall("file")
-    assert file_element.get("path") == block.path
+    assert file_element.get("path") == header_text(block.path)
     spans = file_element.findall("lines")
     assert len(spans) == len(block.segments)
     for element, segment in zip(spans, block.segments, strict=True):
@@ -482,10 +484,21 @@ def test_an_xml_block_parses_and_holds_each_span_verbatim(
 
 
 @laws(100)
+@given(name=st.text(max_size=30))
+def test_header_text_hides_no_control_format_or_separator_character(name: str) -> None:
+    shown = header_text(name)
+    assert all(
+        char == "\t" or unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Zl", "Zp"}
+        for char in shown
+    )
+    assert shown == name or "\\u" in shown
+
+
+@laws(100)
 @given(title=st.text(max_size=30))
 def test_headers_and_footers_are_fixed_and_end_in_a_newline(title: str) -> None:
     markdown, xml = Renderer("markdown", title), Renderer("xml", title)
-    one_line = " ".join(title.split()) or "repository"
+    one_line = header_text(" ".join(title.split())) or "repository"
     assert markdown.header() == (
         f"# Repository pack: {one_line}\n\n"
         "Each file is headed by its path and the line spans shown; ⋮ marks omitted lines.\n\n"

@@ -94,9 +94,7 @@ def load_quality(path: Path, registry: Registry, commit: str | None) -> QualityR
     )
 
 
-def _check_design(
-    path: Path, fields: Fields, budgets: tuple[int, ...], registry: Registry
-) -> None:
+def _check_design(path: Path, fields: Fields, budgets: tuple[int, ...], registry: Registry) -> None:
     """The registry's budgets and seed: a quality run at other budgets, or with questions
     drawn by another seed (a pool chosen among several), is refused."""
     expected = tuple(sorted(parse_budget(label) for label in registry.budgets))

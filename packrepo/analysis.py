@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packrepo.chunking import ChunkSpan, chunk_text, light_python_facts, python_facts, windows
-from packrepo.terms import query_term_counts
+from packrepo.terms import all_term_counts, query_term_counts
 from packrepo.text import DecodedText, longest_backtick_run, split_lines
 from packrepo.tokens import TokenCounter
 
@@ -107,6 +107,16 @@ def chunk_terms(decoded: DecodedText, analysis: FileAnalysis, keep: frozenset[st
     return ChunkTerms(
         counts=tuple(counts for counts, _ in found), lengths=tuple(length for _, length in found)
     )
+
+
+def every_chunk_term(
+    decoded: DecodedText, analysis: FileAnalysis
+) -> tuple[tuple[dict[str, int], ...], tuple[int, ...]]:
+    """Every term's count in each chunk, and each chunk's length in characters: what
+    :func:`chunk_terms` gives for any query, before the query's terms are picked out."""
+    lines = split_lines(decoded.text)
+    texts = ["".join(lines[chunk.start - 1 : chunk.end]) for chunk in analysis.chunks]
+    return tuple(all_term_counts(text) for text in texts), tuple(len(text) for text in texts)
 
 
 def _text_chunks(kind: str, lines: list[str]) -> tuple[ChunkSpan, ...]:

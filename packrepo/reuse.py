@@ -14,9 +14,9 @@ every query, and V3 promises not to hold the tree's text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from packrepo.analysis import ChunkTerms, chunk_terms
+from packrepo.analysis import ChunkTerms, every_chunk_term
 from packrepo.pipeline import AnalysedTree, FileRecord, MemoryStore
 from packrepo.runners import AnalysisRequest
 from packrepo.scan import ScannedFile
@@ -34,6 +34,11 @@ class _Kept:
     tree: AnalysedTree
     texts: dict[str, str]
     known: dict[tuple[object, ...], object]  # the writer's counts and secret findings
+    # Per file, every term's count in each chunk, and each chunk's length: built on the
+    # first query that needs the file, then each query only looks its terms up.
+    terms: dict[str, tuple[tuple[dict[str, int], ...], tuple[int, ...]]] = field(
+        default_factory=dict
+    )
 
 
 _last: _Kept | None = None
@@ -54,7 +59,7 @@ def recall(
     if _last is None or _last.key != key:
         return None
     records = [
-        FileRecord(record.path, record.analysis, _terms(request, record, _last.texts))
+        FileRecord(record.path, record.analysis, _terms(request, record, _last))
         for record in _last.tree.records
     ]
     tree = AnalysedTree(records, _last.tree.skipped.copy(), _last.tree.replaced)
@@ -77,11 +82,20 @@ def forget() -> None:
     _last = None
 
 
-def _terms(
-    request: AnalysisRequest, record: FileRecord, texts: dict[str, str]
-) -> ChunkTerms | None:
+def _terms(request: AnalysisRequest, record: FileRecord, kept: _Kept) -> ChunkTerms | None:
+    """The query's term counts per chunk, as :func:`packrepo.analysis.chunk_terms` gives
+    them (a test holds the two equal), from the file's index of every term."""
     if not request.with_terms:
         return None
-    analysis = record.analysis
-    decoded = DecodedText(texts[record.path], analysis.line_count, analysis.replaced)
-    return chunk_terms(decoded, analysis, request.keep_terms)
+    if record.path not in kept.terms:
+        analysis = record.analysis
+        decoded = DecodedText(kept.texts[record.path], analysis.line_count, analysis.replaced)
+        kept.terms[record.path] = every_chunk_term(decoded, analysis)
+    counts, lengths = kept.terms[record.path]
+    keep = request.keep_terms
+    return ChunkTerms(
+        counts=tuple({t: n for t, n in chunk.items() if t in keep} for chunk in counts)
+        if len(keep) > 8
+        else tuple({t: chunk[t] for t in keep if t in chunk} for chunk in counts),
+        lengths=lengths,
+    )

@@ -69,6 +69,15 @@ def query_term_counts(texts: list[str], keep: frozenset[str]) -> list[tuple[dict
     return results
 
 
+def all_term_counts(text: str) -> dict[str, int]:
+    """How often each term occurs in ``text``: :func:`query_term_counts` for every term."""
+    counts: dict[str, int] = {}
+    for word, times in _counted_words(text):
+        for term in split_identifier(word):
+            counts[term] = counts.get(term, 0) + times
+    return counts
+
+
 def _counted_words(text: str) -> list[tuple[str, int]]:
     words = _WORD.findall(text)
     return (

@@ -306,8 +306,12 @@ def test_previous_artifacts_are_set_aside_not_deleted(tmp_path: Path) -> None:
 
 SIGINT_DRIVER = textwrap.dedent(
     """
+    import signal
     import sys
     from pathlib import Path
+    # A shell gives Ctrl-C its default meaning; a test worker may hand its children SIGINT
+    # ignored, which Python then keeps ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
     from packrepo.registry import load_registry
@@ -326,9 +330,11 @@ def test_sigint_stops_children_cleanly_and_exits_130(tmp_path: Path) -> None:
     driver = SIGINT_DRIVER.format(
         root=str(ROOT), tests=str(ROOT / "tests"), artifacts=str(tmp_path)
     )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PACKREPO_")}
     process = subprocess.Popen(
-        [sys.executable, "-c", driver], stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
+        [sys.executable, "-c", driver], stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=environment,
+    )  # fmt: skip
     log = tmp_path / "pipeline.log"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

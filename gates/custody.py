@@ -177,6 +177,18 @@ class _Walk:
         self.links += 1
         return payload
 
+    def measured(self, name: str, provenance: Provenance, analysis: Provenance) -> None:
+        """Note a measurement the analysis read, and hold it to the analysis's commit.
+
+        Outside a git checkout the analysis knows no commit to hold it to; inside one,
+        `analysis_current` holds the analysis to the checkout."""
+        self.note(name, provenance)
+        if analysis.git_sha != UNKNOWN_COMMIT and provenance.git_sha != analysis.git_sha:
+            self.broken.append(
+                f"{name} was measured at commit {provenance.git_sha[:12]}, the analysis was"
+                f" made for {analysis.git_sha[:12]}"
+            )
+
     def quality(self, payload: bytes, analysis: Provenance) -> None:
         """The quality stage's scores: stamped like a benchmark, measured at the same commit."""
         try:
@@ -186,12 +198,7 @@ class _Walk:
         except EvidenceError as exc:
             self.broken.append(str(exc))
             return
-        self.note(QUALITY_FILE, provenance)
-        if analysis.git_sha != UNKNOWN_COMMIT and provenance.git_sha != analysis.git_sha:
-            self.broken.append(
-                f"{QUALITY_FILE} was measured at commit {provenance.git_sha[:12]}, the analysis"
-                f" was made for {analysis.git_sha[:12]}"
-            )
+        self.measured(QUALITY_FILE, provenance, analysis)
 
     def benchmark(self, name: str, payload: bytes, analysis: Provenance) -> None:
         try:
@@ -201,14 +208,7 @@ class _Walk:
         except EvidenceError as exc:
             self.broken.append(str(exc))
             return
-        self.note(name, provenance)
-        # Outside a git checkout the analysis knows no commit to hold the benchmarks to;
-        # inside one, `analysis_current` holds the analysis to the checkout.
-        if analysis.git_sha != UNKNOWN_COMMIT and provenance.git_sha != analysis.git_sha:
-            self.broken.append(
-                f"{name} was measured at commit {provenance.git_sha[:12]}, the analysis was"
-                f" made for {analysis.git_sha[:12]}"
-            )
+        self.measured(name, provenance, analysis)
         streams = [s for s in provenance.inputs if s.endswith(".jsonl")]
         if not streams:
             self.broken.append(f"{name} names no trial stream it was made from")

@@ -34,13 +34,19 @@ class QualityEffect:
 
     ``multiplier`` scales every score (capped at 1); ``redraw`` is the share of
     questions whose score is drawn afresh (found or not at the baseline's rate),
-    so some are lost and others gained; ``identical`` arms copy the baseline's
+    so some are lost and others gained; ``lose`` and ``find`` (per budget) are the
+    shares of the questions the baseline found that the arm loses (scoring 0) and of
+    those it missed that the arm finds (scoring 1), one draw per question for every
+    budget, so that a question found at one budget tends to be at the larger ones;
+    ``identical`` arms copy the baseline's
     packs byte for byte (performance variants); ``bytes_differ`` marks an arm
     whose packs are not the baseline's (the quality stage's error).
     """
 
     multiplier: float = 1.0
     redraw: float = 0.0
+    lose: tuple[float, ...] = ()
+    find: tuple[float, ...] = ()
     identical: bool = False
     bytes_differ: bool = False
     token_jitter: float = 0.03  # the variant's packs use up to this much less of the budget
@@ -84,6 +90,14 @@ def variant_scores(
         rows = rng.uniform(0.0, 1.0, scores.shape[0]) < effect.redraw
         donors = rng.integers(0, scores.shape[0], int(rows.sum()))
         scores[rows] = np.minimum(1.0, base.scores[donors] * effect.multiplier)
+    if effect.lose or effect.find:
+        lose_draw, find_draw = rng.uniform(0.0, 1.0, (2, scores.shape[0]))
+        for j in range(scores.shape[1]):
+            found = base.scores[:, j] > 0
+            if effect.lose:
+                scores[found & (lose_draw < effect.lose[j]), j] = 0.0
+            if effect.find:
+                scores[~found & (find_draw < effect.find[j]), j] = 1.0
     if effect.token_jitter == 0:
         return scores, base.tokens.copy()
     tokens = base.tokens * rng.uniform(1.0 - effect.token_jitter, 1.0, base.tokens.shape)

@@ -43,7 +43,7 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,70 +53,28 @@ import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
 from analysis.fixtures import benchmark_run, write_run
-from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline, write_quality
+from analysis.quality_fixtures import QualityEffect, variant_scores, write_quality
 from analysis.quality_fixtures import quality_document as make_quality_document
 from benchmarks.artifact import UnitRecord
 from contracts.documents import load_json, read_input
+from gates.simulate_model import (
+    BUDGETS,
+    MACHINE,
+    POOL,
+    QUICK,
+    STANDARD,
+    MeasuredPool,
+    Shape,
+    draw_quality,
+    gain_effect,
+    load_pool,
+    model_pool,
+    simulated_machine,
+    write_pool,
+)
 from packrepo.registry import Registry, load_registry
 
-BUDGETS = (50_000, 120_000, 200_000)
 QA_GATES = "qa_improvement+qa_significance+qa_budget_guard+recall_guard"
-POOL = Path(__file__).with_name("data") / "quality_pool.json"
-
-
-def write_pool(quality_path: Path, output: Path = POOL) -> None:
-    """The measured baseline scores and pack tokens of a quality stage, for the study."""
-    from contracts.documents import write_json_atomically
-
-    document = load_json(read_input(quality_path), str(quality_path))
-    budgets = [str(b) for b in document["budgets"]]
-    baseline = next(a for a in document["arms"].values() if a["intent"] == "baseline")
-    columns = [baseline["budgets"][b] for b in budgets]
-    pool = {
-        "note": "baseline scores and pack tokens per question (rows) and budget (columns),"
-        f" measured by the quality stage at commit {document['provenance']['git_sha'][:12]},"
-        f" {document['profile']} profile; python -m gates.simulate --write-pool",
-        "budgets": document["budgets"],
-        "repositories": [q["repository"] for q in document["questions"]],
-        "scores": [list(row) for row in zip(*(c["score"] for c in columns), strict=True)],
-        "tokens": [list(row) for row in zip(*(c["tokens"] for c in columns), strict=True)],
-    }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(output, pool)
-
-
-@dataclass(frozen=True)
-class Machine:
-    """A simulated noisy machine: how latency and memory vary (log scale)."""
-
-    base_ms: float = 450.0
-    repository_sd: float = 0.5
-    question_sd: float = 0.1
-    budget_factors: tuple[float, ...] = (1.0, 1.08, 1.2)
-    drift_phi: float = 0.95
-    drift_sd: float = 0.01
-    noise_df: float = 3.0
-    # Calibrated so that the A/A run's pooled mean-latency standard error is 2.2%, as
-    # measured on the 2-core machine (README); per budget it is then about 3.5%.
-    noise_scale: float = 0.075
-    memory_mib: float = 60.0
-    memory_sd: float = 0.002
-
-
-MACHINE = Machine()
-
-
-@dataclass(frozen=True)
-class Shape:
-    repositories: int
-    questions: int
-    quality_repositories: int
-    quality_questions: int
-    profile: str
-
-
-STANDARD = Shape(8, 3, 10, 40, "standard")
-QUICK = Shape(2, 3, 2, 40, "quick")
 
 
 @dataclass(frozen=True)
@@ -137,10 +95,10 @@ class Scenario:
 
 
 def scenarios(
-    registry: Registry, alpha: float, family: int, multipliers: Mapping[float, float]
+    registry: Registry, alpha: float, family: int, gains: Mapping[float, QualityEffect]
 ) -> list[Scenario]:
     """The study's cases; V1 stands for a latency variant and V4 for a quality one.
-    ``multipliers`` maps a QA/100k gain to the score multiplier that makes it true."""
+    ``gains`` maps a QA/100k gain to the quality effect that makes it true."""
     latency = next(v.name for v in registry.candidates if v.metric == "latency")
     quality = [v.name for v in registry.candidates if v.intent == "quality"]
     first = quality[0]
@@ -153,15 +111,15 @@ def scenarios(
                  quality={q: QualityEffect(redraw=0.3, token_jitter=0.0) for q in quality}),
         Scenario("qa+20%", f"{first}: QA/100k +20% at every budget, latency unchanged",
                  f"chosen:{first}", "at least 80%", at_least=0.80,
-                 quality={first: _gain(multipliers[0.20])},
+                 quality={first: gains[0.20]},
                  also=((f"gates:{first}:{QA_GATES}", "the QA gates alone"),
                        (f"gates:{first}:latency_non_inferiority", "the latency guards alone"))),
         Scenario("qa+13%", f"{first}: QA/100k +13%, the registry's target", f"gates:{first}:"
                  "qa_significance", "at least 80% (design power)", at_least=0.80,
-                 quality={first: _gain(multipliers[0.13])}),
+                 quality={first: gains[0.13]}),
         Scenario("qa+10%", f"{first}: QA/100k +10%, below the +13% target",
                  f"gates:{first}:{QA_GATES}", "near 0 (reported)",
-                 quality={first: _gain(multipliers[0.10])}),
+                 quality={first: gains[0.10]}),
         Scenario("latency-20%", f"{latency}: -20% latency at every budget", f"chosen:{latency}",
                  "at least 80%", at_least=0.80, latency={latency: (-0.20, -0.20, -0.20)}),
         Scenario("latency-null", "every variant identical: can a neutral latency pass?",
@@ -182,74 +140,6 @@ def scenarios(
                  "0 (exploratory)", at_most=0.0, shape=QUICK,
                  latency={latency: (-0.20, -0.20, -0.20)}),
     ]  # fmt: skip
-
-
-def _gain(multiplier: float) -> QualityEffect:
-    return QualityEffect(multiplier=multiplier, token_jitter=0.0)
-
-
-# --- simulated evidence -------------------------------------------------------------
-
-
-def simulated_machine(
-    machine: Machine, effects: Sequence[float], memory_effect: float, rng: np.random.Generator
-) -> Callable[[UnitRecord, bool, int], tuple[float, float]]:
-    """A measure function for ``analysis.fixtures.benchmark_run``: one run on one machine."""
-    repository = {f"repo{r}": rng.normal(0.0, machine.repository_sd) for r in range(64)}
-    question: dict[tuple[str, str], float] = {}
-    slots = 4096
-    drift = np.zeros(slots)
-    shocks = rng.normal(0.0, machine.drift_sd, slots)
-    for t in range(1, slots):
-        drift[t] = machine.drift_phi * drift[t - 1] + shocks[t]
-    # Heavy tails, cut at 5 scale units so that the mean latency (the truth a ratio of
-    # means estimates) exists: exp of an unbounded t has no mean.
-    draws = stats.t.rvs(machine.noise_df, size=slots, random_state=rng)
-    noise = np.clip(draws, -5.0, 5.0) * machine.noise_scale
-    index = {b: i for i, b in enumerate(BUDGETS)}
-
-    def measure(unit: UnitRecord, is_second: bool, slot: int) -> tuple[float, float]:
-        key = (unit.repository, unit.question_id)
-        if key not in question:
-            question[key] = rng.normal(0.0, machine.question_sd)
-        b = index[unit.budget]
-        log_ms = math.log(machine.base_ms * machine.budget_factors[b])
-        log_ms += repository[unit.repository] + question[key] + drift[slot] + noise[slot]
-        latency_ms = math.exp(log_ms) * ((1.0 + effects[b]) if is_second else 1.0)
-        memory = machine.memory_mib * math.exp(0.3 * repository[unit.repository])
-        memory *= math.exp(rng.normal(0.0, machine.memory_sd))
-        memory *= (1.0 + memory_effect) if is_second else 1.0
-        return latency_ms * 1e6, memory * 1024 * 1024
-
-    return measure
-
-
-def load_pool(path: Path = POOL) -> BaselineScores | None:
-    """The measured baseline scores per question and budget, if the data file is there."""
-    if not path.is_file():
-        return None
-    document = load_json(read_input(path), str(path))
-    return BaselineScores(
-        repositories=tuple(document["repositories"]),
-        scores=np.asarray(document["scores"], dtype=float),
-        tokens=np.asarray(document["tokens"], dtype=float),
-    )
-
-
-def draw_quality(
-    pool: BaselineScores | None, shape: Shape, rng: np.random.Generator
-) -> BaselineScores:
-    """The question pool of one run: measured rows resampled within each repository."""
-    if pool is None:
-        return nested_baseline(shape.quality_repositories, shape.quality_questions, BUDGETS, rng)
-    names = sorted(set(pool.repositories))[: shape.quality_repositories]
-    rows: list[int] = []
-    labels: list[str] = []
-    for name in names:
-        members = [i for i, label in enumerate(pool.repositories) if label == name]
-        rows += list(rng.choice(members, size=shape.quality_questions, replace=True))
-        labels += [name] * shape.quality_questions
-    return BaselineScores(tuple(labels), pool.scores[rows], pool.tokens[rows])
 
 
 # --- one replication through the real CLIs --------------------------------------------
@@ -285,6 +175,7 @@ def replicate(
                 seed=int(rng.integers(2**31)), profile=shape.profile, measure=measure,
             )  # fmt: skip
             write_run(artifacts, registry, run)
+        assert _POOL is not None, "run_study loads the pool in every worker"
         base = draw_quality(_POOL, shape, rng)
         document = make_quality_document(
             registry, scenario.quality, base, BUDGETS, seed=int(rng.integers(2**31)),
@@ -320,12 +211,12 @@ def replicate(
     )
 
 
-_POOL: BaselineScores | None = None
+_POOL: MeasuredPool | None = None
 
 
-def _init_worker(pool_path: str) -> None:
+def _init_worker(pool_path: str, seed: int) -> None:
     global _POOL
-    _POOL = load_pool(Path(pool_path))
+    _POOL = load_pool(Path(pool_path)) or model_pool(seed)
 
 
 def counted(measure: str, outcome: Outcome) -> bool:
@@ -372,10 +263,12 @@ def run_study(
     ]
     counts: dict[tuple[str, str], int] = {}
     if jobs <= 1:
-        _init_worker(str(pool_path))
+        _init_worker(str(pool_path), seed)
         outcomes = [replicate(*task) for task in tasks]
     else:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(pool_path),)) as ex:
+        with ProcessPoolExecutor(
+            jobs, initializer=_init_worker, initargs=(str(pool_path), seed)
+        ) as ex:
             outcomes = list(ex.map(_replicate_star, tasks, chunksize=4))
     for (scenario, *_), outcome in zip(tasks, outcomes, strict=True):
         for measure, _ in _measures(scenario):
@@ -412,22 +305,6 @@ def _replication_seed(seed: int, scenario: int, rep: int) -> int:
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-
-
-def solve_multiplier(base: BaselineScores, gain: float) -> float:
-    """The score multiplier whose capped effect is ``gain`` on QA/100k over the whole pool
-    (tokens unchanged; each repository weighted by its share of a run's questions)."""
-    weights = np.asarray([1.0 / base.repositories.count(r) for r in base.repositories])
-    total = float((weights[:, None] * base.scores).sum())
-
-    def shortfall(k: float) -> float:
-        return float((weights[:, None] * np.minimum(1.0, base.scores * k)).sum()) / total - 1 - gain
-
-    low, high = 1.0, 1.0 + 4 * gain + 1.0
-    for _ in range(80):
-        middle = (low + high) / 2
-        low, high = (middle, high) if shortfall(middle) < 0 else (low, middle)
-    return (low + high) / 2
 
 
 def study_registry(directory: Path, pyproject: Path, samples: int = 50) -> Path:
@@ -475,9 +352,8 @@ def coverage_study(
     truth = math.log(0.8)
     counts: dict[tuple[str, str, float], int] = {}
     rng = np.random.default_rng(seed)
-    pool = load_pool()
-    base_pool = pool or nested_baseline(10, 40, BUDGETS, np.random.default_rng([seed, 1]))
-    k = solve_multiplier(base_pool, 0.20)
+    pool = load_pool() or model_pool(seed)
+    gain = gain_effect(pool, 0.20)
     for rep in range(replications):
         units, questions, _, budgets = _standard_units()
         measure = simulated_machine(MACHINE, (-0.2, -0.2, -0.2), 0.0, rng)
@@ -493,7 +369,7 @@ def coverage_study(
             "latency at 120k (24 units)": (budgets == 120_000, None),
         }
         drawn = draw_quality(pool, STANDARD, rng)
-        scores_v = np.minimum(1.0, drawn.scores * k)
+        scores_v, _ = variant_scores(drawn, gain, rng)
         for level in levels:
             for label, (mask, clusters) in cells.items():
                 ratio = LogRatio.mean_ratio(variant[mask], base[mask], label)
@@ -593,10 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     registry = load_registry(args.config)
     thresholds = thresholds_from_registry(registry)
     family = len(gated_bounds(registry, thresholds, registry.budgets))
-    pool = load_pool()
-    base = pool or nested_baseline(10, 40, BUDGETS, np.random.default_rng([args.seed, 1]))
-    multipliers = {gain: solve_multiplier(base, gain) for gain in (0.10, 0.13, 0.20)}
-    chosen = scenarios(registry, thresholds.alpha, family, multipliers)
+    pool = load_pool() or model_pool(args.seed)
+    gains = {gain: gain_effect(pool, gain) for gain in (0.10, 0.13, 0.20)}
+    chosen = scenarios(registry, thresholds.alpha, family, gains)
     if args.scenarios:
         wanted = set(args.scenarios.split(","))
         chosen = [s for s in chosen if s.name in wanted]
@@ -604,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"command: python -m gates.simulate {' '.join(argv)}".rstrip()
         + f"\nregistry: alpha {thresholds.alpha:g} one-sided, {family} gated bounds, each at"
         f" {1 - thresholds.alpha / family:.5f}; quality scores from"
-        f" {'the measured pool ' + str(POOL) if pool else 'the nested model (no measured pool)'}"
+        f" {pool.note}"
     )
     with tempfile.TemporaryDirectory(prefix="e2e-registry-") as scratch:
         path = study_registry(Path(scratch), args.config)

@@ -215,7 +215,7 @@ def plan_tasks(
 
 
 # Questions per query-aware task: fixed, so the cache keys do not depend on the core count.
-QUESTIONS_PER_TASK = 8
+QUESTIONS_PER_TASK = 20
 
 
 def _shares(items: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -165,8 +165,10 @@ def pack_to(
             options, scanned.files, cache, terms, fixed, counter, renderer, trust_snapshot=True
         )
     except StaleAnalysis:
-        # The V1 snapshot described a file that has since changed under an unchanged stat
-        # signature: a miss, so analyse again reading every file (and save a true snapshot).
+        # The V1 snapshot (or the tree kept from the last query) described a file that has
+        # since changed under an unchanged stat signature: a miss, so analyse again reading
+        # every file (and save a true snapshot).
+        reuse.forget()
         if cache is not None:
             cache.stats = CacheStats()
         tree, writer, blocks, exact = _analyse_and_fit(
@@ -206,14 +208,17 @@ def _analyse_and_fit(
         with_terms=bool(terms),
         keep_terms=frozenset(terms),
     )
-    # With V1 on, its cache is the reuse (and must see every pack, for other processes).
-    reusable = options.flags.hybrid_mode and not options.flags.memory_optimization and cache is None
-    key = reuse.tree_key(options.root, files, request, options.max_file_bytes)
-    recalled = reuse.recall(key, request, options.max_file_bytes) if reusable else None
+    reusable = options.flags.hybrid_mode
+    flags = options.flags
+    arm = (flags.memory_optimization, flags.compression, cache.directory if cache else None)
+    key = reuse.tree_key(options.root, files, request, options.max_file_bytes, arm)
+    recalled = reuse.recall(key, request) if reusable else None
     store: TextStore
     known: dict[tuple[object, ...], object] = {}
     if recalled is not None:
         tree, store, known = recalled
+        if cache is not None:  # the first pack brought the V1 cache up to date for this tree
+            cache.stats.hits += len(tree.records)
     else:
         store = _store(options.flags, options.max_file_bytes)
         tree = analyse_tree(
@@ -226,7 +231,7 @@ def _analyse_and_fit(
             max_file_bytes=options.max_file_bytes,
             trust_snapshot=trust_snapshot,
         )
-        if reusable and isinstance(store, MemoryStore):
+        if reusable:
             reuse.remember(key, tree, store, known)
     writer = Writer(
         renderer,

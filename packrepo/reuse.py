@@ -8,8 +8,12 @@ PageRank, the ladder). The key is every scanned file's path and stat signature (
 mtime, ctime, inode, device), so any change to the tree is a miss; the texts are the
 ones read and checked on the first pack.
 
-Only hybrid packs that hold their texts use it: a query-agnostic pack is the same text for
-every query, and V3 promises not to hold the tree's text.
+Only hybrid packs use it: a query-agnostic pack is the same text for every query. What the
+texts are kept as is the store's choice, so the arm's promises hold between packs as within
+one: the baseline's store keeps decoded texts, V3 with compression keeps its compressed
+bytes, and V3 without it keeps none (each text is read again and checked against its key).
+With V1 on, a recalled tree stands for its disk cache, which the first pack brought up to
+date; the manifest counts every file as a cache hit.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from packrepo.analysis import ChunkTerms, every_chunk_term
-from packrepo.pipeline import AnalysedTree, FileRecord, MemoryStore
+from packrepo.pipeline import AnalysedTree, CompressedStore, FileRecord, MemoryStore, TextStore
 from packrepo.runners import AnalysisRequest
 from packrepo.scan import ScannedFile
 from packrepo.text import DecodedText
 
-# Texts kept between packs, at most: about 16M tokens of source.
+# Text kept between packs, at most (characters, or compressed bytes): about 16M tokens.
 MAX_KEPT_CHARS = 80_000_000
 
 TreeKey = tuple[object, ...]
@@ -32,7 +36,7 @@ TreeKey = tuple[object, ...]
 class _Kept:
     key: TreeKey
     tree: AnalysedTree
-    texts: dict[str, str]
+    store: TextStore
     known: dict[tuple[object, ...], object]  # the writer's counts and secret findings
     # Per file, every term's count in each chunk, and each chunk's length: built on the
     # first query that needs the file, then each query only looks its terms up.
@@ -45,17 +49,24 @@ _last: _Kept | None = None
 
 
 def tree_key(
-    root: str, files: tuple[ScannedFile, ...], request: AnalysisRequest, max_file_bytes: int
+    root: str,
+    files: tuple[ScannedFile, ...],
+    request: AnalysisRequest,
+    max_file_bytes: int,
+    arm: tuple[object, ...],
 ) -> TreeKey:
+    """``arm``: what decides the store and the V1 cache (memory optimisation, compression,
+    the cache's directory), so a pack only recalls a tree kept the way its own flags keep
+    it, and a V1 pack only one whose analysis its cache already holds."""
     signatures = tuple((file.path, file.signature) for file in files)
-    return (root, request.encoding, request.detailed, max_file_bytes, signatures)
+    return (root, request.encoding, request.detailed, max_file_bytes, arm, signatures)
 
 
 def recall(
-    key: TreeKey, request: AnalysisRequest, max_file_bytes: int
-) -> tuple[AnalysedTree, MemoryStore, dict[tuple[object, ...], object]] | None:
-    """The kept tree with this query's term counts, a store over its texts, and what the
-    writer learnt about its blocks; or None."""
+    key: TreeKey, request: AnalysisRequest
+) -> tuple[AnalysedTree, TextStore, dict[tuple[object, ...], object]] | None:
+    """The kept tree with this query's term counts, its store, and what the writer learnt
+    about its blocks; or None."""
     if _last is None or _last.key != key:
         return None
     records = [
@@ -63,18 +74,26 @@ def recall(
         for record in _last.tree.records
     ]
     tree = AnalysedTree(records, _last.tree.skipped.copy(), _last.tree.replaced)
-    return tree, MemoryStore(max_file_bytes, texts=_last.texts), _last.known
+    return tree, _last.store, _last.known
 
 
 def remember(
-    key: TreeKey, tree: AnalysedTree, store: MemoryStore, known: dict[tuple[object, ...], object]
+    key: TreeKey, tree: AnalysedTree, store: TextStore, known: dict[tuple[object, ...], object]
 ) -> None:
     global _last
-    if store.locations or sum(map(len, store.texts.values())) > MAX_KEPT_CHARS:
-        _last = None  # some texts were not held (V1 hits) or too many are
+    if _held(store) > MAX_KEPT_CHARS:
+        _last = None
         return
     plain = [FileRecord(record.path, record.analysis, None) for record in tree.records]
-    _last = _Kept(key, AnalysedTree(plain, tree.skipped.copy(), tree.replaced), store.texts, known)
+    _last = _Kept(key, AnalysedTree(plain, tree.skipped.copy(), tree.replaced), store, known)
+
+
+def _held(store: TextStore) -> int:
+    if isinstance(store, MemoryStore):
+        return sum(map(len, store.texts.values()))
+    if isinstance(store, CompressedStore):
+        return sum(map(len, store.blobs.values()))
+    return 0
 
 
 def forget() -> None:
@@ -89,7 +108,7 @@ def _terms(request: AnalysisRequest, record: FileRecord, kept: _Kept) -> ChunkTe
         return None
     if record.path not in kept.terms:
         analysis = record.analysis
-        decoded = DecodedText(kept.texts[record.path], analysis.line_count, analysis.replaced)
+        decoded = DecodedText(kept.store.text(record.path), analysis.line_count, analysis.replaced)
         kept.terms[record.path] = every_chunk_term(decoded, analysis)
     counts, lengths = kept.terms[record.path]
     keep = request.keep_terms

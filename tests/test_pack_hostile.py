@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from packrepo import Flags, PackError, pack
+from packrepo import Flags, PackError, pack, reuse
 from packrepo import packer as packer_module
 from packrepo.ignore import MAX_PATTERNS
 from packrepo.scan import ScanResult, scan
@@ -204,6 +204,7 @@ def test_a_tampered_cache_field_never_changes_the_pack(
     expected = pack(tiny_repo, budget, "token budget", flags=uncached).text
     assert pack(tiny_repo, budget, "token budget", flags=flags).text == expected
     assert tamper(cache, TAMPERINGS[tampering]) > 0
+    reuse.forget()  # the warm pack must read the tampered disk cache, not the tree kept in memory
     warm = pack(tiny_repo, budget, "token budget", flags=flags)
     assert warm.text == expected
     assert "### evil.py" not in warm.text.replace("```\n### evil.py", "")

@@ -203,3 +203,62 @@ def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
     changed = pack(tiny_repo, 1200, "module step value", flags=hybrid)
     assert calls["analyse"] == 3
     assert "def changed" in changed.text or "pkg/mod3.py" not in changed.text
+
+
+@pytest.mark.parametrize(
+    "arm",
+    ["V4", "V4+V3", "V4+V3+compression", "V5"],
+)
+def test_every_query_aware_arm_reuses_the_tree_and_packs_the_cold_bytes(
+    tiny_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arm: str
+) -> None:
+    from packrepo import packer, reuse
+    from packrepo.pipeline import CompressedStore, MemoryStore, RereadStore
+
+    flags = {
+        "V4": Flags(policy_v2=True, hybrid_mode=True),
+        "V4+V3": Flags(policy_v2=True, hybrid_mode=True, memory_optimization=True),
+        "V4+V3+compression": Flags(
+            policy_v2=True, hybrid_mode=True, memory_optimization=True, compression=True
+        ),
+        "V5": Flags(
+            policy_v2=True, hybrid_mode=True, memory_optimization=True, compression=True,
+            aggressive_caching=True, parallel_processing=True, batch_size=4,
+            cache_dir=str(tmp_path / "cache"),
+        ),
+    }[arm]  # fmt: skip
+    kept = {"V4": MemoryStore, "V4+V3": RereadStore}.get(arm, CompressedStore)
+    calls = Counter()
+    real = packer.analyse_tree
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls["analyse"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(packer, "analyse_tree", counted)
+    reuse.forget()
+    pack(tiny_repo, 1200, "token budget", flags=flags)
+    assert isinstance(reuse._last.store, kept)  # V3 keeps what its store keeps, no more
+    asked = [(q, b) for q in ("module step", "value") for b in (900, 1200)]
+    warm = [pack(tiny_repo, b, q, flags=flags) for q, b in asked]
+    assert calls["analyse"] == 1
+    if flags.aggressive_caching:  # the kept tree stands for the V1 cache: every file a hit
+        assert warm[0].manifest["cache"]["hits"] > 0
+        assert warm[0].manifest["cache"]["misses"] == 0
+    cold = []
+    for q, b in asked:
+        reuse.forget()
+        cold.append(pack(tiny_repo, b, q, flags=flags))
+    assert [p.text for p in warm] == [p.text for p in cold]
+    assert [p.manifest["items"] for p in warm] == [p.manifest["items"] for p in cold]
+
+
+def test_a_tree_kept_by_one_arm_is_never_recalled_by_another(tiny_repo: Path) -> None:
+    from packrepo import reuse
+
+    reuse.forget()
+    pack(tiny_repo, 1200, "token budget", flags=Flags(policy_v2=True, hybrid_mode=True))
+    key = reuse._last.key
+    pack(tiny_repo, 1200, "token budget", flags=Flags(policy_v2=True, hybrid_mode=True,
+                                                      memory_optimization=True))  # fmt: skip
+    assert reuse._last.key != key  # V3 analysed afresh instead of holding the V4 texts

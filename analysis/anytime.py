@@ -8,8 +8,9 @@ McAuliffe & Sekhon (2021, "Time-uniform, nonparametric, nonasymptotic
 confidence sequences", Ann. Statist. 49(2), 1055-1080): the mixture over
 ``lambda`` of ``exp(lambda S_V - lambda^2 V / 2)`` is a nonnegative
 supermartingale for 1-sub-Gaussian increments, and Ville's inequality bounds
-the probability that it ever exceeds ``1 / alpha``. It costs width: at the
-``n`` it is tuned for, the bound is about 1.5 times the fixed-n z quantile.
+the probability that it ever exceeds ``1 / alpha``. It costs width: tuned for
+``n = 100``, its radius at ``n = 10, 100, 1000`` is 1.97, 1.55, 1.65 times the
+fixed-n z quantile at ``a = 0.025`` and 1.51, 1.29, 1.35 times at ``0.025 / 32``.
 """
 
 from __future__ import annotations

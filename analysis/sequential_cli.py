@@ -131,8 +131,9 @@ def _simulation_lines(
 ) -> list[str]:
     model = "Gaussian increments" if fixed_units is None else f"{fixed_units} units, t statistics"
     lines = [
-        f"simulation: {replications} replications, seed {seed}, {model}",
-        f"{'effect':>6} {'established':>11} {'futile':>8} {'no futility':>11} {'E[n]/n_fixed':>12}",
+        f"simulation: {replications} replications, seed {seed}, {model};"
+        " established with futility obeyed, and if futility is ignored",
+        f"{'effect':>6} {'established':>11} {'futile':>8} {'if ignored':>11} {'E[n]/n_fixed':>12}",
     ]
     for multiple in (0.0, 1.0):
         result = simulate_design(

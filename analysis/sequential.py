@@ -231,8 +231,9 @@ def decide(
     se, log_estimate = float(estimate.standard_error), float(estimate.log_estimate)
     if not (math.isfinite(se) and se >= 0.0 and math.isfinite(log_estimate)):
         raise AnalysisInputError(f"`estimate` must be finite with se >= 0; got {estimate}")
-    is_final = (float(fractions[-1]) >= 1.0) if final is None else final
-    bounds = design_boundaries(design, fractions, final=is_final)
+    looks = validated_fractions(fractions)
+    is_final = looks[-1] >= 1.0 if final is None else final
+    bounds = design_boundaries(design, looks, final=is_final)
     sign = 1.0 if comparison.side == "upper" else -1.0
     distance = sign * (math.log1p(comparison.threshold) - log_estimate)
     t_statistic = distance / se if se > 0.0 else math.copysign(math.inf, distance) * (distance != 0)

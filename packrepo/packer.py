@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from packrepo import reuse
 from packrepo.budget import parse_budget
@@ -23,7 +23,7 @@ from packrepo.cache import AnalysisCache, CacheStats, default_cache_dir, private
 from packrepo.errors import BudgetError, PackError
 from packrepo.flags import Flags
 from packrepo.heuristics import FileFacts, heuristic_scores, import_graph
-from packrepo.hybrid import ChunkStats, hybrid_scores
+from packrepo.hybrid import ChunkStats, HybridScores, hybrid_scores
 from packrepo.overview import directory_overview
 from packrepo.pipeline import (
     AnalysedTree,
@@ -242,7 +242,9 @@ def _analyse_and_fit(
         allow_secrets=options.allow_secrets,
         known=known,
     )
-    selection = _select(tree.records, terms, options, writer.estimate, options.budget - fixed)
+    selection = _select(
+        tree.records, terms, options, writer.estimate, options.budget - fixed, known
+    )
     blocks, exact = writer.fit(selection, fixed)
     return tree, writer, blocks, exact
 
@@ -299,10 +301,15 @@ def _select(
     options: _Options,
     estimate: Callable[[Block], int],
     room: int,
+    known: dict[tuple[object, ...], object],
 ) -> Selection:
-    facts = [FileFacts(record.path, record.analysis) for record in records]
-    graph = import_graph(facts)
-    heuristic = heuristic_scores(facts, graph)
+    """The blocks to offer the writer. ``known`` is shared by the packs of one unchanged
+    tree (packrepo/reuse.py): the import graph and heuristics depend on the tree alone,
+    and the hybrid scores on the tree and the query, not on the budget."""
+    graph, heuristic = cast(
+        tuple[dict[str, tuple[str, ...]], dict[str, float]],
+        _remembered(known, ("graph",), lambda: _graph_and_heuristics(records)),
+    )
     if not options.flags.hybrid_mode:
         candidates = [Candidate(r.path, r.analysis, heuristic[r.path]) for r in records]
         return select_whole_files(candidates, room, estimate)
@@ -315,7 +322,12 @@ def _select(
         else [ChunkStats(counts={}, length=0) for _ in record.analysis.chunks]
         for record in records
     }
-    scores = hybrid_scores(chunks, terms, graph, heuristic)
+    scores = cast(
+        HybridScores,
+        _remembered(
+            known, ("hybrid", terms), lambda: hybrid_scores(chunks, terms, graph, heuristic)
+        ),
+    )
     candidates = [
         Candidate(r.path, r.analysis, scores.file_scores[r.path], scores.chunk_scores[r.path])
         for r in records
@@ -331,6 +343,22 @@ def _select(
         ]
         return select_whole_files(blended, room, estimate)
     return select_ladder(candidates, room, estimate, options.flags.adaptive_threshold)
+
+
+def _remembered(
+    known: dict[tuple[object, ...], object], key: tuple[object, ...], make: Callable[[], object]
+) -> object:
+    if key not in known:
+        known[key] = make()
+    return known[key]
+
+
+def _graph_and_heuristics(
+    records: list[FileRecord],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
+    facts = [FileFacts(record.path, record.analysis) for record in records]
+    graph = import_graph(facts)
+    return graph, heuristic_scores(facts, graph)
 
 
 def _manifest(

@@ -38,8 +38,8 @@ class Writer:
         self.renderer = renderer
         self.allow_secrets = allow_secrets
         self.withheld: dict[str, str] = {}  # path -> the kind of secret it holds
-        # Exact counts and secret findings of rendered blocks, shared between packs of
-        # one unchanged tree (packrepo/reuse.py): a block's text is the same every time.
+        # Exact counts, framing counts and secret findings of rendered blocks, shared between
+        # packs of one unchanged tree (packrepo/reuse.py): a block's text is the same every time.
         self._known: dict[tuple[object, ...], object] = {} if known is None else known
         self.counter = counter
         self.store = store
@@ -50,7 +50,6 @@ class Writer:
             {} if keep_rendered else None
         )
         self._estimates: dict[tuple[str, tuple[Segment, ...]], int] = {}
-        self._first_framing: dict[tuple[str, Segment], int] = {}
         self._extra_segment = self._extra_segment_cost()
 
     def estimate(self, block: Block) -> int:
@@ -63,12 +62,12 @@ class Writer:
         key = (block.path, block.segments)
         estimate = self._estimates.get(key)
         if estimate is None:
-            first = (block.path, block.segments[0])
-            framing = self._first_framing.get(first)
-            if framing is None:
-                single = Block(block.path, block.segments[:1], block.backticks, 0)
+            single = Block(block.path, block.segments[:1], block.backticks, 0)
+            first = ("framing", *_text_key(self.renderer, single))
+            framing = self._known.get(first)
+            if not isinstance(framing, int):
                 framing = self.counter.count(self.renderer.framing(single))
-                self._first_framing[first] = framing
+                self._known[first] = framing
             framing += self._extra_segment * (len(block.segments) - 1)
             estimate = framing + sum(segment.tokens for segment in block.segments)
             self._estimates[key] = estimate

@@ -52,6 +52,7 @@ from benchmarks.profiles import Profile
 from benchmarks.quality_cache import ScoreCache, code_digest
 from contracts.documents import SCHEMA
 from contracts.names import KINDS, QUALITY_FILE
+from contracts.progress import ProgressReporter
 from contracts.provenance import current_provenance
 from packrepo.registry import Registry
 
@@ -254,6 +255,7 @@ def run_tasks(
         else:
             results[task] = tuple(Scored(**row) for row in found)
     note(f"quality: {len(results)} of {len(tasks)} tasks cached; {len(missing)} to pack")
+    reporter = ProgressReporter("tasks", len(missing))  # to the orchestrator, when it asks
     if missing:
         # Longest first: query-aware shares dominate; the short ones fill the gaps.
         missing.sort(key=lambda t: -len(t.questions) * len(t.budgets) * (t.query_aware + 0.05))
@@ -261,6 +263,7 @@ def run_tasks(
             cache.put(task.key, [s.__dict__ for s in scored])
             results[task] = scored
             note(f"quality: {done}/{len(missing)} packed ({task.arm} on {task.repository})")
+            reporter.update(done)
     return Outcome(results, len(tasks) - len(missing), len(missing), time.perf_counter() - started)
 
 

@@ -68,6 +68,19 @@ def test_a_rerun_on_unchanged_code_reads_every_score_from_the_cache(
     assert first == second
 
 
+def test_the_orchestrator_is_told_how_many_tasks_are_packed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contracts.progress import PROGRESS_ENV, PROGRESS_VERSION, parse_event
+
+    monkeypatch.setenv(PROGRESS_ENV, str(PROGRESS_VERSION))
+    run_stage(tmp_path)
+    events = [parse_event(line) for line in capsys.readouterr().err.splitlines()]
+    counts = [(e.what, e.done, e.total) for e in events if e is not None]
+    assert counts[0][:2] == ("tasks", 0)
+    assert counts[-1][1] == counts[-1][2] > 0  # the last line says every task is packed
+
+
 def _scored(digest: str) -> Scored:
     return Scored("q1", 1000, 0.5, 900, digest)
 

@@ -178,12 +178,11 @@ def test_v4_keeps_whole_files_on_a_tree_of_at_most_three_rooms(tmp_path: Path) -
     assert {item["mode"] for item in large.manifest["items"]} != {"full"}
 
 
-def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
-    tiny_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from packrepo import packer, reuse
+def _count_analyses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the packer's tree analyses (a recalled tree is not analysed again)."""
+    from packrepo import packer
 
-    calls = Counter()
+    calls: Counter[str] = Counter()
     real = packer.analyse_tree
 
     def counted(*args: Any, **kwargs: Any) -> Any:
@@ -191,6 +190,15 @@ def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(packer, "analyse_tree", counted)
+    return calls
+
+
+def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
+    tiny_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from packrepo import reuse
+
+    calls = _count_analyses(monkeypatch)
     hybrid = Flags(policy_v2=True, hybrid_mode=True)
     reuse.forget()
     pack(tiny_repo, 1200, "token budget", flags=hybrid)
@@ -212,7 +220,7 @@ def test_a_second_query_reuses_the_tree_analysis_and_packs_the_same_bytes(
 def test_every_query_aware_arm_reuses_the_tree_and_packs_the_cold_bytes(
     tiny_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arm: str
 ) -> None:
-    from packrepo import packer, reuse
+    from packrepo import reuse
     from packrepo.pipeline import CompressedStore, MemoryStore, RereadStore
 
     flags = {
@@ -228,14 +236,7 @@ def test_every_query_aware_arm_reuses_the_tree_and_packs_the_cold_bytes(
         ),
     }[arm]  # fmt: skip
     kept = {"V4": MemoryStore, "V4+V3": RereadStore}.get(arm, CompressedStore)
-    calls = Counter()
-    real = packer.analyse_tree
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls["analyse"] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(packer, "analyse_tree", counted)
+    calls = _count_analyses(monkeypatch)
     reuse.forget()
     pack(tiny_repo, 1200, "token budget", flags=flags)
     assert isinstance(reuse._last.store, kept)  # V3 keeps what its store keeps, no more

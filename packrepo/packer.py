@@ -208,8 +208,8 @@ def _analyse_and_fit(
         with_terms=bool(terms),
         keep_terms=frozenset(terms),
     )
-    reusable = options.flags.hybrid_mode
     flags = options.flags
+    reusable = flags.hybrid_mode
     arm = (flags.memory_optimization, flags.compression, cache.directory if cache else None)
     key = reuse.tree_key(options.root, files, request, options.max_file_bytes, arm)
     recalled = reuse.recall(key, request) if reusable else None
@@ -313,19 +313,12 @@ def _select(
     if not options.flags.hybrid_mode:
         candidates = [Candidate(r.path, r.analysis, heuristic[r.path]) for r in records]
         return select_whole_files(candidates, room, estimate)
-    chunks = {
-        record.path: [
-            ChunkStats(counts=counts, length=length)
-            for counts, length in zip(record.terms.counts, record.terms.lengths, strict=True)
-        ]
-        if record.terms is not None
-        else [ChunkStats(counts={}, length=0) for _ in record.analysis.chunks]
-        for record in records
-    }
     scores = cast(
         HybridScores,
         _remembered(
-            known, ("hybrid", terms), lambda: hybrid_scores(chunks, terms, graph, heuristic)
+            known,
+            ("hybrid", terms),
+            lambda: hybrid_scores(_chunk_stats(records), terms, graph, heuristic),
         ),
     )
     candidates = [
@@ -351,6 +344,18 @@ def _remembered(
     if key not in known:
         known[key] = make()
     return known[key]
+
+
+def _chunk_stats(records: list[FileRecord]) -> dict[str, list[ChunkStats]]:
+    return {
+        record.path: [
+            ChunkStats(counts=counts, length=length)
+            for counts, length in zip(record.terms.counts, record.terms.lengths, strict=True)
+        ]
+        if record.terms is not None
+        else [ChunkStats(counts={}, length=0) for _ in record.analysis.chunks]
+        for record in records
+    }
 
 
 def _graph_and_heuristics(

@@ -37,12 +37,17 @@ class _Kept:
     key: TreeKey
     tree: AnalysedTree
     store: TextStore
-    known: dict[tuple[object, ...], object]  # the writer's counts and secret findings
+    # What packs of this tree learnt: the writer's counts and secret findings, the import
+    # graph, the heuristics and each query's hybrid scores (packrepo/packer.py).
+    known: dict[tuple[object, ...], object]
     # Per file, every term's count in each chunk, and each chunk's length: built on the
     # first query that needs the file, then each query only looks its terms up.
     terms: dict[str, tuple[tuple[dict[str, int], ...], tuple[int, ...]]] = field(
         default_factory=dict
     )
+    # The records of the last query asked, with its term counts: the same question at
+    # another budget looks nothing up again.
+    asked: dict[frozenset[str], list[FileRecord]] = field(default_factory=dict)
 
 
 _last: _Kept | None = None
@@ -69,11 +74,16 @@ def recall(
     about its blocks; or None."""
     if _last is None or _last.key != key:
         return None
-    records = [
-        FileRecord(record.path, record.analysis, _terms(request, record, _last))
-        for record in _last.tree.records
-    ]
-    tree = AnalysedTree(records, _last.tree.skipped.copy(), _last.tree.replaced)
+    asked = request.keep_terms if request.with_terms else frozenset()
+    records = _last.asked.get(asked)
+    if records is None:
+        records = [
+            FileRecord(record.path, record.analysis, _terms(request, record, _last))
+            for record in _last.tree.records
+        ]
+        _last.asked.clear()
+        _last.asked[asked] = records
+    tree = AnalysedTree(list(records), _last.tree.skipped.copy(), _last.tree.replaced)
     return tree, _last.store, _last.known
 
 

@@ -289,7 +289,7 @@ def _warmups(
                     pack_tokens=1,
                     latency_ns=10**12,
                     peak_rss_bytes=10**12,
-                    memory_method="linux-clear-refs-vmhwm",
+                    memory_method="linux-vmhwm-above-ready",
                     gold_lines=10,
                     present_lines=0,
                     unverified_lines=0,
@@ -337,7 +337,7 @@ def _trial(
         pack_tokens=base.tokens,
         latency_ns=int(latency),
         peak_rss_bytes=int(memory),
-        memory_method="linux-clear-refs-vmhwm",
+        memory_method="linux-vmhwm-above-ready",
         gold_lines=gold,
         present_lines=round(score * gold),
         unverified_lines=0,
@@ -352,7 +352,7 @@ def _environment(
         worker: dict[str, object] = {
             "fastpath_env": dict(arm.flags),
             "effective_flags": dict(arm.flags),
-            "memory_method": "linux-clear-refs-vmhwm",
+            "memory_method": "linux-vmhwm-above-ready",
             "python": "3.11.7",
         }
         if arm.name in arm_hosts:

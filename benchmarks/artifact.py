@@ -27,7 +27,7 @@ from contracts.provenance import Provenance, parse_provenance
 
 ARTIFACT_SCHEMA = SCHEMA
 ARTIFACT_KIND = BENCHMARK_KIND
-MEMORY_METHODS = ("linux-clear-refs-vmhwm", "ru-maxrss-since-start")
+MEMORY_METHODS = ("linux-vmhwm-above-ready", "ru-maxrss-above-ready")
 
 T = TypeVar("T")
 

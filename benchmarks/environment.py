@@ -80,6 +80,7 @@ def fingerprint(arms: Sequence[Arm], workers: dict[str, dict[str, Any]]) -> dict
                 "fastpath_env": ready.get("fastpath_env"),
                 "effective_flags": ready.get("effective_flags"),
                 "memory_method": ready.get("memory_method"),
+                "rss_ready_bytes": ready.get("rss_ready_bytes"),
                 "python": ready.get("python"),
             }
             for name, ready in workers.items()

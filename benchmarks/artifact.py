@@ -247,7 +247,8 @@ def _parse_unit(value: Any, where: str) -> UnitRecord:
     )
 
 
-def _parse_trial(value: Any, where: str) -> Trial:
+def parse_trial(value: Any, where: str) -> Trial:
+    """One trial record, validated; ``where`` names it in errors."""
     check = _Check(value, where)
     ok = check.flag("ok")
     trial = Trial(
@@ -347,7 +348,7 @@ def _parse(document: Any) -> Artifact:
         oracle=check.mapping("oracle"),
         environment=check.mapping("environment"),
         units=check.items("units", _parse_unit),
-        trials=check.items("trials", _parse_trial),
+        trials=check.items("trials", parse_trial),
         summaries=check.items("summaries", _parse_summary),
         timings=check.mapping("timings"),
         provenance=Provenance("", "", 0.0),  # parsed by parse_artifact, with the file's name

@@ -27,6 +27,7 @@ from benchmarks.peers_stage import PEERS_KIND, write_peers
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
 from benchmarks.quality import QualityConfig, QualityError, default_jobs, evaluate_quality
 from benchmarks.quality_table import quality_markdown
+from benchmarks.resume import ResumeError
 from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
 from contracts.documents import read_document, write_json_atomically
 from contracts.errors import EvidenceError
@@ -45,6 +46,7 @@ _EXPECTED_ERRORS = (
     EvidenceError,
     PeerError,
     RegistryError,
+    ResumeError,
     WorkerError,
 )
 
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, required=True, help="artifact path (JSON)")
     run.add_argument("--trial-timeout", type=float, default=600.0, help="seconds per trial")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run whose trials are in <output>.jsonl"
+        " (same variant, seed, profile, budgets and code; refused otherwise)",
+    )
 
     quality = commands.add_parser(
         "quality", help="R1q: score every arm on the whole question pool (untimed, cached)"
@@ -138,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         trial_timeout_s=args.trial_timeout,
         progress=not args.no_progress,
         config_path=args.registry,
+        resume=args.resume,
     )
     artifact = run_benchmark(config)
     for summary in artifact.summaries:
@@ -295,5 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmarks: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("benchmarks: interrupted; trials measured so far are in the .jsonl", file=sys.stderr)
+        print(
+            "benchmarks: interrupted; the trials measured so far are in the .jsonl:"
+            " the same command with --resume continues the run",
+            file=sys.stderr,
+        )
         return EXIT_ERROR

@@ -2,8 +2,8 @@
 
 The flow of one run (R0 for the baseline, R1 for a variant):
 
-1. the profile's repositories are fetched and extracted (``benchmarks.corpus``)
-   and their question sets prepared (``benchmarks.oracle``), both cached;
+1. the profile's repositories are fetched and extracted and their question sets
+   prepared (``benchmarks.preparation``), both cached;
 2. two arms are planned from the registry: baseline against the variant, or
    baseline against a second baseline worker for the A/A noise floor;
 3. each arm gets its own worker process (``benchmarks.arms``);
@@ -11,6 +11,8 @@ The flow of one run (R0 for the baseline, R1 for a variant):
    (``benchmarks.schedule``); each trial is appended to ``<output>.jsonl``
    as soon as it is measured;
 5. the artifact (trials, summaries, environment) is written atomically.
+
+An interrupted run continues with ``--resume`` (``benchmarks.resume``).
 """
 
 from __future__ import annotations
@@ -31,23 +33,26 @@ from benchmarks.artifact import (
     ArmSpec,
     Artifact,
     CorpusRef,
-    GoldRef,
     Trial,
-    UnitRecord,
     trial_to_json,
     write_artifact,
 )
-from benchmarks.corpus import Corpus, CorpusEntry, ensure_verified_tree
+from benchmarks.corpus import Corpus
 from benchmarks.environment import fingerprint, load_average
 from benchmarks.oracle import (
     ORACLE_VERSION,
     QUESTION_POOL,
-    Question,
-    QuestionSet,
-    ensure_question_set,
+)
+from benchmarks.preparation import (
+    Repository,
+    plan_units,
+    prepare_repositories,
+    unit_records,
+    warmup_units,
 )
 from benchmarks.profiles import Profile
-from benchmarks.schedule import ScheduledTrial, Unit, interleave, make_units
+from benchmarks.resume import Resumed, measurement_code, read_resumable, rewrite_stream
+from benchmarks.schedule import ScheduledTrial, interleave
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
 from contracts.names import TRIAL_STREAM_KIND
@@ -80,68 +85,12 @@ class RunConfig:
     trial_timeout_s: float = TRIAL_TIMEOUT_S
     progress: bool = True
     config_path: Path = Path("pyproject.toml")
+    resume: bool = False  # continue the interrupted run in stream_path (benchmarks.resume)
 
     @property
     def stream_path(self) -> Path:
         """Where trials are streamed as they complete: the output with ``.jsonl``."""
         return self.output.with_suffix(".jsonl")
-
-
-@dataclass(frozen=True)
-class Repository:
-    entry: CorpusEntry
-    digest: str
-    tree_sha256: str  # the extracted tree, as its manifest records it
-    question_set: QuestionSet
-    questions: tuple[Question, ...]  # the profile's prefix of the question set
-
-
-# ---------------------------------------------------------------------------
-# Preparation
-# ---------------------------------------------------------------------------
-
-
-def chosen_entries(corpus: Corpus, profile: Profile) -> tuple[CorpusEntry, ...]:
-    count = len(corpus) if profile.repositories is None else profile.repositories
-    return corpus.entries[:count]
-
-
-def prepare_repositories(config: RunConfig) -> tuple[Repository, ...]:
-    """Fetch, extract and prepare every repository of the profile (cached after the first run)."""
-    repositories = []
-    for entry in chosen_entries(config.corpus, config.profile):
-        root, tree_sha256 = ensure_verified_tree(entry, cache=config.cache)
-        digest = entry.sha256 or tree_sha256
-        question_set = ensure_question_set(
-            root,
-            name=entry.name,
-            version=entry.version,
-            digest=digest,
-            seed=config.seed,
-            cache=config.cache,
-        )
-        questions = question_set.questions[: config.profile.questions_per_repository]
-        repositories.append(Repository(entry, digest, tree_sha256, question_set, questions))
-    return tuple(repositories)
-
-
-def plan_units(repositories: Sequence[Repository], budgets: Sequence[int]) -> tuple[Unit, ...]:
-    return make_units(
-        [(r.entry.name, [q.id for q in r.questions]) for r in repositories], sorted(budgets)
-    )
-
-
-def warmup_units(
-    repositories: Sequence[Repository], budgets: Sequence[int], rounds: int
-) -> list[Unit]:
-    """Each repository's first question at the smallest budget, ``rounds`` times."""
-    smallest = min(budgets)
-    return [
-        Unit(r.entry.name, r.questions[0].id, smallest)
-        for _ in range(rounds)
-        for r in repositories
-        if r.questions
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -250,6 +199,7 @@ def _stream_header(config: RunConfig, arms: Sequence[Arm], started_at: str) -> d
         "profile": config.profile.name,
         "seed": config.seed,
         "budgets": sorted(config.budgets),
+        "code": measurement_code(),
         "started_at": started_at,
     }
 
@@ -296,7 +246,9 @@ def run_benchmark(config: RunConfig) -> Artifact:
     started_at, wall_start = _now(), time.perf_counter()
     load_start = load_average()
     arms = plan_arms(config.registry, config.variant)
-    repositories = prepare_repositories(config)
+    repositories = prepare_repositories(
+        config.corpus, config.profile, cache=config.cache, seed=config.seed
+    )
     if not any(r.questions for r in repositories):
         raise BenchmarkError("the profile selects no question")
     units = plan_units(repositories, config.budgets)
@@ -306,18 +258,24 @@ def run_benchmark(config: RunConfig) -> Artifact:
         seed=config.seed,
         warmup_units=warmup_units(repositories, config.budgets, config.profile.warmup_rounds),
     )
+    header = _stream_header(config, arms, started_at)
+    # Checked before any worker starts: a stream this run cannot continue costs nothing.
+    resumed = read_resumable(config.stream_path, header, schedule) if config.resume else None
     prepared_s = time.perf_counter() - wall_start
     by_name = {r.entry.name: r for r in repositories}
     config.output.parent.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="packrepo-bench-") as scratch,
         _workers(arms, Path(scratch)) as workers,
-        config.stream_path.open("wb") as stream,
+        _open_stream(config, header, resumed) as stream,
     ):
-        _write_line(stream, _stream_header(config, arms, started_at))
+        measured: list[Trial] = []
+        if resumed is not None and resumed.trials:
+            measured = list(resumed.trials)
+            _warm_up(schedule, workers, by_name, config.trial_timeout_s)
         trials_start = time.perf_counter()
-        trials = run_trials(
-            schedule,
+        trials = measured + run_trials(
+            schedule[len(measured) :],
             workers,
             by_name,
             stream=stream,
@@ -357,11 +315,12 @@ def run_benchmark(config: RunConfig) -> Artifact:
         ),
         oracle={"version": ORACLE_VERSION, "question_pool": QUESTION_POOL, "method": ORACLE_METHOD},
         environment=environment,
-        units=_unit_records(units, by_name),
+        units=unit_records(units, by_name),
         trials=tuple(trials),
         summaries=summarise(trials, [a.name for a in arms], config.budgets),
         timings={
-            "started_at": started_at,
+            "started_at": started_at if resumed is None else resumed.started_at,
+            **_resumed_timings(resumed, started_at),
             "finished_at": _now(),
             "prepare_seconds": round(prepared_s, 3),
             "trials_seconds": round(trials_s, 3),
@@ -373,23 +332,40 @@ def run_benchmark(config: RunConfig) -> Artifact:
     return artifact
 
 
-def _unit_records(
-    units: Sequence[Unit], repositories: dict[str, Repository]
-) -> tuple[UnitRecord, ...]:
-    records = []
-    for unit in units:
-        question = next(
-            q for q in repositories[unit.repository].questions if q.id == unit.question_id
-        )
-        gold = question.gold
-        records.append(
-            UnitRecord(
-                id=unit.id,
-                repository=unit.repository,
-                question_id=unit.question_id,
-                budget=unit.budget,
-                question=question.text,
-                gold=GoldRef(gold.path, gold.start_line, gold.end_line),
-            )
-        )
-    return tuple(records)
+@contextmanager
+def _open_stream(
+    config: RunConfig, header: dict[str, Any], resumed: Resumed | None
+) -> Iterator[IO[bytes]]:
+    """A new stream with this run's header, or the resumed one cut to its complete pairs."""
+    if resumed is None:
+        with config.stream_path.open("wb") as stream:
+            _write_line(stream, header)
+            yield stream
+        return
+    rewrite_stream(config.stream_path, resumed)
+    with config.stream_path.open("ab") as stream:
+        yield stream
+
+
+def _warm_up(
+    schedule: Sequence[ScheduledTrial],
+    workers: dict[str, ArmWorker],
+    repositories: dict[str, Repository],
+    timeout_s: float,
+) -> None:
+    """New workers of a resumed run get the schedule's warm-up pairs again, unrecorded."""
+    for scheduled in schedule:
+        if scheduled.warmup:
+            _measure(workers[scheduled.arm], _request(scheduled, repositories), timeout_s)
+
+
+def _resumed_timings(resumed: Resumed | None, resumed_at: str) -> dict[str, Any]:
+    if resumed is None:
+        return {}
+    return {
+        "resumed": {
+            "at": resumed_at,
+            "after_trials": len(resumed.trials),
+            "dropped_trials": resumed.dropped,
+        }
+    }

@@ -827,8 +827,8 @@ def load_setting(
     from benchmarks.arms import plan_arms
     from benchmarks.corpus import DEFAULT_CORPUS_LIST, cache_dir, ensure_tree, load_corpus
     from benchmarks.oracle import ensure_question_set, tree_digest
+    from benchmarks.preparation import chosen_entries
     from benchmarks.profiles import get_profile
-    from benchmarks.runner import chosen_entries
     from packrepo.registry import load_registry
 
     registry = load_registry(config)

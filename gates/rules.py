@@ -218,8 +218,10 @@ def decide(verdicts: Sequence[VariantVerdict]) -> tuple[str, str | None, str]:
     if not passing:
         return REJECT, None, "no variant passed every gate"
     best = min(passing, key=_rank)
+    # With one variant passing there is no choice to explain, only its evidence.
+    chosen_for = " with the largest QA/100k gain (" if len(passing) > 1 else ": QA/100k ("
     reason = (
-        f"{best.variant} passed every gate with the largest QA/100k gain ({_gain(best.qa_gain)}"
+        f"{best.variant} passed every gate{chosen_for}{_gain(best.qa_gain)}"
         f"{_interval_text(best.qa_interval)})"
     )
     if best.intent == "performance":
@@ -246,7 +248,7 @@ def _tie_break(best: VariantVerdict, tied: Sequence[VariantVerdict]) -> str:
 def _interval_text(interval: Interval | None) -> str:
     if interval is None or interval.low == interval.high:
         return ""
-    return f", {fmt.level(interval.confidence_level)} interval {fmt.interval(interval)}"
+    return f", interval {fmt.interval(interval)}"
 
 
 def _rank(verdict: VariantVerdict) -> tuple[float, float]:

@@ -354,9 +354,8 @@ def test_the_decision_promotes_the_best_variant_passing_every_gate(docs: dict[st
 
     best = min(passing, key=rank)
     assert verdict.chosen == best.variant
-    assert verdict.reason.startswith(
-        f"{best.variant} passed every gate with the largest QA/100k gain"
-    )
+    chosen_for = " with the largest QA/100k gain (" if len(passing) > 1 else ": QA/100k ("
+    assert verdict.reason.startswith(f"{best.variant} passed every gate{chosen_for}")
     for variant in verdict.variants:
         row = find_row(docs[ANALYSIS_FILE], variant.variant, QA)
         assert variant.qa_gain == row["relative_change"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +66,10 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
 
 
 @pytest.fixture
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("runs") / "interrupted"
     path.mkdir()
-    yield path
+    return path
 
 
 def test_a_resumed_run_keeps_what_was_measured_and_finishes_the_same_schedule(

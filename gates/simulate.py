@@ -45,7 +45,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -457,6 +457,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     parser.add_argument(
+        "--timed-questions",
+        type=int,
+        help="timed questions per repository in the standard-shaped cases (default: the"
+        " standard profile's): how many a decision would need",
+    )
+    parser.add_argument(
         "--write-pool", type=Path, help="write gates/data/quality_pool.json from a quality.json"
     )
     args = parser.parse_args(argv)
@@ -475,11 +481,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.scenarios:
         wanted = set(args.scenarios.split(","))
         chosen = [s for s in chosen if s.name in wanted]
+    timed = STANDARD
+    if args.timed_questions is not None:
+        if args.timed_questions < 1:
+            print("gates.simulate: error: --timed-questions must be at least 1", file=sys.stderr)
+            return 2
+        timed = replace(STANDARD, questions=args.timed_questions)
+        chosen = [replace(s, shape=timed) if s.shape == STANDARD else s for s in chosen]
     print(
         f"command: python -m gates.simulate {' '.join(argv)}".rstrip()
         + f"\nregistry: alpha {thresholds.alpha:g} one-sided, {family} gated bounds, each at"
         f" {1 - thresholds.alpha / family:.5f}; quality scores from"
-        f" {pool.note}"
+        f" {pool.note}\ntimed trials of the standard-shaped cases: {timed.repositories}"
+        f" repositories x {timed.questions} questions x {len(registry.budgets)} budgets"
     )
     with tempfile.TemporaryDirectory(prefix="e2e-registry-") as scratch:
         path = study_registry(Path(scratch), args.config)

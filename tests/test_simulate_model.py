@@ -58,3 +58,20 @@ def test_scaling_scores_cannot_raise_a_pool_of_zeros_and_ones(pool) -> None:  # 
     partial = ((drawn.scores > 0) & (drawn.scores < 1)).mean()
     assert partial < 0.1
     assert scaled.sum() / drawn.scores.sum() < 1.02
+
+
+def test_the_study_can_be_sized_with_more_timed_questions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gates.simulate import main
+
+    assert main(["--timed-questions", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "gates.simulate: error: --timed-questions must be at least 1"
+    )
+    arguments = ["--scenarios", "null", "--replications", "1", "--jobs", "1"]
+    arguments += ["--coverage-replications", "1", "--bca-replications", "1"]
+    assert main([*arguments, "--timed-questions", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "8 repositories x 5 questions x 3 budgets" in out
+    assert "| null |" in out

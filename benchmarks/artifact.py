@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from benchmarks.schedule import FIRST, SECOND
 from benchmarks.summary import Summary, summarise
 from contracts.documents import SCHEMA, Fields, load_json, read_input, write_json_atomically
@@ -27,7 +29,7 @@ from contracts.provenance import Provenance, parse_provenance
 
 ARTIFACT_SCHEMA = SCHEMA
 ARTIFACT_KIND = BENCHMARK_KIND
-MEMORY_METHODS = ("linux-vmhwm-above-ready", "ru-maxrss-above-ready")
+MEMORY_METHODS = ("linux-vmhwm-above-ready", "ru-maxrss-since-start")
 
 T = TypeVar("T")
 
@@ -136,8 +138,11 @@ def trial_to_json(trial: Trial) -> dict[str, Any]:
 
 def write_artifact(path: Path, artifact: Artifact) -> None:
     """Write atomically: readers see the old file or the whole new one, never a part."""
+    document = artifact_to_json(artifact)
+    # What cannot be read back is never written (a resumed run's kept trials included).
+    parse_artifact(orjson.loads(orjson.dumps(document)), source=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(path, artifact_to_json(artifact), sort_keys=True)
+    write_json_atomically(path, document, sort_keys=True)
 
 
 # ---------------------------------------------------------------------------
@@ -375,6 +380,9 @@ def _check_consistency(artifact: Artifact) -> None:
             trial.budget,
         ):
             raise ArtifactError(f"trials[{i}] does not match its unit {trial.unit_id!r}")
+    methods = sorted({t.memory_method for t in artifact.trials if t.memory_method is not None})
+    if len(methods) > 1:
+        raise ArtifactError(f"trials mix memory methods {methods}: one run measures one way")
     measured = Counter((t.unit_id, t.arm) for t in artifact.trials if not t.warmup)
     for unit_id in units:
         for arm in arm_names:

@@ -57,8 +57,8 @@ def load_average() -> list[float] | None:
         return None
 
 
-def fingerprint(arms: Sequence[Arm], workers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The environment of a run; ``workers`` holds each arm's ready message."""
+def machine_identity() -> dict[str, Any]:
+    """What a measurement depends on in the machine and checkout (no load, no workers)."""
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "host_sha256": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:16],
@@ -74,6 +74,13 @@ def fingerprint(arms: Sequence[Arm], workers: dict[str, dict[str, Any]]) -> dict
         },
         "packages": package_versions(),
         "git": git_state(),
+    }
+
+
+def fingerprint(arms: Sequence[Arm], workers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The environment of a run; ``workers`` holds each arm's ready message."""
+    return {
+        **machine_identity(),
         "flags": {arm.name: dict(arm.flags) for arm in arms},
         "workers": {
             name: {

@@ -6,9 +6,13 @@ interrupted run (Ctrl-C, a killed CI job, a crash) has lost nothing it measured.
 cannot mix evidence:
 
 * The stream's header must describe this very run: the same variant, arms and
-  flags, profile, seed and budgets, and the same measurement code (``code``: the
-  packrepo sources, the scoring code, the worker that times and the
-  interpreter). Anything else is refused with the first field that differs.
+  flags, profile, seed and budgets; the same trees (each repository's archive
+  and extracted-tree digests) and trial timeout; the same packer and
+  measurement code (``code``: the packrepo sources, the scoring code, the
+  worker that times, the tokenizer's and the interpreter's versions); and the
+  same machine and checkout (``machine``: host, CPU, platform, Python, the
+  measured path's package versions, the git commit and whether the tree was
+  dirty). Anything else is refused with the first field that differs.
 * Its trials must be this run's schedule, in order: the schedule is a pure
   function of the seed and the units (``benchmarks.schedule``), so the k-th
   record must be the k-th scheduled trial, field for field.
@@ -19,9 +23,16 @@ cannot mix evidence:
 * The new workers are warmed with the schedule's warm-up pairs again; those
   extra warm-ups are not recorded, so the stream stays exactly the schedule.
 
-The resumed run's pairs are the same pairs in the same order as an
-uninterrupted run's; only the moment they were measured differs, which the
-artifact's ``timings.resumed`` records.
+The resumed run's pairs are the same pairs, in the same order, as an
+uninterrupted run's. What differs is when they were measured and the workers'
+history: new workers start with empty in-process caches and a fresh heap (the
+warm-ups refill what they can). The artifact's ``timings.resumed`` records the
+last resumption: when, after how many trials, and how many were measured again.
+
+Without ``--resume``, a stream that no artifact was written from (an
+interrupted run) is not overwritten: it is moved aside to
+``<output>.interrupted.jsonl`` (:func:`keep_interrupted`), so nothing measured
+is lost by forgetting the flag.
 """
 
 from __future__ import annotations
@@ -39,7 +50,19 @@ from contracts.errors import EvidenceError
 from contracts.provenance import sha256_file
 
 # Header fields that identify a run; ``started_at`` may differ between its sessions.
-IDENTITY = ("kind", "schema", "variant", "arms", "profile", "seed", "budgets", "code")
+IDENTITY = (
+    "kind",
+    "schema",
+    "variant",
+    "arms",
+    "profile",
+    "seed",
+    "budgets",
+    "corpus",
+    "trial_timeout_s",
+    "code",
+    "machine",
+)
 
 
 class ResumeError(ValueError):
@@ -55,7 +78,8 @@ class Resumed:
 
 
 def measurement_code() -> str:
-    """sha256 of what a trial's numbers depend on besides its inputs (see module doc)."""
+    """sha256 of the packer's and the measurement's code (see the module doc); the
+    packages and the commit are in the header's ``machine``."""
     import benchmarks.worker
     from benchmarks.quality_cache import code_digest
 
@@ -127,17 +151,56 @@ def _scheduled_trial(value: dict[str, Any], expected: ScheduledTrial, stream: Pa
         trial = parse_trial(value, "trial")
     except ArtifactError as exc:
         raise ResumeError(f"{stream}: {exc}") from None
+    unit = expected.unit
     scheduled = (
-        expected.unit.id,
+        unit.id,
+        unit.repository,
+        unit.question_id,
+        unit.budget,
         expected.arm,
         expected.order_index,
         expected.position,
         expected.warmup,
     )
-    recorded = (trial.unit_id, trial.arm, trial.order_index, trial.position, trial.warmup)
+    recorded = (
+        trial.unit_id,
+        trial.repository,
+        trial.question_id,
+        trial.budget,
+        trial.arm,
+        trial.order_index,
+        trial.position,
+        trial.warmup,
+    )
     if recorded != scheduled:
         raise ResumeError(
             f"{stream}: trial {recorded} does not follow this run's schedule"
             f" (expected {scheduled}): not this run's stream"
         )
     return trial
+
+
+def keep_interrupted(stream: Path, output: Path) -> Path | None:
+    """Move an interrupted run's stream aside; None when there is none to keep.
+
+    A stream is a finished run's when the artifact at ``output`` names it with its
+    current digest; any other stream (no artifact, an older one, one that cannot be
+    read) holds trials no artifact carries.
+    """
+    if not stream.exists():
+        return None
+    if _finished(stream, output):
+        return None
+    kept = stream.with_name(stream.name.removesuffix(".jsonl") + ".interrupted.jsonl")
+    stream.replace(kept)
+    return kept
+
+
+def _finished(stream: Path, output: Path) -> bool:
+    from benchmarks.artifact import load_artifact
+
+    try:
+        recorded = load_artifact(output).provenance.inputs.get(stream.name)
+    except ArtifactError:
+        return False
+    return recorded is not None and recorded == sha256_file(stream)

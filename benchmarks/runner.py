@@ -18,6 +18,7 @@ An interrupted run continues with ``--resume`` (``benchmarks.resume``).
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -38,7 +39,7 @@ from benchmarks.artifact import (
     write_artifact,
 )
 from benchmarks.corpus import Corpus
-from benchmarks.environment import fingerprint, load_average
+from benchmarks.environment import fingerprint, load_average, machine_identity
 from benchmarks.oracle import (
     ORACLE_VERSION,
     QUESTION_POOL,
@@ -51,7 +52,13 @@ from benchmarks.preparation import (
     warmup_units,
 )
 from benchmarks.profiles import Profile
-from benchmarks.resume import Resumed, measurement_code, read_resumable, rewrite_stream
+from benchmarks.resume import (
+    Resumed,
+    keep_interrupted,
+    measurement_code,
+    read_resumable,
+    rewrite_stream,
+)
 from benchmarks.schedule import ScheduledTrial, interleave
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
@@ -189,7 +196,10 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
         yield lambda: progress.advance(task)
 
 
-def _stream_header(config: RunConfig, arms: Sequence[Arm], started_at: str) -> dict[str, Any]:
+def _stream_header(
+    config: RunConfig, arms: Sequence[Arm], repositories: Sequence[Repository], started_at: str
+) -> dict[str, Any]:
+    """The run's identity: a resumed run must have the same (``benchmarks.resume``)."""
     return {
         "record": "run",
         "kind": TRIAL_STREAM_KIND,
@@ -199,7 +209,10 @@ def _stream_header(config: RunConfig, arms: Sequence[Arm], started_at: str) -> d
         "profile": config.profile.name,
         "seed": config.seed,
         "budgets": sorted(config.budgets),
+        "corpus": [[r.entry.name, r.entry.version, r.digest, r.tree_sha256] for r in repositories],
+        "trial_timeout_s": config.trial_timeout_s,
         "code": measurement_code(),
+        "machine": machine_identity(),
         "started_at": started_at,
     }
 
@@ -258,9 +271,14 @@ def run_benchmark(config: RunConfig) -> Artifact:
         seed=config.seed,
         warmup_units=warmup_units(repositories, config.budgets, config.profile.warmup_rounds),
     )
-    header = _stream_header(config, arms, started_at)
+    header = _stream_header(config, arms, repositories, started_at)
     # Checked before any worker starts: a stream this run cannot continue costs nothing.
     resumed = read_resumable(config.stream_path, header, schedule) if config.resume else None
+    if resumed is None:
+        kept = keep_interrupted(config.stream_path, config.output)
+        if kept is not None:
+            note = f"benchmarks: {config.stream_path} held an interrupted run's trials; kept"
+            print(f"{note} as {kept} (--resume continues such a run)", file=sys.stderr)
     prepared_s = time.perf_counter() - wall_start
     by_name = {r.entry.name: r for r in repositories}
     config.output.parent.mkdir(parents=True, exist_ok=True)
@@ -272,7 +290,8 @@ def run_benchmark(config: RunConfig) -> Artifact:
         measured: list[Trial] = []
         if resumed is not None and resumed.trials:
             measured = list(resumed.trials)
-            _warm_up(schedule, workers, by_name, config.trial_timeout_s)
+            if len(measured) < len(schedule):
+                _warm_up(schedule, workers, by_name, config.trial_timeout_s)
         trials_start = time.perf_counter()
         trials = measured + run_trials(
             schedule[len(measured) :],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,10 @@ def _document() -> dict[str, Any]:
             lambda d: d["corpus"][0].update(tree_sha256="edited"),
             r"corpus\[0\]\.tree_sha256 must be a sha256",
         ),
+        (
+            lambda d: d["trials"][0].update(memory_method="ru-maxrss-since-start"),
+            r"trials mix memory methods",
+        ),
     ],
 )
 def test_a_malformed_artifact_is_refused_naming_the_field(mutate: Any, message: str) -> None:
@@ -208,3 +213,13 @@ def test_failed_trials_are_counted_not_summarised() -> None:
 def test_quantile_matches_numpy(q: float) -> None:
     values = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0]
     assert quantile(values, q) == pytest.approx(float(np.percentile(values, 100 * q)))
+
+
+def test_an_artifact_that_would_not_read_back_is_never_written(tmp_path: Path) -> None:
+    artifact = _artifact()
+    trials = list(artifact.trials)
+    trials[0] = replace(trials[0], budget=9999)  # no longer its unit's budget
+    path = tmp_path / "V4_benchmark.json"
+    with pytest.raises(ArtifactError, match="does not match its unit"):
+        write_artifact(path, replace(artifact, trials=tuple(trials)))
+    assert not path.exists()

@@ -53,6 +53,18 @@ def _interrupt_after(monkeypatch: pytest.MonkeyPatch, trials: int) -> None:
     monkeypatch.setattr(runner, "_measure", interrupted)
 
 
+def _count_measurements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    measure = runner._measure
+    calls: list[str] = []
+
+    def counted(worker: Any, request: Any, timeout_s: float) -> dict[str, Any]:
+        calls.append(worker.arm.name)
+        return measure(worker, request, timeout_s)
+
+    monkeypatch.setattr(runner, "_measure", counted)
+    return calls
+
+
 def _identity(artifact: Artifact) -> list[tuple[object, ...]]:
     return [(t.unit_id, t.arm, t.order_index, t.position, t.warmup) for t in artifact.trials]
 
@@ -83,8 +95,12 @@ def test_a_resumed_run_keeps_what_was_measured_and_finishes_the_same_schedule(
     assert len(before) == 1 + 7
     assert not (run_dir / "V1_benchmark.json").exists()
 
+    calls = _count_measurements(monkeypatch)
     assert _run(run_dir, "--resume") == 0
     after = stream.read_bytes().splitlines()
+    # The new workers are warmed first (unrecorded), then the schedule goes on from pair 4.
+    warmups = sum(t.warmup for t in uninterrupted.trials)
+    assert len(calls) == warmups + len(uninterrupted.trials) - 6
     # The three whole pairs are kept byte for byte; the half pair is measured again whole.
     assert after[:7] == before[:7]
     assert orjson.loads(after[7])["order_index"] == orjson.loads(before[7])["order_index"]
@@ -159,3 +175,37 @@ def test_a_stream_out_of_schedule_order_is_refused(
     header, first, second, *rest = stream.read_bytes().splitlines()
     stream.write_bytes(b"\n".join([header, second, first, *rest]) + b"\n")
     assert "does not follow this run's schedule" in _refused(interrupted_run, capsys)
+
+
+def test_another_trial_timeout_cannot_continue_the_stream(
+    interrupted_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _refused(interrupted_run, capsys, "--trial-timeout", "5")
+    assert "its trial_timeout_s is 600.0, this run's is 5.0" in error
+
+
+def test_an_edited_record_is_refused(
+    interrupted_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = interrupted_run / "V1_benchmark.jsonl"
+    header, first, *rest = stream.read_bytes().splitlines()
+    edited = orjson.loads(first)
+    edited["budget"] = 9999  # the unit still names 1k or 3k
+    stream.write_bytes(b"\n".join([header, orjson.dumps(edited), *rest]) + b"\n")
+    assert "does not follow this run's schedule" in _refused(interrupted_run, capsys)
+
+
+def test_a_run_without_resume_keeps_the_interrupted_trials_aside(
+    interrupted_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = interrupted_run / "V1_benchmark.jsonl"
+    measured = stream.read_bytes()
+    capsys.readouterr()
+    assert _run(interrupted_run) == 0
+    kept = interrupted_run / "V1_benchmark.interrupted.jsonl"
+    assert kept.read_bytes() == measured
+    assert f"kept as {kept}" in capsys.readouterr().err
+    # A finished run's stream is simply replaced by the next run's.
+    assert _run(interrupted_run) == 0
+    assert kept.read_bytes() == measured
+    assert "interrupted" not in capsys.readouterr().err

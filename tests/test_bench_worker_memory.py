@@ -73,3 +73,15 @@ def test_on_this_machine_the_peak_is_the_growth_not_the_whole_process(tmp_path: 
     # The interpreter, pytest and packrepo alone hold more than a small pack's growth.
     assert 0 <= response["peak_rss_bytes"] < whole_process
     assert worker.ready()["rss_ready_bytes"] > 0
+
+
+def test_without_proc_the_whole_process_peak_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "_status_bytes", lambda field: None)
+    monkeypatch.setattr(worker_module, "_ru_maxrss_bytes", lambda: 123 << 20)
+    worker = worker_module._Worker()
+    response = worker.pack(_request(_tree(tmp_path)))
+    assert response["memory_method"] == "ru-maxrss-since-start"
+    assert response["peak_rss_bytes"] == 123 << 20
+    assert worker.ready()["rss_ready_bytes"] is None

@@ -140,7 +140,7 @@ def write_artifact(path: Path, artifact: Artifact) -> None:
     """Write atomically: readers see the old file or the whole new one, never a part."""
     document = artifact_to_json(artifact)
     # What cannot be read back is never written (a resumed run's kept trials included).
-    parse_artifact(orjson.loads(orjson.dumps(document)), source=str(path))
+    parse_artifact(load_json(orjson.dumps(document), str(path)), source=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomically(path, document, sort_keys=True)
 

@@ -218,12 +218,11 @@ def decide(verdicts: Sequence[VariantVerdict]) -> tuple[str, str | None, str]:
     if not passing:
         return REJECT, None, "no variant passed every gate"
     best = min(passing, key=_rank)
-    # With one variant passing there is no choice to explain, only its evidence.
-    chosen_for = " with the largest QA/100k gain (" if len(passing) > 1 else ": QA/100k ("
-    reason = (
-        f"{best.variant} passed every gate{chosen_for}{_gain(best.qa_gain)}"
-        f"{_interval_text(best.qa_interval)})"
-    )
+    qa = f"{_gain(best.qa_gain)}{_interval_text(best.qa_interval)}"
+    if len(passing) > 1:
+        reason = f"{best.variant} passed every gate with the largest QA/100k gain ({qa})"
+    else:  # nothing was chosen over another: the reason gives the evidence
+        reason = f"{best.variant} passed every gate: QA/100k {qa}"
     if best.intent == "performance":
         reason += (
             f", mean latency {_gain(best.latency_change)}{_interval_text(best.latency_interval)}"

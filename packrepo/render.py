@@ -94,15 +94,16 @@ class Renderer:
         return _markdown_block(block, content)
 
 
-def spans_fit(block: Block, lines: Sequence[str]) -> bool:
-    """True if the block's spans exist in ``lines`` (a full span covers them all) and its
-    fence outgrows every backtick run of the file: what a cached analysis must get right."""
+def spans_fit(block: Block, line_count: int, backtick_run: int) -> bool:
+    """True if the block's spans exist in a file of ``line_count`` lines (a full span covers
+    them all) and its fence outgrows the file's longest backtick run (``backtick_run``):
+    what a cached analysis must get right."""
     for segment in block.segments:
-        if not 1 <= segment.start <= segment.end <= len(lines):
+        if not 1 <= segment.start <= segment.end <= line_count:
             return False
-        if segment.mode == "full" and (segment.start, segment.end) != (1, len(lines)):
+        if segment.mode == "full" and (segment.start, segment.end) != (1, line_count):
             return False
-    return block.backticks >= longest_backtick_run("".join(lines))
+    return block.backticks >= backtick_run
 
 
 def label(block: Block) -> str:

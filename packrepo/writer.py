@@ -14,7 +14,7 @@ from packrepo.pipeline import StaleAnalysis, TextStore
 from packrepo.render import Block, Renderer, Segment, spans_fit
 from packrepo.secrets import find_secret
 from packrepo.selection import Selection
-from packrepo.text import split_lines
+from packrepo.text import longest_backtick_run, split_lines
 from packrepo.tokens import TokenCounter
 
 # Whole files tried in the slack left after exact counting; each costs one render.
@@ -86,8 +86,14 @@ class Writer:
         key = (block.path, block.segments)
         if self._rendered is not None and key in self._rendered:
             return self._rendered[key]
-        lines = split_lines(self.store.text(block.path))
-        if not spans_fit(block, lines):
+        text = self.store.text(block.path)
+        lines = split_lines(text)
+        # The file's backtick run is a fact of its text: scanned once per tree, not per block.
+        facts = self._known.get(("file", block.path))
+        if not isinstance(facts, tuple):
+            facts = (len(lines), longest_backtick_run(text))
+            self._known[("file", block.path)] = facts
+        if not spans_fit(block, *facts):
             # Only a cached analysis read without its text can disagree with the text.
             raise StaleAnalysis(f"{block.path}: the cached analysis does not fit the file")
         text = self.renderer.block(block, lines)

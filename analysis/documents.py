@@ -178,6 +178,7 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
         "n_paired": run.n_paired,
         "n_failed_by_arm": dict(run.n_failed_by_arm),
         "quality_error": run.quality_error,
+        "resumed": run.resumed,
     }
 
 

@@ -67,6 +67,7 @@ from analysis.cells import (
 from analysis.effects import EffectSize, cohens_dz
 from analysis.errors import AnalysisInputError
 from analysis.quality_input import QualityRuns
+from benchmarks.artifact import Artifact
 from contracts.family import two_sided_level
 from packrepo.registry import Registry
 
@@ -188,6 +189,7 @@ class VariantRun:
     n_failed_by_arm: Mapping[str, int]
     error: str | None
     quality_error: str | None = None  # the quality stage's verdict on this arm's bytes
+    resumed: str | None = None  # how its run was resumed after an interruption, if it was
 
 
 @dataclass(frozen=True)
@@ -517,6 +519,18 @@ def _variant_run(
         n_failed_by_arm=failed,
         error=paired if isinstance(paired, str) else None,
         quality_error=None if quality is None else quality.arms[name].error,
+        resumed=_resumed(artifact),
+    )
+
+
+def _resumed(artifact: Artifact | None) -> str | None:
+    """The benchmark's own record of a resumption (``run --resume``), for the report."""
+    info = None if artifact is None else artifact.timings.get("resumed")
+    if artifact is None or not isinstance(info, dict):
+        return None
+    return (
+        f"resumed after {info.get('after_trials')} of {len(artifact.trials)} trials,"
+        f" {info.get('dropped_trials')} measured again, at {info.get('at')}"
     )
 
 

@@ -137,6 +137,7 @@ class VariantRun:
     n_failed: int
     error: str | None
     quality_error: str | None = None  # the quality stage found its packs are not the baseline's
+    resumed: str | None = None  # the run was interrupted and resumed: how (benchmarks.resume)
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,7 @@ def _parse_run(run: Fields) -> VariantRun:
         n_failed=n_failed,
         error=run.maybe_text("error"),
         quality_error=run.maybe_text("quality_error"),
+        resumed=run.maybe_text("resumed"),
     )
 
 

@@ -227,6 +227,7 @@ def analysis_document(
                 "n_failed": 0,
                 "error": None,
                 "quality_error": None,
+                "resumed": None,
             },
             **{
                 name: {
@@ -235,6 +236,7 @@ def analysis_document(
                     "n_failed": 0,
                     "error": None,
                     "quality_error": None,
+                    "resumed": None,
                 }
                 for name in effects
             },

@@ -30,6 +30,10 @@ def run_facts(evidence: Evidence) -> list[tuple[str, str]]:
         else evidence.checkout_git_sha or NOT_RECORDED
     )
     rows = [("profile", NOT_RECORDED if run is None else run.profile)]
+    if isinstance(analysis, StatisticalAnalysis):
+        resumed = [f"{name} {r.resumed}" for name, r in analysis.variants.items() if r.resumed]
+        if resumed:  # said only when it happened: the pairs are the same, their moments not
+            rows.append(("resumed runs", "; ".join(resumed)))
     rows.append(("commit", fmt.short_sha(commit)))
     rows.append(("date", _date(run, analysis)))
     if run is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -393,3 +394,16 @@ def test_a_run_with_other_flags_than_the_registry_is_stale(tmp_path: Path) -> No
     assert runs["P1"].error is not None
     assert "arm 'P1' ran with flags" in runs["P1"].error
     assert runs["Q1"].error is None
+
+
+def test_a_resumed_run_is_said_so_and_others_are_not(tmp_path: Path) -> None:
+    directory = write_runs(tmp_path, {"P1": EFFECTS["P1"]})
+    run = benchmark_run(REGISTRY, "P1", effect=EFFECTS["P1"], seed=1, host="a" * 16)
+    resumed = {"at": "2026-11-30T20:03:00+00:00", "after_trials": 10, "dropped_trials": 1}
+    write_run(directory, REGISTRY, replace(run, timings={**run.timings, "resumed": resumed}))
+    runs = {r.name: r for r in analyse_dir(directory, ("P1",)).variants}
+    assert runs["P1"].resumed == (
+        f"resumed after 10 of {len(run.trials)} trials, 1 measured again,"
+        " at 2026-11-30T20:03:00+00:00"
+    )
+    assert runs[REGISTRY.baseline.name].resumed is None

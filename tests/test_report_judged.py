@@ -71,6 +71,18 @@ def test_the_header_gives_profile_commit_date_wall_time_load_and_cpus() -> None:
     assert html.index("What was judged") < html.index("<h2>Gates</h2>")
 
 
+def test_a_resumed_run_is_named_in_the_header_and_only_then() -> None:
+    documents = with_run(PASSING)
+    note = "resumed after 84 of 160 trials, 1 measured again, at 2026-11-30T20:03:00+00:00"
+    documents[ANALYSIS_FILE]["variants"]["V3"]["resumed"] = note
+    markdown, html = reports(documents)
+    assert f"- **resumed runs**: V3 {note}" in markdown
+    assert f"<dt>resumed runs</dt><dd>V3 {note}</dd>" in html
+    markdown, html = reports(with_run(PASSING))
+    assert "resumed runs" not in markdown
+    assert "resumed runs" not in html
+
+
 def test_a_run_without_its_facts_says_they_were_not_recorded() -> None:
     markdown, html = reports(PASSING)
     assert "- **profile**: not recorded" in markdown

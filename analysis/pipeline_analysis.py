@@ -525,8 +525,10 @@ def _variant_run(
 
 def _resumed(artifact: Artifact | None) -> str | None:
     """The benchmark's own record of a resumption (``run --resume``), for the report."""
-    info = None if artifact is None else artifact.timings.get("resumed")
-    if artifact is None or not isinstance(info, dict):
+    if artifact is None:
+        return None
+    info = artifact.timings.get("resumed")
+    if not isinstance(info, dict):
         return None
     return (
         f"resumed after {info.get('after_trials')} of {len(artifact.trials)} trials,"

@@ -77,10 +77,15 @@ def machine_identity() -> dict[str, Any]:
     }
 
 
-def fingerprint(arms: Sequence[Arm], workers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The environment of a run; ``workers`` holds each arm's ready message."""
+def fingerprint(
+    arms: Sequence[Arm],
+    workers: dict[str, dict[str, Any]],
+    machine: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The environment of a run; ``workers`` holds each arm's ready message, ``machine`` the
+    :func:`machine_identity` already taken for the run (taken here when None)."""
     return {
-        **machine_identity(),
+        **(machine_identity() if machine is None else machine),
         "flags": {arm.name: dict(arm.flags) for arm in arms},
         "workers": {
             name: {

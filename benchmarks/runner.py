@@ -302,7 +302,8 @@ def run_benchmark(config: RunConfig) -> Artifact:
             progress=config.progress,
         )
         trials_s = time.perf_counter() - trials_start
-        environment = fingerprint(arms, {name: w.ready for name, w in workers.items()})
+        readies = {name: w.ready for name, w in workers.items()}
+        environment = fingerprint(arms, readies, header["machine"])
     environment["load_average"] = {"start": load_start, "end": load_average()}
     # The stream is closed: its digest links this artifact to the raw trials.
     provenance = current_provenance(

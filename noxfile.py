@@ -151,7 +151,9 @@ def _bench(session: nox.Session, *, variant: str, spec: dict[str, object]) -> No
         "--seed", str(FASTPATH["seed"]),
         "--profile", "standard",
     ]  # fmt: skip
-    session.run("python", "-m", "benchmarks", "run", *defaults, *session.posargs)
+    # The sequential design needs the analysis's monitor, which the orchestrator hands
+    # to the runner (pipeline.monitored); `-- --fixed` measures every unit.
+    session.run("python", "-m", "pipeline.monitored", "run", *defaults, *session.posargs)
 
 
 def _register_bench(variant: str, spec: dict[str, object]) -> None:

@@ -85,8 +85,10 @@ def _pipeline_argv(
     verbose: bool,
     profile: str,
     allow_dirty: bool,
+    fixed: bool = False,
 ) -> list[str]:
     argv = [command, "--timeout", str(timeout), "--profile", profile]
+    argv += ["--fixed"] if fixed else []
     argv += ["--variants", variants] if variants else []
     argv += ["--parallel"] if parallel else ["--sequential"]
     argv += ["--skip-building"] if skip_building else []
@@ -105,6 +107,7 @@ def _pipeline_argv(
         "skip-building": "skip B0-B2 (boot, lint, smoke), reusing their evidence if current",
         "allow-dirty": "let the gates judge evidence from a tree with uncommitted changes",
         "dry-run": "print the plan (sessions, commands, flags, artifacts) and run nothing",
+        "fixed": "the fixed design: every benchmark measures every unit (default: sequential)",
         "verbose": "stream every session's output to the terminal",
         "profile": "benchmark profile: quick, standard or full",
     }
@@ -120,6 +123,7 @@ def promote(
     dry_run: bool = False,
     verbose: bool = False,
     profile: str = "standard",
+    fixed: bool = False,
 ) -> None:
     """Run the whole pipeline (B0-B2, R0-R4, T1-T2, E1) and exit with its decision."""
     _pipeline(
@@ -133,6 +137,7 @@ def promote(
             verbose=verbose,
             profile=profile,
             allow_dirty=allow_dirty,
+            fixed=fixed,
         )
     )
 

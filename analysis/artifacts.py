@@ -36,7 +36,7 @@ may be paired across machines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ import numpy as np
 from analysis.bootstrap import FloatArray
 from analysis.errors import AnalysisInputError
 from benchmarks.artifact import Artifact, ArtifactError, Trial, parse_artifact
+from benchmarks.looks import SEQUENTIAL
+from benchmarks.profiles import PROFILES
 from contracts.documents import load_json, read_input
 from contracts.errors import EvidenceError, UnreadableError
 from contracts.provenance import sha256_bytes
@@ -204,7 +206,24 @@ def _parse(raw: bytes, path: Path) -> Artifact:
         raise BenchmarkInputError(str(exc)) from None
     if not artifact.units:
         raise BenchmarkInputError(f"{path}: the run has no units (an empty benchmark)")
+    _check_design(artifact, path)
     return artifact
+
+
+def _check_design(artifact: Artifact, path: Path) -> None:
+    """A sequential run's looks are its profile's: the boundaries' information fractions
+    come from them, so a run may not plan looks of its own."""
+    design = artifact.design
+    if design.kind != SEQUENTIAL:
+        return
+    name = str(artifact.profile.get("name"))
+    profile = PROFILES.get(name)
+    if profile is None or profile.looks != design.looks:
+        planned = "an unknown profile" if profile is None else f"{profile.looks} look(s)"
+        raise BenchmarkInputError(
+            f"{path}: a sequential run of {design.looks} looks, but profile {name!r} plans"
+            f" {planned}"
+        )
 
 
 def _check_arms(artifact: Artifact, path: Path, variant: Variant, registry: Registry) -> None:
@@ -301,6 +320,13 @@ def arm_trials(artifact: Artifact, source: str, arm: str) -> ArmTrials:
     """One arm's non-warm-up trials (the loader guarantees exactly one per unit)."""
     trials = {t.unit_id: t for t in artifact.trials if t.arm == arm and not t.warmup}
     return ArmTrials(source, arm, machine_of(artifact.environment, arm), trials)
+
+
+def restricted(arm: ArmTrials, unit_ids: Iterable[str]) -> ArmTrials:
+    """The arm's trials of ``unit_ids`` only (a sequential run stopped at a look)."""
+    wanted = set(unit_ids)
+    kept = {unit: trial for unit, trial in arm.trials.items() if unit in wanted}
+    return ArmTrials(arm.source, arm.arm, arm.machine, kept)
 
 
 @dataclass(frozen=True, eq=False)

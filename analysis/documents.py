@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from analysis.cells import Descriptive
+from analysis.monitor import RunDesign
 from analysis.pipeline_analysis import UNITS, AnalysisResult, Row, VariantRun
 from analysis.risk import RiskAssessment, risk_to_json
 from contracts.documents import SCHEMA
@@ -179,6 +180,21 @@ def _variant_json(run: VariantRun) -> dict[str, Any]:
         "n_failed_by_arm": dict(run.n_failed_by_arm),
         "quality_error": run.quality_error,
         "resumed": run.resumed,
+        "design": None if run.design is None else _design_json(run.design),
+    }
+
+
+def _design_json(design: RunDesign) -> dict[str, Any]:
+    """A sequential run's looks: the gates recompute its interval level from them."""
+    return {
+        "kind": "sequential",
+        "looks": design.looks,
+        "stopped_at_look": design.stopped_at_look,
+        "fractions": list(design.fractions),
+        "measured_units": design.measured_units,
+        "planned_units": design.planned_units,
+        "reason": design.reason,
+        "summary": design.describe(),
     }
 
 

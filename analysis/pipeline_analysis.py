@@ -51,6 +51,7 @@ from analysis.artifacts import (
     arm_trials,
     machine_of,
     pair_arms,
+    restricted,
 )
 from analysis.bootstrap import FloatArray
 from analysis.calibrated import TPower
@@ -66,9 +67,11 @@ from analysis.cells import (
 )
 from analysis.effects import EffectSize, cohens_dz
 from analysis.errors import AnalysisInputError
+from analysis.monitor import RunDesign, run_design
 from analysis.quality_input import QualityRuns
 from benchmarks.artifact import Artifact
 from contracts.family import two_sided_level
+from contracts.names import budget_label
 from packrepo.registry import Registry
 
 __all__ = [
@@ -190,6 +193,7 @@ class VariantRun:
     error: str | None
     quality_error: str | None = None  # the quality stage's verdict on this arm's bytes
     resumed: str | None = None  # how its run was resumed after an interruption, if it was
+    design: RunDesign | None = None  # a sequential run's looks; None: the fixed design
 
 
 @dataclass(frozen=True)
@@ -237,11 +241,6 @@ class AnalysisResult:
     quality: QualitySummary
 
 
-def budget_label(budget: int) -> str:
-    """``120000`` -> ``"120k"``, the registry's spelling."""
-    return f"{budget // 1000}k" if budget % 1000 == 0 else str(budget)
-
-
 # ---------------------------------------------------------------------------
 # The analysis
 # ---------------------------------------------------------------------------
@@ -255,15 +254,18 @@ def analyse(
     pairings = _pairings(runs, baseline, settings.pair_with)
     budgets = _budgets(runs)
     rows: list[Row] = []
+    designs = {name: run_design(run.artifact) for name, run in _runs(runs, baseline)}
     for name, paired in pairings.items():
         if isinstance(paired, PairedUnits) and paired.n_paired > 0:
-            rows += _timed_rows(name, name == baseline, paired, budgets, settings)
+            design = designs[name]
+            level = settings.level if design is None else design.level(settings.alpha_bound)
+            rows += _timed_rows(name, name == baseline, paired, budgets, settings, level)
     if quality is not None:
         for name in runs.candidates:
             rows += _quality_rows(name, baseline, quality, settings)
     variants = tuple(
-        _variant_run(name, registry, run, pairings[name], quality)
-        for name, run in ((baseline, runs.aa), *runs.candidates.items())
+        _variant_run(name, registry, run, pairings[name], quality, designs[name])
+        for name, run in _runs(runs, baseline)
     )
     return AnalysisResult(
         settings=settings,
@@ -279,6 +281,11 @@ def analyse(
         },
         quality=_quality_summary(quality, runs),
     )
+
+
+def _runs(runs: RunSet, baseline: str) -> tuple[tuple[str, RunFile], ...]:
+    """The A/A run first, then the candidates, in registry order."""
+    return ((baseline, runs.aa), *runs.candidates.items())
 
 
 def _quality_summary(quality: QualityRuns | None, runs: RunSet) -> QualitySummary:
@@ -318,7 +325,7 @@ def _pairings(runs: RunSet, baseline: str, pair_with: PairWith) -> dict[str, Pai
                 raise BenchmarkInputError(
                     f"--pair-with aa needs the A/A run, but {runs.aa.path} is not usable"
                 )
-            base_arm = aa_arm
+            base_arm = restricted(aa_arm, variant_arm.trials)  # a sequential run's looks
         paired = pair_arms(base_arm, variant_arm, timing=True)
         pairings[name] = paired if paired.n_paired else _nothing_paired(paired)
     return pairings
@@ -335,8 +342,15 @@ def _nothing_paired(paired: PairedUnits) -> str:
 
 
 def _timed_rows(
-    name: str, aa: bool, paired: PairedUnits, budgets: Sequence[int], settings: Settings
+    name: str,
+    aa: bool,
+    paired: PairedUnits,
+    budgets: Sequence[int],
+    settings: Settings,
+    level: float,
 ) -> list[Row]:
+    """Latency and memory rows; ``level`` is the fixed one, or the repeated confidence
+    interval's at the look a sequential run stopped (:mod:`analysis.monitor`)."""
     cells = [(budget_label(b), paired.budgets == b) for b in budgets]
     cells.append((POOLED, np.ones(paired.n_paired, dtype=bool)))
     rows: list[Row] = []
@@ -349,7 +363,7 @@ def _timed_rows(
             metrics,
             questions=cell.questions,
             repositories=cell.repositories,
-            level=settings.level,
+            level=level,
             alpha_bound=settings.alpha_bound,
             target_power=settings.target_power,
             n_resamples=settings.n_resamples,
@@ -359,7 +373,7 @@ def _timed_rows(
         per_cluster = cell.n_paired / len(set(cell.questions))
         effects = [_effect(m) for m in metrics]
         rows += [
-            _row(name, label, aa, cell.n_paired, r, e, per_cluster, settings)
+            _row(name, label, aa, cell.n_paired, r, e, per_cluster, settings, level)
             for r, e in zip(results, effects, strict=True)
         ]
     return rows
@@ -410,8 +424,9 @@ def _quality_rows(name: str, baseline: str, quality: QualityRuns, settings: Sett
             seed=(settings.seed, _QUALITY, index),
             resampling="question",
         )
+        level = settings.level
         rows += [
-            _row(name, label, False, n * len(chosen), r, None, len(chosen), settings)
+            _row(name, label, False, n * len(chosen), r, None, len(chosen), settings, level)
             for r in results
         ]
     return rows
@@ -433,6 +448,7 @@ def _row(
     effect: EffectSize | None,
     units_per_cluster: float,
     settings: Settings,
+    level: float,
 ) -> Row:
     metric, gated = result.metric, result.gated
     change: float | None
@@ -453,7 +469,7 @@ def _row(
         variant_value=metric.variant_value,
         relative_change=change,
         family_size=m,
-        confidence_level=settings.level,
+        confidence_level=level,
         interval=gated,
         repository=result.repository,
         descriptive=result.descriptive,
@@ -489,9 +505,10 @@ def _variant_run(
     run: RunFile,
     paired: PairedUnits | str,
     quality: QualityRuns | None,
+    design: RunDesign | None,
 ) -> VariantRun:
     artifact = run.artifact
-    n_units = 0 if artifact is None else len(artifact.units)
+    n_units = 0 if artifact is None else len(artifact.measured_unit_ids())
     failed: Mapping[str, int] = {}
     if artifact is not None:
         failed = {
@@ -520,6 +537,7 @@ def _variant_run(
         error=paired if isinstance(paired, str) else None,
         quality_error=None if quality is None else quality.arms[name].error,
         resumed=_resumed(artifact),
+        design=design,
     )
 
 

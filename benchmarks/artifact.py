@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from benchmarks.schedule import FIRST, SECOND
+from benchmarks.looks import DESIGN_KINDS, FIXED, FIXED_DESIGN, Design, LookRecord
+from benchmarks.schedule import FIRST, SECOND, Unit, unit_looks
 from benchmarks.summary import Summary, summarise
 from contracts.documents import SCHEMA, Fields, load_json, read_input, write_json_atomically
 from contracts.errors import EvidenceError
@@ -113,6 +114,20 @@ class Artifact:
     summaries: tuple[Summary, ...]
     timings: dict[str, Any]
     provenance: Provenance
+    design: Design = FIXED_DESIGN
+
+    def unit_looks(self) -> tuple[int, ...]:
+        """The look of each unit (all 1 in the fixed design)."""
+        units = [Unit(u.repository, u.question_id, u.budget) for u in self.units]
+        return unit_looks(units, self.design.looks)
+
+    def measured_unit_ids(self) -> frozenset[str]:
+        """The units the run measured: those of every look it took."""
+        return frozenset(
+            unit.id
+            for unit, look in zip(self.units, self.unit_looks(), strict=True)
+            if look <= self.design.stopped_at_look
+        )
 
     def summary(self, arm: str, budget: int) -> Summary:
         for summary in self.summaries:
@@ -357,6 +372,10 @@ def _parse(document: Any) -> Artifact:
         summaries=check.items("summaries", _parse_summary),
         timings=check.mapping("timings"),
         provenance=Provenance("", "", 0.0),  # parsed by parse_artifact, with the file's name
+        # An artifact without a design (written before issue #14) measured every unit.
+        design=_parse_design(document["design"], "design")
+        if "design" in document
+        else FIXED_DESIGN,
     )
     _check_consistency(artifact)
     return artifact
@@ -384,14 +403,84 @@ def _check_consistency(artifact: Artifact) -> None:
     if len(methods) > 1:
         raise ArtifactError(f"trials mix memory methods {methods}: one run measures one way")
     measured = Counter((t.unit_id, t.arm) for t in artifact.trials if not t.warmup)
+    taken = artifact.measured_unit_ids()
     for unit_id in units:
         for arm in arm_names:
-            if measured[(unit_id, arm)] != 1:
+            expected = 1 if unit_id in taken else 0
+            if measured[(unit_id, arm)] != expected:
                 raise ArtifactError(
                     f"unit {unit_id!r} has {measured[(unit_id, arm)]} measured trials of arm"
-                    f" {arm!r}; every unit needs exactly one per arm"
+                    f" {arm!r}; "
+                    + (
+                        "every unit of a look taken needs exactly one per arm"
+                        if expected
+                        else f"the run stopped at look {artifact.design.stopped_at_look},"
+                        " before this unit's look"
+                    )
                 )
+    _check_looks(artifact.design, artifact.unit_looks())
     _check_summaries(artifact, arm_names)
+
+
+def _parse_look(value: Any, where: str) -> LookRecord:
+    check = _Check(value, where)
+    return LookRecord(
+        look=check.count("look"),
+        units=check.count("units"),
+        stop=check.flag("stop"),
+        summary=check.text("summary"),
+    )
+
+
+def _parse_design(value: Any, where: str) -> Design:
+    check = _Check(value, where)
+    design = Design(
+        kind=check.text("kind"),
+        looks=check.count("looks"),
+        stopped_at_look=check.count("stopped_at_look"),
+        reason=check.text("reason"),
+        taken=check.items("taken", _parse_look),
+    )
+    if design.kind not in DESIGN_KINDS:
+        raise ArtifactError(
+            f"{where}.kind must be one of {list(DESIGN_KINDS)}, got {design.kind!r}"
+        )
+    if not 1 <= design.stopped_at_look <= design.looks:
+        raise ArtifactError(
+            f"{where}.stopped_at_look must be between 1 and looks ({design.looks}),"
+            f" got {design.stopped_at_look}"
+        )
+    if design.kind == FIXED and (design.looks != 1 or design.taken):
+        raise ArtifactError(f"{where}: the fixed design has one look and no monitor record")
+    return design
+
+
+def _check_looks(design: Design, looks_of_units: Sequence[int]) -> None:
+    """A sequential run's looks are 1, 2, ... up to where it stopped, each with the units of
+    its looks so far, and only the last one stopped (a look that said stop ends the run)."""
+    if design.kind == FIXED:
+        return
+    numbers = [record.look for record in design.taken]
+    if numbers != list(range(1, design.stopped_at_look + 1)):
+        raise ArtifactError(
+            f"design.taken must record looks 1 to {design.stopped_at_look}, got {numbers}"
+        )
+    counts = [record.units for record in design.taken]
+    expected = [sum(1 for k in looks_of_units if k <= look) for look in numbers]
+    if counts != expected:
+        raise ArtifactError(
+            f"design.taken's unit counts are {counts}; the units of each look give {expected}"
+        )
+    stops = [record.look for record in design.taken if record.stop]
+    # The last planned look ends the run whatever the monitor said; any other stop is its.
+    allowed = [[design.stopped_at_look]]
+    if design.stopped_at_look == design.looks:
+        allowed.append([])
+    if stops not in allowed:
+        raise ArtifactError(
+            f"design.taken: the run stopped at look {design.stopped_at_look}, but the monitor"
+            f" said stop at looks {stops or 'none'}"
+        )
 
 
 def _check_summaries(artifact: Artifact, arm_names: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.arms import WorkerError
@@ -21,6 +21,7 @@ from benchmarks.corpus import (
     load_corpus,
     measure_tokens,
 )
+from benchmarks.looks import Monitor
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
 from benchmarks.peers import PeerError
 from benchmarks.peers_stage import PEERS_KIND, write_peers
@@ -32,7 +33,11 @@ from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
 from contracts.documents import read_document, write_json_atomically
 from contracts.errors import EvidenceError
 from contracts.names import KINDS, QUALITY_FILE
-from packrepo.registry import DEFAULT_PYPROJECT, RegistryError, load_registry
+from packrepo.registry import DEFAULT_PYPROJECT, Registry, RegistryError, load_registry
+
+# Who watches a run's looks (the sequential design): the orchestrator's, since the
+# statistics live downstream of this stage (``pipeline.monitored``). None: fixed design.
+MonitorFactory = Callable[[Registry, str], Monitor | None]
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -74,7 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue the interrupted run whose trials are in <output>.jsonl"
-        " (same variant, seed, profile, budgets and code; refused otherwise)",
+        " (same variant, seed, profile, budgets, design and code; refused otherwise)",
+    )
+    run.add_argument(
+        "--fixed",
+        action="store_true",
+        help="the fixed design: measure every unit, look once (the default here; the"
+        " sequential design runs through `python -m pipeline.monitored run`)",
     )
 
     quality = commands.add_parser(
@@ -129,7 +140,7 @@ def _budgets(text: str | None, registry_budgets: Sequence[str]) -> tuple[int, ..
     return budgets
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, monitor_for: MonitorFactory | None = None) -> int:
     registry = load_registry(args.registry)
     registry.variant(args.variant)  # unknown variants fail before anything is fetched
     profile = get_profile(args.profile)
@@ -147,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         config_path=args.registry,
         resume=args.resume,
+        monitor=None if args.fixed or monitor_for is None else monitor_for(registry, args.variant),
     )
     artifact = run_benchmark(config)
     for summary in artifact.summaries:
@@ -155,6 +167,12 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"{summary.arm:>12} {summary.budget:>7}  QA/100k {qa:>8}  p50 {p50:>8}"
             f"  ok {summary.n_ok} failed {summary.n_failed}"
+        )
+    design = artifact.design
+    if design.taken:
+        print(
+            f"{design.kind} design: stopped at look {design.stopped_at_look} of {design.looks},"
+            f" {design.taken[-1].units} of {len(artifact.units)} units ({design.reason})"
         )
     print(f"wrote {config.output} ({artifact.timings['wall_seconds']:.0f} s)")
     return EXIT_OK
@@ -286,10 +304,16 @@ def _table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    monitor_for: MonitorFactory | None = None,
+    expected_errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """The CLI; ``monitor_for`` (from ``pipeline.monitored``) gives runs a sequential monitor."""
     args = _parser().parse_args(argv)
-    command = {
-        "run": _run,
+    command: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": lambda parsed: _run(parsed, monitor_for),
         "quality": _quality,
         "quality-table": _quality_table,
         "peers": _peers,
@@ -300,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return command[args.command](args)
-    except _EXPECTED_ERRORS as exc:
+    except _EXPECTED_ERRORS + expected_errors as exc:
         print(f"benchmarks: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

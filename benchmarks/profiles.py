@@ -33,6 +33,10 @@ class Profile:
     # An exploratory profile reports and never promotes: its evidence is too thin to
     # decide on (the gates say EXPLORATORY and exit 1).
     exploratory: bool = False
+    # The sequential design's planned looks (issue #14): the timed trials stop at the
+    # first look where every gated comparison of the variant is decided. One look is
+    # the fixed design. The A/A run and `--fixed` runs measure every unit.
+    looks: int = 1
 
 
 PROFILES: dict[str, Profile] = {
@@ -51,10 +55,14 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="standard",
             repositories=8,
-            questions_per_repository=3,
+            questions_per_repository=8,
             warmup_rounds=1,
             budgets=None,
-            description="the pipeline default: 8 repositories, sized for the 20-minute pipeline",
+            description=(
+                "the pipeline default: 8 repositories, at most 8 questions each in 4 looks"
+                " (sized for 80% power of the latency guards at their margin)"
+            ),
+            looks=4,
         ),
         Profile(
             name="full",
@@ -62,7 +70,8 @@ PROFILES: dict[str, Profile] = {
             questions_per_repository=12,
             warmup_rounds=1,
             budgets=None,
-            description="all 10 repositories, 12 questions each; roughly 10 to 30 minutes a run",
+            description="all 10 repositories, at most 12 questions each in 4 looks",
+            looks=4,
         ),
     )
 }

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 
 from contracts.documents import Fields
+from contracts.names import budget_label
 
 
 def quality_markdown(document: Fields, peers: Fields | None = None) -> str:
     budgets = [int(b) for b in document.raw["budgets"]]  # type: ignore[union-attr]
-    labels = [f"{b // 1000}k" if b % 1000 == 0 else str(b) for b in budgets]
+    labels = [budget_label(b) for b in budgets]
     header = ["arm"] + [f"QA/100k @{label}" for label in labels]
     header += [f"recall @{label}" for label in labels]
     rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]

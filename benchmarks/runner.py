@@ -9,8 +9,10 @@ The flow of one run (R0 for the baseline, R1 for a variant):
 3. each arm gets its own worker process (``benchmarks.arms``);
 4. warm-up pairs, then every unit as an ABBA-interleaved pair
    (``benchmarks.schedule``); each trial is appended to ``<output>.jsonl``
-   as soon as it is measured;
-5. the artifact (trials, summaries, environment) is written atomically.
+   as soon as it is measured. With a monitor (``benchmarks.looks``; the
+   orchestrator hands it over) the units come in looks, and the run stops at
+   the first look the monitor says is enough;
+5. the artifact (trials, summaries, environment, design) is written atomically.
 
 An interrupted run continues with ``--resume`` (``benchmarks.resume``).
 """
@@ -40,6 +42,15 @@ from benchmarks.artifact import (
 )
 from benchmarks.corpus import Corpus
 from benchmarks.environment import fingerprint, load_average, machine_identity
+from benchmarks.looks import (
+    FIXED,
+    FIXED_DESIGN,
+    SEQUENTIAL,
+    Design,
+    LookData,
+    LookRecord,
+    Monitor,
+)
 from benchmarks.oracle import (
     ORACLE_VERSION,
     QUESTION_POOL,
@@ -59,7 +70,7 @@ from benchmarks.resume import (
     read_resumable,
     rewrite_stream,
 )
-from benchmarks.schedule import ScheduledTrial, interleave
+from benchmarks.schedule import ScheduledTrial, Unit, interleave, unit_looks
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
 from contracts.names import TRIAL_STREAM_KIND
@@ -93,6 +104,13 @@ class RunConfig:
     progress: bool = True
     config_path: Path = Path("pyproject.toml")
     resume: bool = False  # continue the interrupted run in stream_path (benchmarks.resume)
+    # The sequential design's monitor (benchmarks.looks); None: the fixed design.
+    monitor: Monitor | None = None
+
+    @property
+    def looks(self) -> int:
+        """Planned looks: the profile's when a monitor watches the run, else one."""
+        return self.profile.looks if self.monitor is not None else 1
 
     @property
     def stream_path(self) -> Path:
@@ -211,6 +229,7 @@ def _stream_header(
         "budgets": sorted(config.budgets),
         "corpus": [[r.entry.name, r.entry.version, r.digest, r.tree_sha256] for r in repositories],
         "trial_timeout_s": config.trial_timeout_s,
+        "design": {"kind": SEQUENTIAL if config.looks > 1 else FIXED, "looks": config.looks},
         "code": measurement_code(),
         "machine": machine_identity(),
         "started_at": started_at,
@@ -230,9 +249,13 @@ def run_trials(
     stream: IO[bytes],
     timeout_s: float,
     progress: bool,
+    done: int = 0,
+    total: int | None = None,
 ) -> list[Trial]:
+    """Measure ``schedule``; ``done`` of ``total`` trials of the run came before it."""
     trials: list[Trial] = []
-    reporter = ProgressReporter("trials", len(schedule))  # to the orchestrator, when it asks
+    total = done + len(schedule) if total is None else total
+    reporter = ProgressReporter("trials", total)  # to the orchestrator, when it asks
     with _progress(progress, len(schedule), "trials") as advance:
         for scheduled in schedule:
             request = _request(scheduled, repositories)
@@ -241,7 +264,7 @@ def run_trials(
             _write_line(stream, {"record": "trial", **trial_to_json(trial)})
             trials.append(trial)
             advance()
-            reporter.update(len(trials))
+            reporter.update(done + len(trials))
     return trials
 
 
@@ -270,7 +293,9 @@ def run_benchmark(config: RunConfig) -> Artifact:
         (arms[0].name, arms[1].name),
         seed=config.seed,
         warmup_units=warmup_units(repositories, config.budgets, config.profile.warmup_rounds),
+        looks=config.looks,
     )
+    look_ends = _look_ends(schedule, units, config.looks)
     header = _stream_header(config, arms, repositories, started_at)
     # Checked before any worker starts: a stream this run cannot continue costs nothing.
     resumed = read_resumable(config.stream_path, header, schedule) if config.resume else None
@@ -293,13 +318,8 @@ def run_benchmark(config: RunConfig) -> Artifact:
             if len(measured) < len(schedule):
                 _warm_up(schedule, workers, by_name, config.trial_timeout_s)
         trials_start = time.perf_counter()
-        trials = measured + run_trials(
-            schedule[len(measured) :],
-            workers,
-            by_name,
-            stream=stream,
-            timeout_s=config.trial_timeout_s,
-            progress=config.progress,
+        trials, design = _measure_looks(
+            config, schedule, units, look_ends, measured, workers, by_name, stream
         )
         trials_s = time.perf_counter() - trials_start
         readies = {name: w.ready for name, w in workers.items()}
@@ -319,6 +339,7 @@ def run_benchmark(config: RunConfig) -> Artifact:
             "repositories": len(repositories),
             "questions_per_repository": config.profile.questions_per_repository,
             "warmup_rounds": config.profile.warmup_rounds,
+            "looks": config.profile.looks,
         },
         seed=config.seed,
         budgets=tuple(sorted(config.budgets)),
@@ -347,9 +368,78 @@ def run_benchmark(config: RunConfig) -> Artifact:
             "wall_seconds": round(time.perf_counter() - wall_start, 3),
         },
         provenance=provenance,
+        design=design,
     )
     write_artifact(config.output, artifact)
     return artifact
+
+
+def _look_ends(schedule: Sequence[ScheduledTrial], units: Sequence[Unit], looks: int) -> list[int]:
+    """Where each look ends in the schedule (warm-ups first); every look an even number of
+    pairs, so the ABBA counterbalancing holds within it."""
+    warmup_trials = sum(1 for s in schedule if s.warmup)
+    assigned = unit_looks(units, looks)
+    sizes = [sum(1 for k in assigned if k == look) for look in range(1, looks + 1)]
+    if looks > 1 and any(size == 0 or size % 2 for size in sizes):
+        raise BenchmarkError(
+            f"the looks hold {sizes} pairs: a sequential run needs an even, non-zero number"
+            " of pairs in every look (a profile with more questions, or --fixed)"
+        )
+    return [warmup_trials + 2 * sum(sizes[:look]) for look in range(1, looks + 1)]
+
+
+def _measure_looks(
+    config: RunConfig,
+    schedule: Sequence[ScheduledTrial],
+    units: Sequence[Unit],
+    look_ends: Sequence[int],
+    measured: list[Trial],
+    workers: dict[str, ArmWorker],
+    repositories: dict[str, Repository],
+    stream: IO[bytes],
+) -> tuple[list[Trial], Design]:
+    """Measure look by look, asking the monitor after each; a resumed run's looks already
+    measured are asked again, on the same trials, so they are the same looks."""
+    trials = list(measured)
+    if config.monitor is None:
+        trials += run_trials(
+            schedule[len(trials) :],
+            workers,
+            repositories,
+            stream=stream,
+            timeout_s=config.trial_timeout_s,
+            progress=config.progress,
+            done=len(trials),
+        )
+        return trials, FIXED_DESIGN
+    assigned = unit_looks(units, config.looks)
+    taken: list[LookRecord] = []
+    for look, end in enumerate(look_ends, start=1):
+        if len(trials) < end:
+            trials += run_trials(
+                schedule[len(trials) : end],
+                workers,
+                repositories,
+                stream=stream,
+                timeout_s=config.trial_timeout_s,
+                progress=config.progress,
+                done=len(trials),
+                total=len(schedule),
+            )
+        data = LookData(
+            look, config.looks, units, assigned, [t for t in trials[:end] if not t.warmup]
+        )
+        verdict = config.monitor(data)
+        taken.append(LookRecord(look, data.measured_units, verdict.stop, verdict.summary))
+        if verdict.stop or look == config.looks:
+            if len(trials) > end:
+                raise BenchmarkError(
+                    f"{config.stream_path} holds trials past look {look}, where the monitor"
+                    " stops the run: it is not this design's stream"
+                )
+            reason = f"look {look}: {verdict.summary}" if verdict.stop else "the last planned look"
+            return trials, Design(SEQUENTIAL, config.looks, look, reason, tuple(taken))
+    raise AssertionError("unreachable: the last look always stops")
 
 
 @contextmanager

@@ -68,3 +68,8 @@ def benchmark_file(variant: str, *, is_baseline: bool) -> str:
 def stream_file(artifact_file: str) -> str:
     """The trial stream beside a benchmark artifact: ``V1_benchmark.json`` -> ``.jsonl``."""
     return artifact_file.removesuffix(".json") + ".jsonl"
+
+
+def budget_label(budget: int) -> str:
+    """``120000`` -> ``"120k"``, the registry's spelling of a budget."""
+    return f"{budget // 1000}k" if budget % 1000 == 0 else str(budget)

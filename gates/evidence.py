@@ -138,6 +138,23 @@ class VariantRun:
     error: str | None
     quality_error: str | None = None  # the quality stage found its packs are not the baseline's
     resumed: str | None = None  # the run was interrupted and resumed: how (benchmarks.resume)
+    design: SequentialRun | None = None  # None: the fixed design
+
+
+@dataclass(frozen=True)
+class SequentialRun:
+    """A run in looks (issue #14): its timed intervals are at the level of its last look."""
+
+    looks: int
+    stopped_at_look: int
+    fractions: tuple[float, ...]
+    measured_units: int
+    planned_units: int
+    summary: str
+
+    @property
+    def final(self) -> bool:
+        return self.stopped_at_look == self.looks
 
 
 @dataclass(frozen=True)
@@ -366,6 +383,33 @@ def _parse_run(run: Fields) -> VariantRun:
         error=run.maybe_text("error"),
         quality_error=run.maybe_text("quality_error"),
         resumed=run.maybe_text("resumed"),
+        design=_parse_design(run.maybe_child("design")) if "design" in run else None,
+    )
+
+
+def _parse_design(design: Fields | None) -> SequentialRun | None:
+    if design is None:
+        return None
+    if design.text("kind") != "sequential":
+        raise design.error("kind", "must be 'sequential' (a fixed run has no design record)")
+    looks = design.count("looks", minimum=1)
+    stopped = design.count("stopped_at_look", minimum=1)
+    raw = design.raw.get("fractions")
+    fractions = tuple(raw) if isinstance(raw, list) else ()
+    valid = all(isinstance(t, float | int) and not isinstance(t, bool) for t in fractions)
+    if not valid or len(fractions) != stopped or stopped > looks:
+        raise design.error(
+            "fractions", f"must hold one information fraction per look taken ({stopped})"
+        )
+    if any(not 0.0 < t <= 1.0 for t in fractions) or list(fractions) != sorted(set(fractions)):
+        raise design.error("fractions", "must increase strictly within (0, 1]")
+    return SequentialRun(
+        looks=looks,
+        stopped_at_look=stopped,
+        fractions=tuple(float(t) for t in fractions),
+        measured_units=design.count("measured_units"),
+        planned_units=design.count("planned_units"),
+        summary=design.text("summary"),
     )
 
 

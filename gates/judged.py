@@ -34,6 +34,10 @@ def run_facts(evidence: Evidence) -> list[tuple[str, str]]:
         resumed = [f"{name} {r.resumed}" for name, r in analysis.variants.items() if r.resumed]
         if resumed:  # said only when it happened: the pairs are the same, their moments not
             rows.append(("resumed runs", "; ".join(resumed)))
+        runs = analysis.variants.items()
+        looked = [f"{name}: {r.design.summary}" for name, r in runs if r.design is not None]
+        if looked:  # the timed intervals of these runs are at their last look's level
+            rows.append(("sequential runs", "; ".join(looked)))
     rows.append(("commit", fmt.short_sha(commit)))
     rows.append(("date", _date(run, analysis)))
     if run is None:

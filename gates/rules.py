@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from analysis.monitor import look_level
 from contracts.family import POOLED, gated_bounds, two_sided_level
 from contracts.names import (
     ADVANCED_FILE,
@@ -37,6 +38,7 @@ from contracts.provenance import Provenance
 from contracts.thresholds import (
     LATENCY_MEAN,
     LATENCY_P95,
+    PEAK_MEMORY,
     QA,
     RECALL,
     GateThresholds,
@@ -72,6 +74,8 @@ from gates.verdict import (
 )
 from packrepo.registry import Registry, Variant
 
+# The metrics of the timed trials, whose intervals a sequential run sets at its last look.
+TIMED_METRICS = (LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
 # Comparisons forgive floating-point rounding only: 1.13 / 1.0 - 1 is 0.12999999999999989.
 ROUNDING = 1e-12
 
@@ -469,7 +473,7 @@ def _calibration_problem(
     ctx: Context, analysis: StatisticalAnalysis, row: Comparison
 ) -> str | None:
     thresholds = ctx.thresholds
-    level = two_sided_level(thresholds.alpha, ctx.family_size)
+    level, design = _expected_level(ctx, analysis, row)
     checks = (
         (
             math.isclose(analysis.alpha, thresholds.alpha),
@@ -493,10 +497,26 @@ def _calibration_problem(
         (
             math.isclose(row.confidence_level, level, rel_tol=1e-9),
             f"interval not at the registry's level: it is at {fmt.level(row.confidence_level)},"
-            f" the level is {fmt.level(level)}",
+            f" the level is {fmt.level(level)}{design}",
         ),
     )
     return next((problem for ok, problem in checks if not ok), None)
+
+
+def _expected_level(
+    ctx: Context, analysis: StatisticalAnalysis, row: Comparison
+) -> tuple[float, str]:
+    """The level a row must be at: ``1 - 2 alpha / m``; for the timed rows of a sequential
+    run, the repeated confidence interval's at the look it stopped, recomputed here from the
+    registry's alpha and family and the run's information fractions."""
+    thresholds = ctx.thresholds
+    run = analysis.variants.get(row.variant)
+    design = None if run is None else run.design
+    if design is None or row.metric not in TIMED_METRICS:
+        return two_sided_level(thresholds.alpha, ctx.family_size), ""
+    bound = thresholds.alpha / max(1, ctx.family_size)
+    level = look_level(bound, design.fractions, final=design.final)
+    return level, f" (sequential: look {design.stopped_at_look} of {design.looks})"
 
 
 def _guard(ctx: Context, name: str, metric: str, side: str, threshold: float) -> GateResult:

@@ -62,6 +62,8 @@ class Options:
     # Passed to the gates (`--allow-dirty`): evidence from a tree with uncommitted
     # changes may then be judged, and --skip-building may reuse such evidence.
     allow_dirty: bool = False
+    # The fixed design: every benchmark measures every unit (no look, no early stop).
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def build_plan(registry: Registry, options: Options, artifacts_dir: Path) -> Pla
         ("quality.json",),
         uses_every_core=True,
     )
-    steps += [advanced, *_benchmark_steps(registry, arms, options.profile), quality, *spreading]
+    benchmarks = _benchmark_steps(registry, arms, options.profile, fixed=options.fixed)
+    steps += [advanced, *benchmarks, quality, *spreading]
     variant_args = ("--variants", ",".join(arms)) if options.variants else ()
     steps.append(
         Step(
@@ -173,7 +176,9 @@ def _building_steps() -> list[Step]:
     ]
 
 
-def _benchmark_steps(registry: Registry, arms: Sequence[str], profile: str) -> list[Step]:
+def _benchmark_steps(
+    registry: Registry, arms: Sequence[str], profile: str, *, fixed: bool = False
+) -> list[Step]:
     steps = []
     for name in arms:
         variant = registry.variant(name)
@@ -183,7 +188,7 @@ def _benchmark_steps(registry: Registry, arms: Sequence[str], profile: str) -> l
                 "R0" if variant.is_baseline else "R1",
                 "running",
                 f"bench-{name}",
-                args=("--profile", profile),
+                args=("--profile", profile, *(("--fixed",) if fixed else ())),
                 artifacts=(artifact,),
                 variant=name,
                 flags=dict(variant.flags),

@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     parser.add_argument("--verbose", action="store_true", help="stream every session's output")
     parser.add_argument("--profile", default="standard", choices=PROFILES)
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        help="the fixed design: every benchmark measures every unit (default: sequential"
+        " looks, each variant stopping once its timed comparisons are decided)",
+    )
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     return parser
 
@@ -121,6 +127,7 @@ def options_from(args: argparse.Namespace) -> Options:
         profile=args.profile,
         verbose=bool(args.verbose),
         allow_dirty=bool(args.allow_dirty),
+        fixed=bool(args.fixed),
     )
 
 

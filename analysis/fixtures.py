@@ -40,7 +40,7 @@ from benchmarks.artifact import (
     trial_to_json,
     write_artifact,
 )
-from benchmarks.schedule import FIRST, SECOND
+from benchmarks.schedule import FIRST, SECOND, Unit, unit_looks
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA, write_all_atomically
 from contracts.names import TRIAL_STREAM_KIND
@@ -195,6 +195,7 @@ def benchmark_run(
     arm_hosts: Mapping[str, str] | None = None,
     profile: str = "standard",
     measure: Measure | None = None,
+    looks: int = 1,
 ) -> Artifact:
     """A complete run of ``variant`` (the baseline's A/A run if it is the baseline).
 
@@ -205,7 +206,9 @@ def benchmark_run(
     latency and memory model: it is called with the unit, whether the trial is
     the second arm's, and the trial's position in the schedule, and returns
     (latency in ns, peak memory in bytes); the end-to-end simulation
-    (:mod:`gates.simulate`) passes a model of a noisy machine.
+    (:mod:`gates.simulate`) passes a model of a noisy machine. With ``looks`` > 1
+    the units are measured look by look, as a sequential run measures them
+    (``benchmarks.schedule.unit_looks``); every unit is still measured.
     """
     effect = effect or Effect()
     baseline = registry.baseline
@@ -219,7 +222,9 @@ def benchmark_run(
     bases = _bases(units)
     rng = np.random.default_rng(seed)
     trials = _warmups(units, arms, repositories)
-    for index, unit in enumerate(units, start=len(trials) // 2):
+    assigned = unit_looks([Unit(u.repository, u.question_id, u.budget) for u in units], looks)
+    in_order = [unit for _, unit in sorted(zip(assigned, units, strict=True), key=lambda p: p[0])]
+    for index, unit in enumerate(in_order, start=len(trials) // 2):
         order = arms if index % 2 == 0 else arms[::-1]
         for position, arm in zip((FIRST, SECOND), order, strict=True):
             is_second = arm.name == second

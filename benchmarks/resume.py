@@ -60,6 +60,7 @@ IDENTITY = (
     "budgets",
     "corpus",
     "trial_timeout_s",
+    "design",  # fixed or sequential, and its looks: a resumed run keeps its looks
     "code",
     "machine",
 )

@@ -45,7 +45,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,15 @@ import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
 from analysis.fixtures import benchmark_run, write_run
+from analysis.monitor import timed_monitor
 from analysis.quality_fixtures import QualityEffect, variant_scores, write_quality
 from analysis.quality_fixtures import quality_document as make_quality_document
 from benchmarks.artifact import UnitRecord
 from contracts.documents import load_json, read_input
+from contracts.thresholds import thresholds_from_registry
 from gates.simulate_model import (
     BUDGETS,
+    COVERAGE,
     MACHINE,
     POOL,
     QUICK,
@@ -70,7 +73,7 @@ from gates.simulate_model import (
     load_pool,
     model_pool,
     simulated_machine,
-    write_pool,
+    stopped_by,
 )
 from packrepo.registry import Registry, load_registry
 
@@ -154,6 +157,7 @@ class Outcome:
     bounds: Mapping[tuple[str, str, str], tuple[float | None, float | None]] = field(
         default_factory=dict
     )  # (variant, metric, budget) -> (ci_low, ci_high) of the gated interval
+    units: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # measured, planned
 
 
 def replicate(
@@ -163,17 +167,25 @@ def replicate(
     from gates.cli import main as gates_main
 
     registry = load_registry(registry_path)
+    thresholds = thresholds_from_registry(registry)
     rng = np.random.default_rng(seed)
     shape = scenario.shape
     with tempfile.TemporaryDirectory(prefix="e2e-") as scratch:
         artifacts = Path(scratch)
+        units: dict[str, tuple[int, int]] = {}
         for name in (registry.baseline.name, *(v.name for v in registry.candidates)):
             effects = scenario.latency.get(name, (0.0,) * len(BUDGETS))
             measure = simulated_machine(MACHINE, effects, scenario.memory.get(name, 0.0), rng)
+            # The A/A run measures every unit; a candidate, look by look, as its monitor says.
+            looks = 1 if name == registry.baseline.name else shape.looks
             run = benchmark_run(
                 registry, name, repositories=shape.repositories, questions=shape.questions,
                 seed=int(rng.integers(2**31)), profile=shape.profile, measure=measure,
+                looks=looks,
             )  # fmt: skip
+            if looks > 1:
+                run = stopped_by(run, timed_monitor(registry, thresholds, name), looks)
+            units[name] = (len(run.measured_unit_ids()), len(run.units))
             write_run(artifacts, registry, run)
         assert _POOL is not None, "run_study loads the pool in every worker"
         base = draw_quality(_POOL, shape, rng)
@@ -208,6 +220,7 @@ def replicate(
         passed,
         bool(analysis["environment"]["stable"]),
         bounds,
+        units,
     )
 
 
@@ -253,9 +266,10 @@ def run_study(
     seed: int,
     jobs: int,
     pool_path: Path = POOL,
-) -> list[tuple[Scenario, str, str, int, int]]:
+) -> tuple[list[tuple[Scenario, str, str, int, int]], dict[tuple[str, str], tuple[int, int]]]:
     """Every measure's count of events in ``replications`` runs of its scenario, seeded per
-    replication: (scenario, measure, design, events, runs)."""
+    replication: (scenario, measure, design, events, runs); and the units every candidate
+    measured and planned, summed over a scenario's runs."""
     tasks = [
         (scenario, registry_path, other_evidence, _replication_seed(seed, index, rep))
         for index, scenario in enumerate(chosen)
@@ -270,18 +284,23 @@ def run_study(
             jobs, initializer=_init_worker, initargs=(str(pool_path), seed)
         ) as ex:
             outcomes = list(ex.map(_replicate_star, tasks, chunksize=4))
+    units: dict[tuple[str, str], tuple[int, int]] = {}
     for (scenario, *_), outcome in zip(tasks, outcomes, strict=True):
         for measure, _ in _measures(scenario):
             key = (scenario.name, measure)
             counts[key] = counts.get(key, 0) + counted(measure, outcome)
-    return [
+        for variant, (measured, planned) in outcome.units.items():
+            so_far = units.get((scenario.name, variant), (0, 0))
+            units[(scenario.name, variant)] = (so_far[0] + measured, so_far[1] + planned)
+    results = [
         (s, measure, design, counts[(s.name, measure)], replications)
         for s in chosen
         for measure, design in _measures(s)
     ]
+    return results, units
 
 
-def _verdict(scenario: Scenario, measure: str, rate: float, high: float) -> str:
+def verdict_mark(scenario: Scenario, measure: str, rate: float, high: float) -> str:
     """ "ok" or "MISSED" for a scenario's own measure against its design; "" otherwise."""
     if measure != scenario.measure:
         return ""
@@ -429,101 +448,15 @@ def _standard_units() -> tuple[
 
     units = [
         UnitRecord(f"repo{r}|q{q}|{b}", f"repo{r}", f"q{q}", b, "", GoldRef("m.py", 1, 2))
-        for r in range(STANDARD.repositories)
-        for q in range(STANDARD.questions)
+        for r in range(COVERAGE.repositories)
+        for q in range(COVERAGE.questions)
         for b in BUDGETS
     ]
     questions = [f"{u.repository}|{u.question_id}" for u in units]
     return units, questions, [u.repository for u in units], np.asarray([u.budget for u in units])
 
 
-# --- the command line --------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-    import sys
-    import time
-
-    from contracts.family import gated_bounds, two_sided_level
-    from contracts.thresholds import thresholds_from_registry
-
-    parser = argparse.ArgumentParser(prog="python -m gates.simulate", description=__doc__)
-    parser.add_argument("--replications", type=int, default=200)
-    parser.add_argument("--coverage-replications", type=int, default=2000)
-    parser.add_argument("--bca-replications", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--jobs", type=int, default=default_jobs())
-    parser.add_argument("--scenarios", help="comma-separated names (default: all)")
-    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
-    parser.add_argument(
-        "--timed-questions",
-        type=int,
-        help="timed questions per repository in the standard-shaped cases (default: the"
-        " standard profile's): how many a decision would need",
-    )
-    parser.add_argument(
-        "--write-pool", type=Path, help="write gates/data/quality_pool.json from a quality.json"
-    )
-    args = parser.parse_args(argv)
-    if args.write_pool is not None:
-        write_pool(args.write_pool)
-        print(f"wrote {POOL}")
-        return 0
-    argv = list(sys.argv[1:] if argv is None else argv)
-    started = time.perf_counter()
-    registry = load_registry(args.config)
-    thresholds = thresholds_from_registry(registry)
-    family = len(gated_bounds(registry, thresholds, registry.budgets))
-    pool = load_pool() or model_pool(args.seed)
-    gains = {gain: gain_effect(pool, gain) for gain in (0.10, 0.13, 0.20)}
-    chosen = scenarios(registry, thresholds.alpha, family, gains)
-    if args.scenarios:
-        wanted = set(args.scenarios.split(","))
-        chosen = [s for s in chosen if s.name in wanted]
-    timed = STANDARD
-    if args.timed_questions is not None:
-        if args.timed_questions < 1:
-            print("gates.simulate: error: --timed-questions must be at least 1", file=sys.stderr)
-            return 2
-        timed = replace(STANDARD, questions=args.timed_questions)
-        chosen = [replace(s, shape=timed) if s.shape == STANDARD else s for s in chosen]
-    print(
-        f"command: python -m gates.simulate {' '.join(argv)}".rstrip()
-        + f"\nregistry: alpha {thresholds.alpha:g} one-sided, {family} gated bounds, each at"
-        f" {1 - thresholds.alpha / family:.5f}; quality scores from"
-        f" {pool.note}\ntimed trials of the standard-shaped cases: {timed.repositories}"
-        f" repositories x {timed.questions} questions x {len(registry.budgets)} budgets"
-    )
-    with tempfile.TemporaryDirectory(prefix="e2e-registry-") as scratch:
-        path = study_registry(Path(scratch), args.config)
-        other = passing_other_evidence(load_registry(path))
-        results = run_study(
-            chosen, path, other, replications=args.replications, seed=args.seed, jobs=args.jobs
-        )
-    print("\n| case | truth | counted | measured (exact 95% interval) | design | |")
-    print("|---|---|---|---|---|---|")
-    for scenario, measure, design, hits, trials in results:
-        low, high = binomial_interval(hits, trials)
-        rate = hits / trials
-        print(
-            f"| {scenario.name} | {scenario.truth} | {measure} | {rate:.1%} [{low:.1%},"
-            f" {high:.1%}] ({hits} of {trials}) | {design} |"
-            f" {_verdict(scenario, measure, rate, high)} |"
-        )
-    levels = (0.95, two_sided_level(thresholds.alpha, family))
-    coverage = coverage_study(args.coverage_replications, args.seed, levels, args.bca_replications)
-    print("\n| interval | method | nominal | coverage (exact 95% interval) |")
-    print("|---|---|---|---|")
-    for entry in coverage:
-        low, high = binomial_interval(entry.covered, entry.trials)
-        print(
-            f"| {entry.label} | {entry.method} | {entry.level:.4%} |"
-            f" {entry.covered / entry.trials:.2%} [{low:.2%}, {high:.2%}] ({entry.trials} runs) |"
-        )
-    print(f"\n{time.perf_counter() - started:.0f} s")
-    return 0
-
-
 if __name__ == "__main__":
+    from gates.simulate_cli import main
+
     raise SystemExit(main())

@@ -8,6 +8,8 @@ number; nothing here is a measurement.
 * ``MeasuredPool``: the baseline's per-question scores and pack tokens from a real
   quality stage (``gates/data/quality_pool.json``), and how often a real query-aware arm
   lost a question the baseline had found, per budget.
+* ``stopped_by``: a sequential run, from a complete run measured look by look and the
+  real monitor (``analysis.monitor``) asked after each look.
 * ``gain_effect``: a quality arm with a known QA/100k gain. The measured scores are
   nearly all 0 or 1 (a pack holds a question's gold lines or not), so a gain cannot come
   from scaling scores: the arm *finds* questions the baseline misses and *loses* some it
@@ -17,6 +19,7 @@ number; nothing here is a measurement.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +29,10 @@ import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
 from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline
-from benchmarks.artifact import UnitRecord
+from benchmarks.artifact import Artifact, UnitRecord
+from benchmarks.looks import SEQUENTIAL, Design, LookData, LookRecord, Monitor
+from benchmarks.schedule import Unit, unit_looks
+from benchmarks.summary import summarise
 from contracts.documents import load_json, read_input, write_json_atomically
 
 BUDGETS = (50_000, 120_000, 200_000)
@@ -61,10 +67,14 @@ class Shape:
     quality_repositories: int
     quality_questions: int
     profile: str
+    looks: int = 1  # the sequential design's looks (1: the fixed design)
 
 
-STANDARD = Shape(8, 3, 10, 40, "standard")
+# The profiles' shapes (benchmarks.profiles): standard plans 8 questions in 4 looks.
+STANDARD = Shape(8, 8, 10, 40, "standard", looks=4)
 QUICK = Shape(2, 3, 2, 40, "quick")
+# The coverage study's fixed-n regime: 8 repositories x 3 questions, 24 question clusters.
+COVERAGE = Shape(8, 3, 10, 40, "standard")
 
 
 def simulated_machine(
@@ -193,4 +203,31 @@ def gain_effect(pool: MeasuredPool, gain: float) -> QualityEffect:
         raise ValueError(f"a QA/100k gain of {gain:+.0%} cannot be made from this pool")
     return QualityEffect(
         find=tuple(float(x) for x in find), lose=tuple(float(x) for x in lose), token_jitter=0.0
+    )
+
+
+def stopped_by(artifact: Artifact, monitor: Monitor, looks: int) -> Artifact:
+    """The *simulated* sequential run: what the runner would have kept of ``artifact`` (a
+    complete run measured look by look, ``analysis.fixtures.benchmark_run(looks=...)``)
+    had ``monitor`` watched it, asked after each look as ``benchmarks.runner`` asks."""
+    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    assigned = unit_looks(units, looks)
+    look_of = {u.id: k for u, k in zip(artifact.units, assigned, strict=True)}
+    measured = [t for t in artifact.trials if not t.warmup]
+    taken: list[LookRecord] = []
+    for look in range(1, looks + 1):
+        so_far = [t for t in measured if look_of[t.unit_id] <= look]
+        data = LookData(look, looks, units, assigned, so_far)
+        verdict = monitor(data)
+        taken.append(LookRecord(look, data.measured_units, verdict.stop, verdict.summary))
+        if verdict.stop or look == looks:
+            break
+    kept = tuple(t for t in artifact.trials if t.warmup or look_of[t.unit_id] <= look)
+    reason = f"look {look}: {taken[-1].summary}" if taken[-1].stop else "the last planned look"
+    names = [arm.name for arm in artifact.arms]
+    return dataclasses.replace(
+        artifact,
+        trials=kept,
+        summaries=summarise(kept, names, artifact.budgets),
+        design=Design(SEQUENTIAL, looks, look, reason, tuple(taken)),
     )

@@ -55,11 +55,11 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="standard",
             repositories=8,
-            questions_per_repository=8,
+            questions_per_repository=12,
             warmup_rounds=1,
             budgets=None,
             description=(
-                "the pipeline default: 8 repositories, at most 8 questions each in 4 looks"
+                "the pipeline default: 8 repositories, at most 12 questions each in 4 looks"
                 " (sized for 80% power of the latency guards at their margin)"
             ),
             looks=4,
@@ -67,10 +67,10 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="full",
             repositories=None,
-            questions_per_repository=12,
+            questions_per_repository=16,
             warmup_rounds=1,
             budgets=None,
-            description="all 10 repositories, at most 12 questions each in 4 looks",
+            description="all 10 repositories, at most 16 questions each in 4 looks",
             looks=4,
         ),
     )

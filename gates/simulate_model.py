@@ -70,8 +70,8 @@ class Shape:
     looks: int = 1  # the sequential design's looks (1: the fixed design)
 
 
-# The profiles' shapes (benchmarks.profiles): standard plans 8 questions in 4 looks.
-STANDARD = Shape(8, 8, 10, 40, "standard", looks=4)
+# The profiles' shapes (benchmarks.profiles): standard plans 12 questions in 4 looks.
+STANDARD = Shape(8, 12, 10, 40, "standard", looks=4)
 QUICK = Shape(2, 3, 2, 40, "quick")
 # The coverage study's fixed-n regime: 8 repositories x 3 questions, 24 question clusters.
 COVERAGE = Shape(8, 3, 10, 40, "standard")

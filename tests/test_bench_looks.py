@@ -3,7 +3,6 @@ design in the artifact, a resumed run that keeps its looks, and --fixed unchange
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -104,10 +103,10 @@ def _run(tmp_path: Path, monitor: Any, *extra: str) -> int:
 
 
 @pytest.fixture
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("looks") / "run"
     path.mkdir()
-    yield path
+    return path
 
 
 def test_a_monitor_that_says_stop_at_look_1_ends_the_run_there(run_dir: Path) -> None:
@@ -117,8 +116,9 @@ def test_a_monitor_that_says_stop_at_look_1_ends_the_run_there(run_dir: Path) ->
     assert monitor.seen == [(1, 8, (0.5,))]  # 4 pairs of the 8 planned
     design = artifact.design
     assert (design.kind, design.looks, design.stopped_at_look) == (SEQUENTIAL, 2, 1)
-    assert design.stopped_early and design.reason == "look 1: enough"
-    assert len(artifact.units) == 8 and len(artifact.measured_unit_ids()) == 4
+    assert design.stopped_early
+    assert design.reason == "look 1: enough"
+    assert (len(artifact.units), len(artifact.measured_unit_ids())) == (8, 4)
     assert sum(not t.warmup for t in artifact.trials) == 8
 
 
@@ -128,7 +128,8 @@ def test_a_run_the_monitor_never_stops_ends_at_its_last_look(run_dir: Path) -> N
     artifact = load_artifact(run_dir / "V1_benchmark.json")
     assert [look for look, _, _ in monitor.seen] == [1, 2]
     assert monitor.seen[-1][2] == (0.5, 1.0)
-    assert artifact.design.stopped_at_look == 2 and not artifact.design.stopped_early
+    assert artifact.design.stopped_at_look == 2
+    assert not artifact.design.stopped_early
     assert [r.stop for r in artifact.design.taken] == [False, False]
     assert len(artifact.measured_unit_ids()) == 8
 
@@ -194,7 +195,8 @@ def test_a_resume_under_the_other_design_is_refused(
     capsys.readouterr()
     assert _run(run_dir, Scripted(False), "--resume", "--fixed") == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and "design" in error[0]
+    assert len(error) == 1
+    assert "design" in error[0]
     assert (run_dir / "V1_benchmark.jsonl").read_bytes() == before
 
 

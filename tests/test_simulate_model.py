@@ -63,7 +63,7 @@ def test_scaling_scores_cannot_raise_a_pool_of_zeros_and_ones(pool) -> None:  # 
 def test_the_study_can_be_sized_with_more_timed_questions(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from gates.simulate import main
+    from gates.simulate_cli import main
 
     assert main(["--timed-questions", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
@@ -71,7 +71,11 @@ def test_the_study_can_be_sized_with_more_timed_questions(
     )
     arguments = ["--scenarios", "null", "--replications", "1", "--jobs", "1"]
     arguments += ["--coverage-replications", "1", "--bca-replications", "1"]
-    assert main([*arguments, "--timed-questions", "5"]) == 0
+    assert main([*arguments, "--timed-questions", "8"]) == 0
     out = capsys.readouterr().out
-    assert "8 repositories x 5 questions x 3 budgets" in out
+    assert "8 repositories x 8 questions x 3 budgets (sequential, 4 looks;" in out
     assert "| null |" in out
+    assert main([*arguments, "--timed-questions", "5", "--fixed"]) == 0
+    out = capsys.readouterr().out
+    assert "8 repositories x 5 questions x 3 budgets (fixed;" in out
+    assert "| null | V1 100%, V2 100%, V3 100%, V4 100%, V5 100% |" in out

@@ -236,6 +236,14 @@ def pipeline(session: nox.Session) -> None:
     session.run("python", "-m", "pipeline", "promote", *args)
 
 
+@nox.session(default=False)
+def designs(session: nox.Session) -> None:
+    """The pipeline twice, sequential then --fixed, and the two side by side (~35 min)."""
+    _install(session, "pipeline")
+    session.install(f"nox[uv]{nox.needs_version}")
+    session.run("python", "-m", "pipeline.designs", *session.posargs)
+
+
 # ---------------------------------------------------------------------------
 # Advanced testing (R2-R4): one artifact each for the gates (gates/INPUTS.md).
 # ---------------------------------------------------------------------------

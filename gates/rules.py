@@ -654,16 +654,12 @@ def power(ctx: Context) -> GateResult:
     """
     threshold = ctx.thresholds.power
     requirement = Requirement("power", ">=", threshold, FRACTION, "lowest design-stage power")
-    rows = []
-    for metric, budget, established in _powered_bounds(ctx):
-        row = _calibrated(ctx, metric, budget)
-        if isinstance(row, str):
-            return requirement.unmet(row)
-        if row.power is None and metric == LATENCY_P95:
-            continue  # a percentile interval: no t-based design power (see analysis.cells)
-        if row.power is None:
-            return requirement.unmet(f"no power analysis for {fmt.metric_label(metric)}/{budget}")
-        rows.append((row, established(row)))
+    futile = _stopped_for_futility(ctx)
+    rows = _powered_rows(ctx, futile is not None)
+    if isinstance(rows, str):
+        return requirement.unmet(rows)
+    if not rows and futile:
+        return requirement.judge(True, futile, None)
     if not rows:
         return requirement.unmet("no powered bound to judge")
     undecided = [
@@ -693,7 +689,39 @@ def power(ctx: Context) -> GateResult:
         )
     elif achieved < threshold - ROUNDING:
         reason += "; every bound below the target power was established anyway"
+    if futile:
+        reason += f"; the timed bounds: {futile}"
     return requirement.judge(not undecided, reason, achieved, weakest)
+
+
+def _powered_rows(ctx: Context, futile: bool) -> list[tuple[Comparison, bool]] | str:
+    """Each powered bound's row and whether it was established; or why a row is missing."""
+    rows = []
+    for metric, budget, established in _powered_bounds(ctx):
+        row = _calibrated(ctx, metric, budget)
+        if isinstance(row, str):
+            return row
+        if row.power is None and metric == LATENCY_P95:
+            continue  # a percentile interval: no t-based design power (see analysis.cells)
+        if futile and metric in TIMED_METRICS:
+            continue  # decided by the design's futility boundary, not short of units
+        if row.power is None:
+            return f"no power analysis for {fmt.metric_label(metric)}/{budget}"
+        rows.append((row, established(row)))
+    return rows
+
+
+def _stopped_for_futility(ctx: Context) -> str | None:
+    """Why a sequential run's timed bounds need no power: it stopped at a futility
+    boundary, which its planned maximum was sized with (``analysis.monitor``)."""
+    analysis = ctx.evidence.analysis
+    if isinstance(analysis, Absent):
+        return None
+    run = analysis.variants.get(ctx.variant.name)
+    design = None if run is None else run.design
+    if design is None or design.final or "futile" not in design.summary:
+        return None
+    return f"decided by the sequential design's futility boundary ({design.summary})"
 
 
 def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:

@@ -15,11 +15,17 @@ from scipy import stats  # type: ignore[import-untyped]
 from test_gates_rules import (
     LATENCY_VARIANT,
     MEMORY_VARIANT,
+    POWER,
     PYPROJECT,
     QUALITY,
     REGISTRY,
+    REGRESSION,
+    WORST,
+    both,
     gate_of,
     judge,
+    set_power,
+    set_row,
 )
 from test_gates_rules import passing as passing_documents
 
@@ -242,3 +248,25 @@ def test_a_level_for_looks_the_run_did_not_take_is_refused() -> None:
     assert not gate.passed
     assert "not at the registry's level" in gate.reason
     assert math.isfinite(look_level(ALPHA_BOUND, [0.5], final=False))
+
+
+def test_a_run_stopped_for_futility_is_not_called_inconclusive() -> None:
+    short = both(
+        set_power(QUALITY, LATENCY_MEAN, WORST, achieved=POWER - 0.01, underpowered=True),
+        set_row(QUALITY, LATENCY_MEAN, WORST, ci_high=REGRESSION + 0.01),
+    )
+    documents = passing_documents()
+    short(documents)
+    fixed = gate_of(judge(documents), QUALITY, "power")
+    assert not fixed.passed
+    assert fixed.reason.startswith("inconclusive")
+    _sequential(documents, QUALITY, [0.25])
+    documents[ANALYSIS_FILE]["variants"][QUALITY]["design"]["summary"] = (
+        "sequential, stopped early at look 1 of 4: futile (non-binding): latency 50k"
+    )
+    _set_timed_level(documents, QUALITY, look_level(ALPHA_BOUND, [0.25], final=False))
+    verdict = judge(documents)
+    stopped = gate_of(verdict, QUALITY, "power")
+    assert stopped.passed
+    assert "futility boundary" in stopped.reason
+    assert not gate_of(verdict, QUALITY, "latency_non_inferiority").passed  # still rejected

@@ -21,7 +21,7 @@ from benchmarks.corpus import (
     load_corpus,
     measure_tokens,
 )
-from benchmarks.looks import Monitor
+from benchmarks.looks import LookError, Monitor
 from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
 from benchmarks.peers import PeerError
 from benchmarks.peers_stage import PEERS_KIND, write_peers
@@ -49,6 +49,7 @@ _EXPECTED_ERRORS = (
     ProfileError,
     QualityError,
     EvidenceError,
+    LookError,
     PeerError,
     RegistryError,
     ResumeError,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from benchmarks.schedule import Unit
+from benchmarks.schedule import ScheduledTrial, Unit, unit_looks
 
 if TYPE_CHECKING:  # the artifact module imports this one for Design
     from benchmarks.artifact import Trial
@@ -83,3 +83,54 @@ class MonitorVerdict:
 
 
 Monitor = Callable[[LookData], MonitorVerdict]
+
+
+class LookError(ValueError):
+    """A sequential run that cannot be run or continued as planned."""
+
+
+def look_ends(
+    schedule: Sequence[ScheduledTrial] | Sequence[Trial], units: Sequence[Unit], looks: int
+) -> list[int]:
+    """Where each look ends in the schedule, or in a run's trials in schedule order (warm-ups
+    first); every look an even number of pairs, so the ABBA counterbalancing holds in it."""
+    warmup_trials = sum(1 for s in schedule if s.warmup)
+    assigned = unit_looks(units, looks)
+    sizes = [sum(1 for k in assigned if k == look) for look in range(1, looks + 1)]
+    if looks > 1 and any(size == 0 or size % 2 for size in sizes):
+        raise LookError(
+            f"the looks hold {sizes} pairs: a sequential run needs an even, non-zero number"
+            " of pairs in every look (a profile with more questions, or --fixed)"
+        )
+    return [warmup_trials + 2 * sum(sizes[:look]) for look in range(1, looks + 1)]
+
+
+def measure_in_looks(
+    monitor: Monitor,
+    units: Sequence[Unit],
+    ends: Sequence[int],
+    measured: Sequence[Trial],
+    measure: Callable[[int, int], list[Trial]],
+) -> tuple[list[Trial], Design]:
+    """Measure the schedule up to each look's end (``measure(start, end)``) and ask the
+    monitor after each. A resumed run's ``measured`` trials are asked about again, look
+    by look, so it takes the same looks; trials past the look that stops are refused."""
+    looks = len(ends)
+    assigned = unit_looks(units, looks)
+    trials = list(measured)
+    taken: list[LookRecord] = []
+    for look, end in enumerate(ends, start=1):
+        if len(trials) < end:
+            trials += measure(len(trials), end)
+        data = LookData(look, looks, units, assigned, [t for t in trials[:end] if not t.warmup])
+        verdict = monitor(data)
+        taken.append(LookRecord(look, data.measured_units, verdict.stop, verdict.summary))
+        if verdict.stop or look == looks:
+            if len(trials) > end:
+                raise LookError(
+                    f"the stream holds trials past look {look}, where the monitor stops the"
+                    " run: it is not this design's stream"
+                )
+            reason = f"look {look}: {verdict.summary}" if verdict.stop else "the last planned look"
+            return trials, Design(SEQUENTIAL, looks, look, reason, tuple(taken))
+    raise AssertionError("unreachable: the last look always stops")

@@ -47,9 +47,9 @@ from benchmarks.looks import (
     FIXED_DESIGN,
     SEQUENTIAL,
     Design,
-    LookData,
-    LookRecord,
     Monitor,
+    look_ends,
+    measure_in_looks,
 )
 from benchmarks.oracle import (
     ORACLE_VERSION,
@@ -70,7 +70,7 @@ from benchmarks.resume import (
     read_resumable,
     rewrite_stream,
 )
-from benchmarks.schedule import ScheduledTrial, Unit, interleave, unit_looks
+from benchmarks.schedule import ScheduledTrial, Unit, interleave
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA
 from contracts.names import TRIAL_STREAM_KIND
@@ -295,7 +295,7 @@ def run_benchmark(config: RunConfig) -> Artifact:
         warmup_units=warmup_units(repositories, config.budgets, config.profile.warmup_rounds),
         looks=config.looks,
     )
-    look_ends = _look_ends(schedule, units, config.looks)
+    look_ends(schedule, units, config.looks)  # refused before any worker starts
     header = _stream_header(config, arms, repositories, started_at)
     # Checked before any worker starts: a stream this run cannot continue costs nothing.
     resumed = read_resumable(config.stream_path, header, schedule) if config.resume else None
@@ -318,9 +318,7 @@ def run_benchmark(config: RunConfig) -> Artifact:
             if len(measured) < len(schedule):
                 _warm_up(schedule, workers, by_name, config.trial_timeout_s)
         trials_start = time.perf_counter()
-        trials, design = _measure_looks(
-            config, schedule, units, look_ends, measured, workers, by_name, stream
-        )
+        trials, design = _measure_looks(config, schedule, units, measured, workers, by_name, stream)
         trials_s = time.perf_counter() - trials_start
         readies = {name: w.ready for name, w in workers.items()}
         environment = fingerprint(arms, readies, header["machine"])
@@ -374,72 +372,34 @@ def run_benchmark(config: RunConfig) -> Artifact:
     return artifact
 
 
-def _look_ends(schedule: Sequence[ScheduledTrial], units: Sequence[Unit], looks: int) -> list[int]:
-    """Where each look ends in the schedule (warm-ups first); every look an even number of
-    pairs, so the ABBA counterbalancing holds within it."""
-    warmup_trials = sum(1 for s in schedule if s.warmup)
-    assigned = unit_looks(units, looks)
-    sizes = [sum(1 for k in assigned if k == look) for look in range(1, looks + 1)]
-    if looks > 1 and any(size == 0 or size % 2 for size in sizes):
-        raise BenchmarkError(
-            f"the looks hold {sizes} pairs: a sequential run needs an even, non-zero number"
-            " of pairs in every look (a profile with more questions, or --fixed)"
-        )
-    return [warmup_trials + 2 * sum(sizes[:look]) for look in range(1, looks + 1)]
-
-
 def _measure_looks(
     config: RunConfig,
     schedule: Sequence[ScheduledTrial],
     units: Sequence[Unit],
-    look_ends: Sequence[int],
     measured: list[Trial],
     workers: dict[str, ArmWorker],
     repositories: dict[str, Repository],
     stream: IO[bytes],
 ) -> tuple[list[Trial], Design]:
-    """Measure look by look, asking the monitor after each; a resumed run's looks already
-    measured are asked again, on the same trials, so they are the same looks."""
-    trials = list(measured)
-    if config.monitor is None:
-        trials += run_trials(
-            schedule[len(trials) :],
+    """The rest of the schedule: all of it (fixed), or look by look with the monitor."""
+
+    def measure(start: int, end: int) -> list[Trial]:
+        return run_trials(
+            schedule[start:end],
             workers,
             repositories,
             stream=stream,
             timeout_s=config.trial_timeout_s,
             progress=config.progress,
-            done=len(trials),
+            done=start,
+            total=len(schedule),
         )
-        return trials, FIXED_DESIGN
-    assigned = unit_looks(units, config.looks)
-    taken: list[LookRecord] = []
-    for look, end in enumerate(look_ends, start=1):
-        if len(trials) < end:
-            trials += run_trials(
-                schedule[len(trials) : end],
-                workers,
-                repositories,
-                stream=stream,
-                timeout_s=config.trial_timeout_s,
-                progress=config.progress,
-                done=len(trials),
-                total=len(schedule),
-            )
-        data = LookData(
-            look, config.looks, units, assigned, [t for t in trials[:end] if not t.warmup]
-        )
-        verdict = config.monitor(data)
-        taken.append(LookRecord(look, data.measured_units, verdict.stop, verdict.summary))
-        if verdict.stop or look == config.looks:
-            if len(trials) > end:
-                raise BenchmarkError(
-                    f"{config.stream_path} holds trials past look {look}, where the monitor"
-                    " stops the run: it is not this design's stream"
-                )
-            reason = f"look {look}: {verdict.summary}" if verdict.stop else "the last planned look"
-            return trials, Design(SEQUENTIAL, config.looks, look, reason, tuple(taken))
-    raise AssertionError("unreachable: the last look always stops")
+
+    if config.monitor is None:
+        return measured + measure(len(measured), len(schedule)), FIXED_DESIGN
+    return measure_in_looks(
+        config.monitor, units, look_ends(schedule, units, config.looks), measured, measure
+    )
 
 
 @contextmanager

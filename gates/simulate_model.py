@@ -30,8 +30,8 @@ from scipy import stats  # type: ignore[import-untyped]
 
 from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline
 from benchmarks.artifact import Artifact, UnitRecord
-from benchmarks.looks import SEQUENTIAL, Design, LookData, LookRecord, Monitor
-from benchmarks.schedule import Unit, unit_looks
+from benchmarks.looks import Monitor, look_ends, measure_in_looks
+from benchmarks.schedule import Unit
 from benchmarks.summary import summarise
 from contracts.documents import load_json, read_input, write_json_atomically
 
@@ -209,25 +209,15 @@ def gain_effect(pool: MeasuredPool, gain: float) -> QualityEffect:
 def stopped_by(artifact: Artifact, monitor: Monitor, looks: int) -> Artifact:
     """The *simulated* sequential run: what the runner would have kept of ``artifact`` (a
     complete run measured look by look, ``analysis.fixtures.benchmark_run(looks=...)``)
-    had ``monitor`` watched it, asked after each look as ``benchmarks.runner`` asks."""
+    had ``monitor`` watched it: the runner's own loop, measuring from the trials made."""
     units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
-    assigned = unit_looks(units, looks)
-    look_of = {u.id: k for u, k in zip(artifact.units, assigned, strict=True)}
-    measured = [t for t in artifact.trials if not t.warmup]
-    taken: list[LookRecord] = []
-    for look in range(1, looks + 1):
-        so_far = [t for t in measured if look_of[t.unit_id] <= look]
-        data = LookData(look, looks, units, assigned, so_far)
-        verdict = monitor(data)
-        taken.append(LookRecord(look, data.measured_units, verdict.stop, verdict.summary))
-        if verdict.stop or look == looks:
-            break
-    kept = tuple(t for t in artifact.trials if t.warmup or look_of[t.unit_id] <= look)
-    reason = f"look {look}: {taken[-1].summary}" if taken[-1].stop else "the last planned look"
+    made = list(artifact.trials)
+    ends = look_ends(made, units, looks)
+    kept, design = measure_in_looks(monitor, units, ends, [], lambda start, end: made[start:end])
     names = [arm.name for arm in artifact.arms]
     return dataclasses.replace(
         artifact,
-        trials=kept,
+        trials=tuple(kept),
         summaries=summarise(kept, names, artifact.budgets),
-        design=Design(SEQUENTIAL, looks, look, reason, tuple(taken)),
+        design=design,
     )

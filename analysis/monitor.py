@@ -107,9 +107,11 @@ def _estimate(paired: PairedUnits, bound: TimedBound) -> LookEstimate | None:
         if not (np.all(np.isfinite(baseline.peak_rss_mib)) and cell.n_paired):
             return None
         ratio = LogRatio.mean_ratio(variant.peak_rss_mib, baseline.peak_rss_mib, bound.metric)
+    if len(set(cell.questions)) < 2:
+        return None  # no interval yet (an empty budget, or every trial of it failed): open
     try:
         interval = cluster_t(ratio, cell.questions, 0.5)  # the level does not change L or se
-    except AnalysisInputError:
+    except (AnalysisInputError, ValueError):
         return None
     return LookEstimate(interval.log_estimate, interval.standard_error, interval.n_clusters - 1)
 

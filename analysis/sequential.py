@@ -263,9 +263,14 @@ def decide(
         efficacy_z=efficacy,
         nominal_p=nominal_p,
         futility_z=futility,
-        interval_low=math.expm1(log_estimate - quantile * se),
-        interval_high=math.expm1(log_estimate + quantile * se),
+        interval_low=_relative(log_estimate - quantile * se),
+        interval_high=_relative(log_estimate + quantile * se),
     )
+
+
+def _relative(log_ratio: float) -> float:
+    """``exp(x) - 1``, infinite where it overflows (a t quantile at few clusters)."""
+    return math.inf if log_ratio > 700.0 else math.expm1(log_ratio)
 
 
 if __name__ == "__main__":

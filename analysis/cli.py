@@ -240,6 +240,7 @@ def _settings(
         qa_target=thresholds.qa_improvement,
         performance_margin=thresholds.performance_regression,
         recall_margin=thresholds.recall_margin,
+        thresholds=thresholds,
         qa_margin=thresholds.qa_margin,
         pair_with=options.pair_with,
         aa_tolerance=thresholds.aa_tolerance,

@@ -194,6 +194,7 @@ def _design_json(design: RunDesign) -> dict[str, Any]:
         "measured_units": design.measured_units,
         "planned_units": design.planned_units,
         "reason": design.reason,
+        "futile_bounds": list(design.futile_bounds),
         "summary": design.describe(),
     }
 

@@ -16,8 +16,8 @@ look ends the run whatever it shows.
 The rule the gates rely on is not the monitor's: the analysis judges a stopped
 run with the repeated confidence interval of its last look
 (:func:`look_level`), valid at any look however the run came to stop (Jennison
-& Turnbull 2000, ch. 9). So a monitor that is wrong, or a run resumed and
-stopped by hand at a look, costs power, never error rate.
+& Turnbull 2000, ch. 9). So a monitor that stops too early or too late costs
+power, never error rate.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from analysis.sequential import (
 from analysis.spending import group_sequential_boundaries
 from benchmarks.artifact import Artifact
 from benchmarks.looks import SEQUENTIAL, LookData, MonitorVerdict
+from benchmarks.schedule import Unit
 from contracts.family import POOLED, UPPER, gated_bounds
 from contracts.names import budget_label
 from contracts.thresholds import LATENCY_MEAN, PEAK_MEMORY, GateThresholds
@@ -182,9 +183,11 @@ class _Monitor:
 
     def __call__(self, data: LookData) -> MonitorVerdict:
         design = design_for(self.alpha_bound, self.power, data.looks)
-        paired = paired_trials(data, self.baseline, self.variant)
-        verdict = judge_look(data, self.bounds, design, paired)
+        verdict = judge_look(data, self.bounds, design, self.paired(data))
         return MonitorVerdict(verdict.stop, verdict.summary)
+
+    def paired(self, data: LookData) -> PairedUnits:
+        return paired_trials(data, self.baseline, self.variant)
 
 
 @dataclass(frozen=True)
@@ -196,11 +199,18 @@ class RunDesign:
     fractions: tuple[float, ...]  # measured over planned units, at every look taken
     measured_units: int
     planned_units: int
-    reason: str
+    reason: str  # the runner's account, reported as it was written
+    # The bounds futile at the last look, judged again here from the trials: the gates
+    # read this, never the runner's wording.
+    futile_bounds: tuple[str, ...] = ()
 
     @property
     def final(self) -> bool:
         return self.stopped_at_look == self.looks
+
+    @property
+    def stopped_for_futility(self) -> bool:
+        return not self.final and bool(self.futile_bounds)
 
     def level(self, alpha_bound: float) -> float:
         return look_level(alpha_bound, self.fractions, final=self.final)
@@ -213,8 +223,13 @@ class RunDesign:
         )
 
 
-def run_design(artifact: Artifact | None) -> RunDesign | None:
-    """The artifact's sequential design; None for the fixed design (or no artifact)."""
+def run_design(
+    artifact: Artifact | None, registry: Registry, thresholds: GateThresholds, variant: str
+) -> RunDesign | None:
+    """The artifact's sequential design; None for the fixed design (or no artifact).
+
+    The last look is judged again from the artifact's trials, so which bounds were futile
+    is the analysis's finding, whatever the runner wrote."""
     if artifact is None or artifact.design.kind != SEQUENTIAL:
         return None
     design, planned = artifact.design, len(artifact.units)
@@ -225,4 +240,22 @@ def run_design(artifact: Artifact | None) -> RunDesign | None:
         measured_units=design.taken[-1].units,
         planned_units=planned,
         reason=design.reason,
+        futile_bounds=_futile_at_last_look(artifact, registry, thresholds, variant),
     )
+
+
+def _futile_at_last_look(
+    artifact: Artifact, registry: Registry, thresholds: GateThresholds, variant: str
+) -> tuple[str, ...]:
+    monitor = _Monitor(registry, thresholds, variant)
+    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    data = LookData(
+        look=artifact.design.stopped_at_look,
+        looks=artifact.design.looks,
+        units=units,
+        unit_looks=artifact.unit_looks(),
+        trials=[t for t in artifact.trials if not t.warmup],
+    )
+    design = design_for(monitor.alpha_bound, monitor.power, data.looks)
+    verdict = judge_look(data, monitor.bounds, design, monitor.paired(data))
+    return tuple(b.label for b, d in verdict.decisions if d is not None and d.outcome == "futile")

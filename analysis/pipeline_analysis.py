@@ -72,6 +72,7 @@ from analysis.quality_input import QualityRuns
 from benchmarks.artifact import Artifact
 from contracts.family import two_sided_level
 from contracts.names import budget_label
+from contracts.thresholds import GateThresholds
 from packrepo.registry import Registry
 
 __all__ = [
@@ -126,6 +127,9 @@ class Settings:
     qa_target: float
     performance_margin: float
     recall_margin: float
+    # The registry's thresholds, to judge a sequential run's last look again as its
+    # monitor did (analysis.monitor.run_design).
+    thresholds: GateThresholds
     pair_with: PairWith = "run"
     qa_margin: float = 0.10  # the per-budget QA guard's margin: its rows are powered for it
     aa_tolerance: float = 0.01  # |A/A change| below this never marks the machine unstable
@@ -254,7 +258,10 @@ def analyse(
     pairings = _pairings(runs, baseline, settings.pair_with)
     budgets = _budgets(runs)
     rows: list[Row] = []
-    designs = {name: run_design(run.artifact) for name, run in _runs(runs, baseline)}
+    designs = {
+        name: run_design(run.artifact, registry, settings.thresholds, name)
+        for name, run in _runs(runs, baseline)
+    }
     for name, paired in pairings.items():
         if isinstance(paired, PairedUnits) and paired.n_paired > 0:
             design = designs[name]

@@ -151,10 +151,15 @@ class SequentialRun:
     measured_units: int
     planned_units: int
     summary: str
+    futile_bounds: tuple[str, ...]  # the analysis's own finding at the last look
 
     @property
     def final(self) -> bool:
         return self.stopped_at_look == self.looks
+
+    @property
+    def stopped_for_futility(self) -> bool:
+        return not self.final and bool(self.futile_bounds)
 
 
 @dataclass(frozen=True)
@@ -403,14 +408,34 @@ def _parse_design(design: Fields | None) -> SequentialRun | None:
         )
     if any(not 0.0 < t <= 1.0 for t in fractions) or list(fractions) != sorted(set(fractions)):
         raise design.error("fractions", "must increase strictly within (0, 1]")
+    measured, planned = design.count("measured_units"), design.count("planned_units", minimum=1)
+    _check_fractions(design, stopped == looks, fractions[-1], measured, planned)
     return SequentialRun(
         looks=looks,
         stopped_at_look=stopped,
         fractions=tuple(float(t) for t in fractions),
-        measured_units=design.count("measured_units"),
-        planned_units=design.count("planned_units"),
+        measured_units=measured,
+        planned_units=planned,
         summary=design.text("summary"),
+        futile_bounds=design.texts("futile_bounds"),
     )
+
+
+def _check_fractions(design: Fields, final: bool, last: float, measured: int, planned: int) -> None:
+    """The level the gates recompute rests on the fractions: they must be the run's own.
+    The last one is the units measured over the units planned, and a run that took its
+    last look measured every planned unit."""
+    if measured > planned:
+        raise design.error("measured_units", f"is {measured}, more than the {planned} planned")
+    if abs(last - measured / planned) > 1e-9:
+        raise design.error(
+            "fractions",
+            f"ends at {last:g}, not at the {measured} of {planned} units measured",
+        )
+    if final and measured != planned:
+        raise design.error(
+            "measured_units", f"is {measured}: a run that took its last look measured all {planned}"
+        )
 
 
 def _check_rows_against_runs(

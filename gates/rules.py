@@ -719,7 +719,7 @@ def _stopped_for_futility(ctx: Context) -> str | None:
         return None
     run = analysis.variants.get(ctx.variant.name)
     design = None if run is None else run.design
-    if design is None or design.final or "futile" not in design.summary:
+    if design is None or not design.stopped_for_futility:
         return None
     return f"decided by the sequential design's futility boundary ({design.summary})"
 

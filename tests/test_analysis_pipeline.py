@@ -64,6 +64,7 @@ SETTINGS = Settings(
     qa_target=0.13,
     performance_margin=0.10,
     recall_margin=0.05,
+    thresholds=thresholds_from_registry(REGISTRY),
 )
 BUDGETS = (50_000, 120_000, 200_000)
 QUALITY_EFFECTS = {"Q1": QualityEffect(multiplier=1.6, redraw=0.05)}

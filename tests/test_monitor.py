@@ -7,6 +7,7 @@ simulated machine (``gates.simulate_model``), seeded: the same seed, the same lo
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from test_gates_rules import (
 from test_gates_rules import passing as passing_documents
 
 from analysis.fixtures import benchmark_run
-from analysis.monitor import design_for, look_level, timed_bounds, timed_monitor
+from analysis.monitor import design_for, look_level, run_design, timed_bounds, timed_monitor
 from analysis.sequential import Comparison
 from benchmarks.artifact import Artifact
 from benchmarks.profiles import PROFILES
@@ -123,6 +124,21 @@ def test_a_large_regression_stops_at_the_first_look_for_futility() -> None:
     assert run.design.reason.startswith("look 1: futile (non-binding): latency 50k")
 
 
+def test_the_analysis_finds_futility_from_the_trials_not_from_the_runner_s_words() -> None:
+    futile = watched(simulated_run(QUALITY, +0.60, seed=12))
+    reworded = replace(futile, design=replace(futile.design, reason="look 1: all is well"))
+    found = run_design(reworded, REGISTRY, THRESHOLDS, QUALITY)
+    assert found is not None
+    assert found.stopped_for_futility
+    assert "latency 50k" in found.futile_bounds
+    gain = watched(simulated_run(LATENCY_VARIANT, -0.70, seed=11))
+    claimed = replace(gain, design=replace(gain.design, reason="look 1: futile (non-binding)"))
+    found = run_design(claimed, REGISTRY, THRESHOLDS, LATENCY_VARIANT)
+    assert found is not None
+    assert found.futile_bounds == ()
+    assert not found.stopped_for_futility
+
+
 def test_no_look_establishes_a_gain_that_is_not_there() -> None:
     for seed in (21, 22, 23):
         run = watched(simulated_run(LATENCY_VARIANT, 0.0, seed=seed))
@@ -207,6 +223,7 @@ def _sequential(
         "measured_units": int(192 * fractions[-1]),
         "planned_units": 192,
         "reason": "look 1: every timed bound established (4)",
+        "futile_bounds": [],
         "summary": f"sequential, stopped early at look {len(fractions)} of {looks}",
     }
 
@@ -240,6 +257,24 @@ def test_a_sequential_record_the_gates_cannot_read_is_refused() -> None:
         judge(documents)
 
 
+@pytest.mark.parametrize(
+    ("fractions", "looks", "measured", "problem"),
+    [
+        ([0.25], 4, 96, "not at the 96 of 192 units measured"),  # a fraction not its own
+        ([0.25, 0.5, 0.75, 0.875], 4, 168, "measured all 192"),  # its last look, units short
+        ([1.0], 4, 193, "193, more than the 192 planned"),
+    ],
+)
+def test_fractions_that_are_not_the_run_s_own_units_are_refused(
+    fractions: list[float], looks: int, measured: int, problem: str
+) -> None:
+    documents = passing_documents()
+    _sequential(documents, LATENCY_VARIANT, fractions, looks=looks)
+    documents[ANALYSIS_FILE]["variants"][LATENCY_VARIANT]["design"]["measured_units"] = measured
+    with pytest.raises(EvidenceError, match=problem):
+        judge(documents)
+
+
 def test_a_level_for_looks_the_run_did_not_take_is_refused() -> None:
     documents = passing_documents()
     _sequential(documents, LATENCY_VARIANT, [0.5])  # says look 1 was at half the units
@@ -261,10 +296,12 @@ def test_a_run_stopped_for_futility_is_not_called_inconclusive() -> None:
     assert not fixed.passed
     assert fixed.reason.startswith("inconclusive")
     _sequential(documents, QUALITY, [0.25])
-    documents[ANALYSIS_FILE]["variants"][QUALITY]["design"]["summary"] = (
-        "sequential, stopped early at look 1 of 4: futile (non-binding): latency 50k"
-    )
+    design = documents[ANALYSIS_FILE]["variants"][QUALITY]["design"]
+    # The runner's wording is not the finding: only the analysis's futile bounds count.
+    design["summary"] = "sequential, stopped early at look 1 of 4: futile (non-binding)"
     _set_timed_level(documents, QUALITY, look_level(ALPHA_BOUND, [0.25], final=False))
+    assert gate_of(judge(documents), QUALITY, "power").reason.startswith("inconclusive")
+    design["futile_bounds"] = ["latency 50k"]
     verdict = judge(documents)
     stopped = gate_of(verdict, QUALITY, "power")
     assert stopped.passed

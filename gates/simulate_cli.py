@@ -3,7 +3,8 @@
 Prints the command, the registry's level and the timed-trial shape, then a table of
 rates with exact 95% binomial intervals, the units each candidate measured (the
 sequential design stops early; ``--fixed`` measures every unit), and the coverage
-of the gated intervals.
+of the gated intervals. Bad arguments (a size the study cannot run, an unknown case,
+an unreadable registry): one line on stderr and exit code 2, before anything runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
+from benchmarks.looks import LookError, look_ends
+from benchmarks.schedule import Unit, make_units, unit_looks
+from contracts.errors import InputError
+from contracts.exitcodes import ExitCode
 from contracts.family import gated_bounds, two_sided_level
 from contracts.thresholds import thresholds_from_registry
 from gates.simulate import (
@@ -29,12 +35,34 @@ from gates.simulate import (
     study_registry,
     verdict_mark,
 )
-from gates.simulate_model import POOL, STANDARD, gain_effect, load_pool, model_pool, write_pool
-from packrepo.registry import load_registry
+from gates.simulate_model import (
+    BUDGETS,
+    POOL,
+    STANDARD,
+    Shape,
+    gain_effect,
+    load_pool,
+    model_pool,
+    write_pool,
+)
+from packrepo.registry import RegistryError, load_registry
+
+PROGRAM = "gates.simulate"
+# The length of the drift series of gates.simulate_model.simulated_machine: a run's
+# trials (warm-ups included) must fit in it, or the machine has no load for the last
+# ones (tests/test_simulate_cli.py holds the two to the same number).
+MACHINE_SLOTS = 4096
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so bad input is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gates.simulate", description=__doc__)
+    parser = _Parser(prog="python -m gates.simulate", description=__doc__)
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--coverage-replications", type=int, default=2000)
     parser.add_argument("--bca-replications", type=int, default=300)
@@ -61,30 +89,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.write_pool is not None:
-        write_pool(args.write_pool)
-        print(f"wrote {POOL}")
-        return 0
-    argv = list(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
-    registry = load_registry(args.config)
-    thresholds = thresholds_from_registry(registry)
-    family = len(gated_bounds(registry, thresholds, registry.budgets))
-    pool = load_pool() or model_pool(args.seed)
-    gains = {gain: gain_effect(pool, gain) for gain in (0.10, 0.13, 0.20)}
-    chosen = scenarios(registry, thresholds.alpha, family, gains)
-    if args.scenarios:
-        wanted = set(args.scenarios.split(","))
-        chosen = [s for s in chosen if s.name in wanted]
-    if args.timed_questions is not None and args.timed_questions < 1:
-        print("gates.simulate: error: --timed-questions must be at least 1", file=sys.stderr)
-        return 2
-    timed = replace(
-        STANDARD,
-        questions=args.timed_questions or STANDARD.questions,
-        looks=1 if args.fixed else STANDARD.looks,
-    )
+    try:
+        args = _parser().parse_args(argv)
+        check_sizes(args)
+        if args.write_pool is not None:
+            write_pool(args.write_pool)
+            print(f"wrote {POOL}")
+            return 0
+        registry = load_registry(args.config)
+        thresholds = thresholds_from_registry(registry)
+        family = len(gated_bounds(registry, thresholds, registry.budgets))
+        pool = load_pool() or model_pool(args.seed)
+        gains = {gain: gain_effect(pool, gain) for gain in (0.10, 0.13, 0.20)}
+        chosen = choose(scenarios(registry, thresholds.alpha, family, gains), args.scenarios)
+    except (InputError, RegistryError) as exc:
+        print(f"{PROGRAM}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return int(ExitCode.BAD_INPUT)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    timed = timed_shape(args.timed_questions, fixed=args.fixed)
     chosen = [replace(s, shape=timed) if s.shape == STANDARD else s for s in chosen]
     design = "fixed" if timed.looks == 1 else f"sequential, {timed.looks} looks"
     print(
@@ -140,3 +163,94 @@ def _print_units(
             if case == name and variant != baseline and planned
         ]
         print(f"| {name} | {', '.join(shares)} |")
+
+
+def timed_shape(questions: int | None, *, fixed: bool) -> Shape:
+    """The standard-shaped cases' timed trials: ``questions`` per repository (None: the
+    standard profile's), in the standard profile's looks or, ``fixed``, in one."""
+    return replace(
+        STANDARD, questions=questions or STANDARD.questions, looks=1 if fixed else STANDARD.looks
+    )
+
+
+def look_pairs(shape: Shape) -> list[int]:
+    """The ABBA pairs (one a unit) in each of ``shape``'s looks, split as the runner
+    splits them (``benchmarks.schedule.unit_looks``)."""
+    assigned = unit_looks(_units(shape), shape.looks)
+    return [assigned.count(look) for look in range(1, shape.looks + 1)]
+
+
+def looks_hold_pairs(shape: Shape) -> bool:
+    """Whether the runner, and ``stopped_by`` after it, can measure ``shape`` look by look
+    (``benchmarks.looks.look_ends``): with several looks, each an even, non-zero number
+    of pairs, so the ABBA counterbalancing holds within it."""
+    try:
+        look_ends([], _units(shape), shape.looks)
+    except LookError:
+        return False
+    return True
+
+
+def _units(shape: Shape) -> tuple[Unit, ...]:
+    questions = [f"q{q}" for q in range(shape.questions)]
+    return make_units([(f"repo{r}", questions) for r in range(shape.repositories)], BUDGETS)
+
+
+def most_questions(shape: Shape) -> int:
+    """The most timed questions per repository whose run fits the simulated machine: one
+    warm-up pair per repository and one pair per unit, two trial slots a pair."""
+    per_question = shape.repositories * len(BUDGETS)
+    return (MACHINE_SLOTS // 2 - shape.repositories) // per_question
+
+
+def check_sizes(args: argparse.Namespace) -> None:
+    """Refuse, naming the argument and what it may be, any size the study cannot run:
+    caught here, before a worker starts, rather than as a traceback mid-study."""
+    for name, value, least in (
+        ("--replications", args.replications, 1),
+        ("--coverage-replications", args.coverage_replications, 1),
+        ("--bca-replications", args.bca_replications, 0),
+        ("--jobs", args.jobs, 1),
+        ("--seed", args.seed, 0),  # numpy's generators take no negative seed
+    ):
+        if value < least:
+            raise InputError(f"{name} must be at least {least}; got {value}")
+    if args.timed_questions is None:
+        return
+    questions = args.timed_questions
+    shape = timed_shape(max(questions, 1), fixed=args.fixed)
+    most = most_questions(shape)
+    if 1 <= questions <= most and looks_hold_pairs(shape):
+        return
+    allowed = [q for q in range(1, most + 1) if looks_hold_pairs(replace(shape, questions=q))]
+    design = (
+        "the fixed design" if shape.looks == 1 else f"the sequential design's {shape.looks} looks"
+    )
+    if questions > most:
+        why = f"; more overrun the simulated machine's {MACHINE_SLOTS} trial slots"
+    elif questions >= 1:
+        why = (
+            f"; {questions} splits into looks of {look_pairs(shape)} ABBA pairs, and each"
+            " look needs an even, non-zero number (or --fixed)"
+        )
+    else:
+        why = ""
+    raise InputError(
+        f"--timed-questions must be from {allowed[0]} to {allowed[-1]} with {design}"
+        f"{why}; got {questions}"
+    )
+
+
+def choose(every: Sequence[Scenario], names: str | None) -> list[Scenario]:
+    """The cases ``--scenarios`` names (None or empty: all); an unknown name is refused
+    rather than leaving an empty or smaller study that looks complete."""
+    wanted = [name.strip() for name in (names or "").split(",") if name.strip()]
+    if not wanted:
+        return list(every)
+    known = [s.name for s in every]
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise InputError(
+            f"--scenarios: unknown case {', '.join(unknown)}; the cases are {', '.join(known)}"
+        )
+    return [s for s in every if s.name in wanted]

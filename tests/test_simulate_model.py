@@ -65,10 +65,8 @@ def test_the_study_can_be_sized_with_more_timed_questions(
 ) -> None:
     from gates.simulate_cli import main
 
-    assert main(["--timed-questions", "0"]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "gates.simulate: error: --timed-questions must be at least 1"
-    )
+    assert main(["--timed-questions", "0"]) == 2  # the refusals: tests/test_simulate_cli.py
+    assert capsys.readouterr().err.startswith("gates.simulate: error: --timed-questions must be")
     arguments = ["--scenarios", "null", "--replications", "1", "--jobs", "1"]
     arguments += ["--coverage-replications", "1", "--bca-replications", "1"]
     assert main([*arguments, "--timed-questions", "8"]) == 0

@@ -218,11 +218,15 @@ def _check_design(artifact: Artifact, path: Path) -> None:
         return
     name = str(artifact.profile.get("name"))
     profile = PROFILES.get(name)
-    if profile is None or profile.looks != design.looks:
-        planned = "an unknown profile" if profile is None else f"{profile.looks} look(s)"
+    if profile is None:
         raise BenchmarkInputError(
-            f"{path}: a sequential run of {design.looks} looks, but profile {name!r} plans"
-            f" {planned}"
+            f"{path}: a sequential run of profile {name!r}, which benchmarks.profiles does not"
+            f" define, so its looks cannot be checked (profiles: {', '.join(PROFILES)})"
+        )
+    if profile.looks != design.looks:
+        raise BenchmarkInputError(
+            f"{path}: the run was planned in {design.looks} looks, but the {name!r} profile"
+            f" plans {profile.looks}"
         )
 
 

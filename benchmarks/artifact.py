@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from benchmarks.looks import DESIGN_KINDS, FIXED, FIXED_DESIGN, Design, LookRecord
+from benchmarks.looks import DESIGN_KINDS, FIXED, FIXED_DESIGN, Design, LookRecord, design_kind
 from benchmarks.schedule import FIRST, SECOND, Unit, unit_looks
 from benchmarks.summary import Summary, summarise
 from contracts.documents import SCHEMA, Fields, load_json, read_input, write_json_atomically
@@ -452,6 +452,10 @@ def _parse_design(value: Any, where: str) -> Design:
         )
     if design.kind == FIXED and (design.looks != 1 or design.taken):
         raise ArtifactError(f"{where}: the fixed design has one look and no monitor record")
+    if design.kind != design_kind(design.looks):  # one look is the fixed design, monitor or not
+        raise ArtifactError(
+            f"{where}: a sequential design of one look is the fixed design (kind {FIXED!r})"
+        )
     return design
 
 

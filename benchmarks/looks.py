@@ -53,6 +53,14 @@ class Design:
 FIXED_DESIGN = Design(FIXED, 1, 1, "the fixed design measures every unit", ())
 
 
+def design_kind(looks: int) -> str:
+    """The design of a run planned in ``looks`` looks, monitor or not. One look is the
+    fixed design: it is the last look, so it measures every unit and is judged at the
+    final level whatever a monitor would say. The stream header and the artifact's record
+    both name the design by this rule, so a one-look run resumes with or without one."""
+    return SEQUENTIAL if looks > 1 else FIXED
+
+
 @dataclass(frozen=True)
 class LookData:
     """What a monitor sees at a look: the units measured so far and their trials."""
@@ -114,8 +122,11 @@ def measure_in_looks(
 ) -> tuple[list[Trial], Design]:
     """Measure the schedule up to each look's end (``measure(start, end)``) and ask the
     monitor after each. A resumed run's ``measured`` trials are asked about again, look
-    by look, so it takes the same looks; trials past the look that stops are refused."""
+    by look, so it takes the same looks; trials past the look that stops are refused.
+    A single look is the fixed design (:func:`design_kind`): the monitor is not asked."""
     looks = len(ends)
+    if design_kind(looks) == FIXED:
+        return list(measured) + measure(len(measured), ends[-1]), FIXED_DESIGN
     assigned = unit_looks(units, looks)
     trials = list(measured)
     taken: list[LookRecord] = []

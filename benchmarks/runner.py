@@ -43,11 +43,10 @@ from benchmarks.artifact import (
 from benchmarks.corpus import Corpus
 from benchmarks.environment import fingerprint, load_average, machine_identity
 from benchmarks.looks import (
-    FIXED,
     FIXED_DESIGN,
-    SEQUENTIAL,
     Design,
     Monitor,
+    design_kind,
     look_ends,
     measure_in_looks,
 )
@@ -109,7 +108,8 @@ class RunConfig:
 
     @property
     def looks(self) -> int:
-        """Planned looks: the profile's when a monitor watches the run, else one."""
+        """Planned looks: the profile's when a monitor watches the run, else one. A monitor
+        on a one-look profile plans one look: the fixed design, the monitor never asked."""
         return self.profile.looks if self.monitor is not None else 1
 
     @property
@@ -229,7 +229,8 @@ def _stream_header(
         "budgets": sorted(config.budgets),
         "corpus": [[r.entry.name, r.entry.version, r.digest, r.tree_sha256] for r in repositories],
         "trial_timeout_s": config.trial_timeout_s,
-        "design": {"kind": SEQUENTIAL if config.looks > 1 else FIXED, "looks": config.looks},
+        # The rule the artifact's design record follows too (benchmarks.looks.design_kind).
+        "design": {"kind": design_kind(config.looks), "looks": config.looks},
         "code": measurement_code(),
         "machine": machine_identity(),
         "started_at": started_at,
@@ -381,7 +382,8 @@ def _measure_looks(
     repositories: dict[str, Repository],
     stream: IO[bytes],
 ) -> tuple[list[Trial], Design]:
-    """The rest of the schedule: all of it (fixed), or look by look with the monitor."""
+    """The rest of the schedule: all of it (fixed), or look by look with the monitor (one
+    look, the fixed design again: ``measure_in_looks`` does not ask the monitor then)."""
 
     def measure(start: int, end: int) -> list[Trial]:
         return run_trials(

@@ -3,6 +3,7 @@ design in the artifact, a resumed run that keeps its looks, and --fixed unchange
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,16 +12,29 @@ import orjson
 import pytest
 
 from benchmarks import runner
+from benchmarks.arms import ArmWorker
 from benchmarks.artifact import Artifact, ArtifactError, artifact_to_json, load_artifact
 from benchmarks.artifact import parse_artifact as parse
 from benchmarks.cli import main
-from benchmarks.looks import FIXED, SEQUENTIAL, LookData, MonitorVerdict
+from benchmarks.looks import (
+    FIXED,
+    FIXED_DESIGN,
+    SEQUENTIAL,
+    LookData,
+    MonitorVerdict,
+    measure_in_looks,
+)
 from benchmarks.profiles import PROFILES, Profile
 from benchmarks.schedule import Unit, interleave, make_units, unit_looks
+from packrepo.registry import load_registry
+from pipeline.monitored import main as monitored_main
+from pipeline.monitored import monitor_for
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus.json"
 LOOKS_PROFILE = "test-looks"
+ONE_LOOK_PROFILE = "test-one-look"
 
 
 # --- the schedule ------------------------------------------------------------------------
@@ -73,6 +87,10 @@ def _looks_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     # Two repositories, two questions each, two budgets: 4 pairs per look, 2 looks.
     profile = Profile(LOOKS_PROFILE, 2, 2, 1, None, "two looks on the test corpus", looks=2)
     monkeypatch.setitem(PROFILES, LOOKS_PROFILE, profile)
+    # The same run in one look, as the quick profile plans it.
+    monkeypatch.setitem(
+        PROFILES, ONE_LOOK_PROFILE, replace(profile, name=ONE_LOOK_PROFILE, looks=1)
+    )
 
 
 class Scripted:
@@ -88,18 +106,22 @@ class Scripted:
         return MonitorVerdict(stop, "enough" if stop else "go on")
 
 
-def _run(tmp_path: Path, monitor: Any, *extra: str) -> int:
+def _arguments(tmp_path: Path, profile: str, budgets: str, *extra: str) -> list[str]:
+    return [
+        "--corpus", str(CORPUS),
+        "--cache-dir", str(tmp_path.parent / "cache"),
+        "run", "--variant", "V1", "--budgets", budgets, "--seed", "1337",
+        "--profile", profile,
+        "--output", str(tmp_path / "V1_benchmark.json"),
+        "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def _run(tmp_path: Path, monitor: Any, *extra: str, profile: str = LOOKS_PROFILE) -> int:
     return main(
-        [
-            "--corpus", str(CORPUS),
-            "--cache-dir", str(tmp_path.parent / "cache"),
-            "run", "--variant", "V1", "--budgets", "1k,3k", "--seed", "1337",
-            "--profile", LOOKS_PROFILE,
-            "--output", str(tmp_path / "V1_benchmark.json"),
-            "--no-progress", *extra,
-        ],
+        _arguments(tmp_path, profile, "1k,3k", *extra),
         monitor_for=None if monitor is None else (lambda registry, variant: monitor),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -200,6 +222,99 @@ def test_a_resume_under_the_other_design_is_refused(
     assert (run_dir / "V1_benchmark.jsonl").read_bytes() == before
 
 
+# --- one look is the fixed design, monitor or not ------------------------------------------
+
+
+def test_one_look_measures_every_trial_without_asking_the_monitor() -> None:
+    units = make_units([("a", ["q1", "q2"])], [1])
+    made: list[Any] = [f"trial {i}" for i in range(6)]  # one look reads none of them
+    asked = Scripted()  # it has nothing to say: asking it would fail
+    trials, design = measure_in_looks(asked, units, [6], made[:2], lambda s, e: made[s:e])
+    assert (trials, design, asked.seen) == (made, FIXED_DESIGN, [])
+
+
+def test_a_monitor_on_a_one_look_profile_runs_the_fixed_design(run_dir: Path) -> None:
+    monitor = Scripted()  # never asked
+    assert _run(run_dir, monitor, profile=ONE_LOOK_PROFILE) == 0
+    artifact = load_artifact(run_dir / "V1_benchmark.json")
+    assert monitor.seen == []
+    assert artifact.design == FIXED_DESIGN
+    assert artifact.profile["looks"] == 1
+    assert len(artifact.measured_unit_ids()) == len(artifact.units) == 8
+    stream = (run_dir / "V1_benchmark.jsonl").read_bytes().splitlines()
+    assert orjson.loads(stream[0])["design"] == {"kind": FIXED, "looks": 1}
+
+
+@pytest.mark.parametrize(
+    "started_fixed", [False, True], ids=["monitor-then-fixed", "fixed-then-monitor"]
+)
+def test_a_one_look_run_resumes_with_or_without_a_monitor(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, started_fixed: bool
+) -> None:
+    # Both sessions are the fixed design: the same header, so either continues the other.
+    def session(fixed: bool, *extra: str) -> int:
+        flags = ("--fixed",) if fixed else ()  # else the monitor watches (and is not asked)
+        return _run(run_dir, Scripted(), *flags, *extra, profile=ONE_LOOK_PROFILE)
+
+    measure = runner._measure
+    calls = iter(range(10**6))
+
+    def interrupted(*args: Any) -> dict[str, Any]:
+        if next(calls) == 9:
+            raise KeyboardInterrupt
+        return measure(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "_measure", interrupted)
+        assert session(started_fixed) == 2
+    header = (run_dir / "V1_benchmark.jsonl").read_bytes().splitlines()[0]
+    assert session(not started_fixed, "--resume") == 0
+    artifact = load_artifact(run_dir / "V1_benchmark.json")
+    assert artifact.design == FIXED_DESIGN
+    assert artifact.timings["resumed"]["after_trials"] > 0
+    assert len(artifact.measured_unit_ids()) == len(artifact.units)
+    assert (run_dir / "V1_benchmark.jsonl").read_bytes().splitlines()[0] == header
+
+
+# --- the real monitor (pipeline.monitored) -----------------------------------------------
+
+
+def test_the_real_monitor_stops_a_hundredfold_slowdown_at_look_1_as_futile(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measure = runner._measure
+
+    def fabricated(worker: ArmWorker, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        # Real packs, made-up times: a deterministic jitter per trial, V1 100 times slower.
+        response = measure(worker, request, timeout_s)
+        if response.get("ok"):
+            key = f"{request['query']}|{request['budget']}|{worker.arm.name}".encode()
+            jitter = 1.0 + zlib.crc32(key) % 100 / 1000
+            slowdown = 100.0 if worker.arm.name == "V1" else 1.0
+            response["latency_ns"] = int(1_000_000 * jitter * slowdown)
+        return response
+
+    monkeypatch.setattr(runner, "_measure", fabricated)
+    registry = load_registry(ROOT / "pyproject.toml")
+    budgets = ",".join(str(b) for b in registry.budgets)  # the budgets the monitor decides
+    assert monitored_main(_arguments(run_dir, LOOKS_PROFILE, budgets)) == 0
+    artifact = load_artifact(run_dir / "V1_benchmark.json")
+    design = artifact.design
+    assert (design.kind, design.looks) == (SEQUENTIAL, PROFILES[LOOKS_PROFILE].looks)
+    assert design.stopped_at_look == 1
+    assert design.reason.startswith("look 1: futile (non-binding): latency pooled")
+    assert (len(artifact.units), len(artifact.measured_unit_ids())) == (12, 6)
+    # The record is what the monitor says of the artifact's own trials at that look.
+    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    seen = LookData(
+        1, 2, units, artifact.unit_looks(), [t for t in artifact.trials if not t.warmup]
+    )
+    monitor = monitor_for(registry, "V1")
+    assert monitor is not None
+    verdict = monitor(seen)
+    assert (verdict.stop, verdict.summary) == (True, design.taken[-1].summary)
+
+
 # --- the design in the artifact: what cannot be forged -----------------------------------
 
 
@@ -229,6 +344,7 @@ def _edited(document: dict[str, Any], **design: Any) -> dict[str, Any]:
         ({"stopped_at_look": 3}, "between 1 and looks"),
         ({"kind": "bayesian"}, "kind must be one of"),
         ({"kind": "fixed"}, "the fixed design has one look"),
+        ({"looks": 1}, "a sequential design of one look is the fixed design"),
     ],
 )
 def test_a_design_that_does_not_fit_the_trials_is_refused(

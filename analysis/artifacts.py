@@ -216,6 +216,11 @@ def _check_design(artifact: Artifact, path: Path) -> None:
     design = artifact.design
     if design.kind != SEQUENTIAL:
         return
+    if any(arm.name == AA_SECOND_ARM for arm in artifact.arms):
+        raise BenchmarkInputError(
+            f"{path}: an A/A run in looks; the A/A run is the fixed design (the noise floor"
+            " measures every unit)"
+        )
     name = str(artifact.profile.get("name"))
     profile = PROFILES.get(name)
     if profile is None:

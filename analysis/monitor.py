@@ -208,10 +208,6 @@ class RunDesign:
     def final(self) -> bool:
         return self.stopped_at_look == self.looks
 
-    @property
-    def stopped_for_futility(self) -> bool:
-        return not self.final and bool(self.futile_bounds)
-
     def level(self, alpha_bound: float) -> float:
         return look_level(alpha_bound, self.fractions, final=self.final)
 

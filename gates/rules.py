@@ -721,7 +721,10 @@ def _stopped_for_futility(ctx: Context) -> str | None:
     design = None if run is None else run.design
     if design is None or not design.stopped_for_futility:
         return None
-    return f"decided by the sequential design's futility boundary ({design.summary})"
+    return (
+        f"decided by the sequential design's futility boundary at look"
+        f" {design.stopped_at_look} of {design.looks} ({', '.join(design.futile_bounds)})"
+    )
 
 
 def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:

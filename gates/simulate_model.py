@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
@@ -34,6 +36,7 @@ from benchmarks.looks import Monitor, look_ends, measure_in_looks
 from benchmarks.schedule import Unit
 from benchmarks.summary import summarise
 from contracts.documents import load_json, read_input, write_json_atomically
+from contracts.errors import InputError
 
 BUDGETS = (50_000, 120_000, 200_000)
 POOL = Path(__file__).with_name("data") / "quality_pool.json"
@@ -120,10 +123,27 @@ class MeasuredPool:
     note: str
 
 
+@contextmanager
+def _shaped(path: Path, what: str) -> Iterator[None]:
+    """A file that parses but lacks what the study reads is bad input, one line."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, StopIteration, AttributeError) as exc:
+        detail = f"no {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+        raise InputError(f"{path}: not {what} the study can read ({detail})") from None
+
+
 def write_pool(quality_path: Path, output: Path = POOL) -> None:
     """The measured baseline scores and pack tokens of a quality stage, and the first
     quality arm's loss rates, for the study."""
     document = load_json(read_input(quality_path), str(quality_path))
+    with _shaped(quality_path, "a quality.json"):
+        pool = _pool(document)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(output, pool)
+
+
+def _pool(document: dict[str, Any]) -> dict[str, Any]:
     budgets = [str(b) for b in document["budgets"]]
     arms = document["arms"]
     baseline = next(a for a in arms.values() if a["intent"] == "baseline")
@@ -146,8 +166,7 @@ def write_pool(quality_path: Path, output: Path = POOL) -> None:
         "scores": [list(row) for row in zip(*(c["score"] for c in columns), strict=True)],
         "tokens": [list(row) for row in zip(*(c["tokens"] for c in columns), strict=True)],
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(output, pool)
+    return pool
 
 
 def load_pool(path: Path = POOL) -> MeasuredPool | None:
@@ -155,12 +174,13 @@ def load_pool(path: Path = POOL) -> MeasuredPool | None:
     if not path.is_file():
         return None
     document = load_json(read_input(path), str(path))
-    base = BaselineScores(
-        repositories=tuple(document["repositories"]),
-        scores=np.asarray(document["scores"], dtype=float),
-        tokens=np.asarray(document["tokens"], dtype=float),
-    )
-    return MeasuredPool(base, tuple(document.get("lose", ())), document["note"])
+    with _shaped(path, "a measured pool"):
+        base = BaselineScores(
+            repositories=tuple(document["repositories"]),
+            scores=np.asarray(document["scores"], dtype=float),
+            tokens=np.asarray(document["tokens"], dtype=float),
+        )
+        return MeasuredPool(base, tuple(document.get("lose", ())), document["note"])
 
 
 def model_pool(seed: int) -> MeasuredPool:

@@ -31,6 +31,7 @@ from typing import NoReturn
 from contracts.documents import Fields, read_input, read_object, write_all_atomically
 from contracts.errors import InputError
 from contracts.exitcodes import ExitCode, for_decision
+from contracts.provenance import parse_provenance
 
 PROGRAM = "designs"
 DESIGNS = ("sequential", "fixed")
@@ -62,6 +63,7 @@ class Outcome:
     decision: str
     wall_seconds: float
     arms: dict[str, Arm]
+    run_id: str = ""  # the pipeline run every file of this outcome came from
 
 
 def benchmark_file(arm: str) -> str:
@@ -75,6 +77,8 @@ def read_outcome(artifacts: Path) -> Outcome:
     unreadable or malformed one."""
     gates = read_object(artifacts / "gates.json")
     timings = read_object(artifacts / "timings.json")
+    run_id = timings.text("run_id")
+    _same_run(artifacts / "gates.json", gates, run_id)
     verdicts = {name: _verdict(entry) for name, entry in gates.children("variants")}
     arms = {}
     for step in timings.items("steps"):
@@ -87,10 +91,22 @@ def read_outcome(artifacts: Path) -> Outcome:
         # A benchmark that failed left no artifact to count (the gates reject its variant
         # for that); one that finished must have left one.
         if step.text("status") == "ok":
-            units, planned = _units(read_object(artifacts / benchmark_file(name)))
+            artifact = read_object(artifacts / benchmark_file(name))
+            _same_run(artifacts / benchmark_file(name), artifact, run_id)
+            units, planned = _units(artifact)
         arms[name] = Arm(verdicts.get(name, "A/A"), units, planned, seconds)
     decision = f"{gates.text('decision')} {gates.maybe_text('chosen') or ''}".strip()
-    return Outcome(decision, timings.child("run").number("wall_seconds"), arms)
+    return Outcome(decision, timings.child("run").number("wall_seconds"), arms, run_id)
+
+
+def _same_run(path: Path, document: Fields, run_id: str) -> None:
+    """A file left by an earlier run (a pipeline that died before setting it aside) must
+    not be counted as this run's."""
+    found = parse_provenance(document).run_id
+    if found != run_id:
+        raise InputError(
+            f"{path}: from run {found!r}, but timings.json is run {run_id!r}: not one run's files"
+        )
 
 
 def _verdict(entry: Fields) -> str:
@@ -227,7 +243,26 @@ def compare(profile: str, kept: Path, run: Runner) -> list[Outcome] | int:
     return outcomes
 
 
-def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.call) -> int:
+def distinct_runs(outcomes: Sequence[Outcome]) -> None:
+    """The two designs are two pipeline runs, not one run's files kept twice."""
+    if len({outcome.run_id for outcome in outcomes}) < len(outcomes):
+        raise InputError(f"both designs' files are from run {outcomes[0].run_id!r}")
+
+
+def call_through_interrupt(command: list[str]) -> int:
+    """Run ``command`` and wait for it, even through Ctrl-C: the pipeline gets the same
+    SIGINT and needs its grace period to stop its sessions (which run in their own
+    process groups) and write its partial report; ``subprocess.call`` would kill it
+    after a quarter of a second. Its own exit code (130) then says it was interrupted."""
+    with subprocess.Popen(command) as child:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue
+
+
+def main(argv: Sequence[str] | None = None, *, run: Runner = call_through_interrupt) -> int:
     parser = _Parser(prog="python -m pipeline.designs", description=__doc__)
     parser.add_argument("--profile", default="standard")
     parser.add_argument(
@@ -253,11 +288,13 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.call) ->
             )
         else:
             outcomes = compare(args.profile, kept, run)
+        if not isinstance(outcomes, int):
+            distinct_runs(outcomes)
     except (InputError, OSError) as exc:
         print(f"{PROGRAM}: error: {_one_line(exc)}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     except KeyboardInterrupt:
-        # The pipeline got the same Ctrl-C and stops its sessions; no comparison.
+        # Between the pipelines (the runner waits through Ctrl-C while one runs).
         print(f"{PROGRAM}: interrupted; no comparison", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     if isinstance(outcomes, int):

@@ -41,10 +41,12 @@ def go_on(data: LookData) -> MonitorVerdict:
     return MonitorVerdict(False, "go on")
 
 
-def sequential_run(registry: Registry, profile: str, looks: int) -> Artifact:
+def sequential_run(
+    registry: Registry, profile: str, looks: int, variant: str = VARIANT
+) -> Artifact:
     """A run of ``profile`` measured in ``looks`` looks, every look taken (the runner's loop)."""
     run = benchmark_run(
-        registry, VARIANT, repositories=2, questions=4, profile=profile, looks=looks
+        registry, variant, repositories=2, questions=4, profile=profile, looks=looks
     )
     units = [Unit(u.repository, u.question_id, u.budget) for u in run.units]
     made = list(run.trials)
@@ -54,9 +56,11 @@ def sequential_run(registry: Registry, profile: str, looks: int) -> Artifact:
     return replace(run, design=design)
 
 
-def load(directory: Path, registry: Registry, run: Artifact) -> Artifact | None:
+def load(
+    directory: Path, registry: Registry, run: Artifact, variant: str = VARIANT
+) -> Artifact | None:
     write_run(directory, registry, run)
-    return load_run(directory, registry.variant(VARIANT), registry).artifact
+    return load_run(directory, registry.variant(variant), registry).artifact
 
 
 def test_a_run_in_its_profile_s_looks_is_read(tmp_path: Path, registry: Registry) -> None:
@@ -112,3 +116,10 @@ def test_the_cli_refuses_it_in_one_line_with_exit_2(
         f"analysis: error: {artifacts / f'{VARIANT}_benchmark.json'}: the run was planned in"
         f" 2 looks, but the 'standard' profile plans {STANDARD}"
     ]
+
+
+def test_an_a_a_run_in_looks_is_refused(tmp_path: Path, registry: Registry) -> None:
+    # The noise floor measures every unit: no monitor watches the A/A run.
+    baseline = registry.baseline.name
+    with pytest.raises(BenchmarkInputError, match="the A/A run is the fixed design"):
+        load(tmp_path, registry, sequential_run(registry, "standard", STANDARD, baseline), baseline)

@@ -375,3 +375,17 @@ def test_an_artifact_without_a_design_must_hold_every_unit(stopped: dict[str, An
 def test_a_stopped_artifact_round_trips(stopped: dict[str, Any]) -> None:
     artifact: Artifact = parse(stopped)
     assert orjson.loads(orjson.dumps(artifact_to_json(replace(artifact)))) == stopped
+
+
+def test_a_registry_that_gates_p95_runs_the_fixed_design(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The monitor cannot decide p95: a run stopped for the other bounds would leave p95
+    # judged on part of the units at the fixed level.
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    gated = 'non_inferiority_metrics = ["latency_mean", "latency_p95"]'
+    config = tmp_path / "pyproject.toml"
+    config.write_text(text.replace('non_inferiority_metrics = ["latency_mean"]', gated))
+    assert monitor_for(load_registry(ROOT / "pyproject.toml"), "V1") is not None
+    assert monitor_for(load_registry(config), "V1") is None
+    assert "latency_p95 is gated" in capsys.readouterr().err

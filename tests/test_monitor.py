@@ -129,14 +129,13 @@ def test_the_analysis_finds_futility_from_the_trials_not_from_the_runner_s_words
     reworded = replace(futile, design=replace(futile.design, reason="look 1: all is well"))
     found = run_design(reworded, REGISTRY, THRESHOLDS, QUALITY)
     assert found is not None
-    assert found.stopped_for_futility
+    assert not found.final
     assert "latency 50k" in found.futile_bounds
     gain = watched(simulated_run(LATENCY_VARIANT, -0.70, seed=11))
     claimed = replace(gain, design=replace(gain.design, reason="look 1: futile (non-binding)"))
     found = run_design(claimed, REGISTRY, THRESHOLDS, LATENCY_VARIANT)
     assert found is not None
     assert found.futile_bounds == ()
-    assert not found.stopped_for_futility
 
 
 def test_no_look_establishes_a_gain_that_is_not_there() -> None:

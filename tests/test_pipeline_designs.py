@@ -8,12 +8,21 @@ run (the files the table is read from) and returns the exit code under test.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pipeline.designs import Arm, Outcome, main, read_outcome, same_decisions, table
+from pipeline.designs import (
+    Arm,
+    Outcome,
+    call_through_interrupt,
+    main,
+    read_outcome,
+    same_decisions,
+    table,
+)
 
 
 def _outcome(decision: str, v1: str, units: int, seconds: float, wall: float) -> Outcome:
@@ -60,9 +69,17 @@ def _write(path: Path, document: object) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
 
 
-def _benchmark(planned: int, measured: int) -> dict[str, object]:
+def _provenance(run_id: str) -> dict[str, object]:
+    return {
+        "git_sha": "0" * 40, "config_sha256": "0" * 64, "created_unix": 0.0, "dirty": False,
+        "producer": "test", "command": [], "run_id": run_id, "inputs": {},
+    }  # fmt: skip
+
+
+def _benchmark(planned: int, measured: int, run_id: str) -> dict[str, object]:
     trials = [{"warmup": True}] * 2 + [{"warmup": False}] * (2 * measured)
-    return {"units": [{"id": f"u{n}"} for n in range(planned)], "trials": trials}
+    units = [{"id": f"u{n}"} for n in range(planned)]
+    return {"units": units, "trials": trials, "provenance": _provenance(run_id)}
 
 
 def write_run(
@@ -72,23 +89,30 @@ def write_run(
     v1_passed: bool = True,
     v1_units: int = 4,
     v1_status: str = "ok",
+    run_id: str = "run-1",
 ) -> None:
     """The files one pipeline run leaves that the table reads: 4 units an arm."""
     chosen = "V1" if decision == "promote" else None
     gates = [{"name": "latency_non_inferiority", "passed": v1_passed}]
     _write(
         artifacts / "gates.json",
-        {"decision": decision, "chosen": chosen, "variants": {"V1": {"gates": gates}}},
+        {
+            "decision": decision,
+            "chosen": chosen,
+            "variants": {"V1": {"gates": gates}},
+            "provenance": _provenance(run_id),
+        },
     )
     steps = [
         {"session": "bench-baseline", "benchmark": True, "status": "ok", "seconds": 20.0},
         {"session": "bench-V1", "benchmark": True, "status": v1_status, "seconds": 5.0 * v1_units},
         {"session": "gates", "benchmark": False, "status": "ok", "seconds": 1.0},
     ]
-    _write(artifacts / "timings.json", {"steps": steps, "run": {"wall_seconds": 60.0}})
-    _write(artifacts / "baseline.json", _benchmark(4, 4))
+    timings = {"run_id": run_id, "steps": steps, "run": {"wall_seconds": 60.0}}
+    _write(artifacts / "timings.json", timings)
+    _write(artifacts / "baseline.json", _benchmark(4, 4, run_id))
     if v1_status == "ok":
-        _write(artifacts / "V1_benchmark.json", _benchmark(4, v1_units))
+        _write(artifacts / "V1_benchmark.json", _benchmark(4, v1_units, run_id))
     (artifacts / "report.md").write_text("# report\n", encoding="utf-8")
 
 
@@ -99,6 +123,7 @@ def test_an_outcome_is_read_from_the_run_files(tmp_path: Path) -> None:
         "promote V1",
         60.0,
         {"baseline": Arm("A/A", 4, 4, 20.0), "V1": Arm("passed", 2, 4, 10.0)},
+        "run-1",
     )
 
 
@@ -123,7 +148,8 @@ def fake_pipeline(artifacts: Path, codes: dict[str, int], calls: list[str]) -> R
             (artifacts / name).unlink(missing_ok=True)  # what promote sets aside first
         if code in (0, 1):
             units = 2 if design == "sequential" else 4
-            write_run(artifacts, "promote" if code == 0 else "reject", v1_units=units)
+            decision = "promote" if code == 0 else "reject"
+            write_run(artifacts, decision, v1_units=units, run_id=f"run-{design}")
         return code
 
     return run
@@ -134,7 +160,7 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory whose artifacts/ holds an earlier comparison's kept runs."""
     monkeypatch.chdir(tmp_path)
     for design in ("sequential", "fixed"):
-        write_run(tmp_path / "artifacts" / "designs" / design, "promote")
+        write_run(tmp_path / "artifacts" / "designs" / design, run_id=f"earlier-{design}")
     return tmp_path / "artifacts"
 
 
@@ -240,14 +266,22 @@ def test_report_only_names_the_missing_file(
     assert problem in one_error_line(err)
 
 
+KEPT_GATES = {"decision": "promote", "chosen": "V1", "provenance": _provenance("earlier-fixed")}
+KEPT_TIMINGS = {"run_id": "earlier-fixed", "steps": [], "run": {"wall_seconds": 1.0}}
+KEPT_V1 = {"units": [], "trials": [], "provenance": _provenance("earlier-fixed")}
+
+
 @pytest.mark.parametrize(
     ("file", "content", "problem"),
     [
         ("gates.json", [], "expected a JSON object, got list"),
-        ("gates.json", {"decision": "promote", "chosen": "V1", "variants": []}, "`variants`"),
-        ("timings.json", {"steps": [{"session": 1}], "run": {}}, "`benchmark` is missing"),
-        ("timings.json", {"steps": [], "run": {"wall_seconds": "60"}}, "must be a number"),
-        ("V1_benchmark.json", {"units": [], "trials": [{"warmup": "no"}]}, "`warmup` must be"),
+        ("gates.json", {**KEPT_GATES, "variants": []}, "`variants`"),
+        ("gates.json", {**KEPT_GATES, "provenance": _provenance("other")}, "from run 'other'"),
+        ("timings.json", {**KEPT_TIMINGS, "steps": [{"session": 1}]}, "`benchmark` is missing"),
+        ("timings.json", {**KEPT_TIMINGS, "run": {"wall_seconds": "60"}}, "must be a number"),
+        ("timings.json", {"steps": [], "run": {}}, "`run_id` is missing"),
+        ("V1_benchmark.json", {**KEPT_V1, "trials": [{"warmup": "no"}]}, "`warmup` must be"),
+        ("V1_benchmark.json", {**KEPT_V1, "provenance": _provenance("x")}, "from run 'x'"),
     ],
 )
 def test_a_malformed_kept_run_is_one_line_even_under_python_O(
@@ -257,6 +291,52 @@ def test_a_malformed_kept_run_is_one_line_even_under_python_O(
     _write(checkout / "designs" / "fixed" / file, content)
     assert main(["--report-only"]) == 2
     assert problem in one_error_line(capsys.readouterr().err)
+
+
+def test_one_run_s_files_kept_as_both_designs_are_refused(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_run(checkout / "designs" / "fixed", run_id="earlier-sequential")
+    assert main(["--report-only"]) == 2
+    assert "both designs' files are from run 'earlier-sequential'" in one_error_line(
+        capsys.readouterr().err
+    )
+
+
+def test_a_decision_left_by_an_earlier_run_is_refused(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def died_early(command: list[str]) -> int:
+        # A pipeline that crashed (exit 1) before setting aside the last run's files,
+        # which say reject: they match the exit code, but not this run.
+        write_run(checkout, "reject", v1_passed=False, run_id="last-week")
+        timings = json.loads((checkout / "timings.json").read_text(encoding="utf-8"))
+        _write(checkout / "timings.json", {**timings, "run_id": "this-run"})
+        return 1
+
+    assert main([], run=died_early) == 2
+    assert "from run 'last-week', but timings.json is run 'this-run'" in one_error_line(
+        capsys.readouterr().err
+    )
+
+
+def test_the_runner_waits_for_the_pipeline_through_ctrl_c(tmp_path: Path) -> None:
+    # The child needs a moment after SIGINT to stop its sessions; the runner must not
+    # kill it meanwhile (subprocess.call would, after 0.25 s), and returns its own code.
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        "def stop(*_):\n"
+        "    time.sleep(0.6)\n"
+        "    sys.exit(130)\n"
+        "signal.signal(signal.SIGINT, stop)\n"
+        "time.sleep(0.2)\n"  # the runner is waiting by now (it waits right after the fork)
+        "os.kill(os.getppid(), signal.SIGINT)\n"  # Ctrl-C reaches the whole group
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(10)\n",
+        encoding="utf-8",
+    )
+    assert call_through_interrupt([sys.executable, str(script)]) == 130
 
 
 def test_another_artifacts_directory_is_only_for_report_only(

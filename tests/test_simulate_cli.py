@@ -6,6 +6,7 @@ function that fails the test: a refusal must come before anything runs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +115,20 @@ def test_the_largest_accepted_run_fits_the_machine(tmp_path: Path) -> None:
     )  # fmt: skip
     # It fits, and one more question (a pair per repository and budget) would not.
     assert max(slots) < MACHINE_SLOTS <= max(slots) + 2 * STANDARD.repositories * len(BUDGETS)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{}, {"budgets": [50000], "arms": {}}, {"budgets": [50000], "arms": {"b": {"intent": 1}}}],
+)
+def test_a_quality_file_without_what_the_pool_needs_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: object
+) -> None:
+    before = simulate_cli.POOL.read_bytes()
+    source = tmp_path / "quality.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["--write-pool", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gates.simulate: error: {source}: not a quality.json the study can read")
+    assert len(err.splitlines()) == 1
+    assert simulate_cli.POOL.read_bytes() == before  # the measured pool is not touched

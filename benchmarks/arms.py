@@ -74,6 +74,11 @@ def worker_environment(arm: Arm, base: Mapping[str, str], cache_dir: Path) -> di
     }
     # Fixed hash seed: set and dict-of-str orders are the same in every worker and every run.
     environment["PYTHONHASHSEED"] = "0"
+    # No worker writes bytecode, so every worker of a run imports from the same files. In a
+    # new virtualenv (uv writes no .pyc) the first worker used to compile what the second
+    # then loaded, and kept the compiler's garbage in its ready RSS: its peaks, measured
+    # above that RSS, read 0.5-1.1% low, and an A/A run failed on memory (issue #14).
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment.update(arm.flags)
     environment["FASTPATH_CACHE_DIR"] = str(cache_dir)
     return environment

@@ -35,6 +35,14 @@ small: on the 2-core machine nine A/A runs put them -0.15% to +0.29% apart
 (``aa_tolerance`` is 1%). The base is smaller than the whole process (about 55
 MiB instead of 80 for the standard profile), so a relative memory change reads
 larger than it did when measured on the whole process.
+
+Why no worker writes bytecode (``PYTHONDONTWRITEBYTECODE``, set by
+``benchmarks.arms``): in a new virtualenv nothing is compiled yet, and the first
+worker of a run compiled every module the second then loaded from its ``.pyc``.
+The compiler's freed memory stayed in the first worker's ready RSS, about 0.8
+MiB, so its peaks read low: a first pipeline on a fresh clone rejected every
+variant on an A/A memory change of +1.1%. Now both workers of a run import from
+the same files.
 """
 
 from __future__ import annotations

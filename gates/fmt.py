@@ -53,8 +53,17 @@ def share(value: float) -> str:
 
 
 def level(confidence_level: float) -> str:
-    """A confidence level without noise: 0.99 -> '99%', 0.995 -> '99.5%'."""
-    return _percent(confidence_level, ".4g")
+    """A confidence level without noise, and never rounded up to certainty: 0.99 -> '99%',
+    0.995 -> '99.5%', 0.9984375 -> '99.84%', a first look's 0.9999988 -> '99.99988%'
+    (two significant digits of what the level leaves out, so "100%" is only 100%)."""
+    missed = 1.0 - confidence_level
+    if not (math.isfinite(confidence_level) and 0.0 < missed < 1.0):
+        return _percent(confidence_level, ".4g")
+    decimals = min(12, max(0, 1 - math.floor(math.log10(missed * 100))))
+    text = f"{confidence_level * 100:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def interval(bounds: Interval) -> str:

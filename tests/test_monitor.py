@@ -306,3 +306,18 @@ def test_a_run_stopped_for_futility_is_not_called_inconclusive() -> None:
     assert stopped.passed
     assert "futility boundary" in stopped.reason
     assert not gate_of(verdict, QUALITY, "latency_non_inferiority").passed  # still rejected
+
+
+def test_a_first_look_s_level_is_not_printed_as_certainty() -> None:
+    from gates import fmt
+
+    first = look_level(ALPHA_BOUND, [0.25], final=False)
+    assert first > 0.99999
+    assert fmt.level(first) != "100%"
+    assert fmt.level(first).startswith("99.999")
+    assert [fmt.level(c) for c in (0.95, 0.995, 0.9984375, 1.0)] == [
+        "95%",
+        "99.5%",
+        "99.84%",
+        "100%",
+    ]

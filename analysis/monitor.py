@@ -182,12 +182,14 @@ class _Monitor:
         self.variant = AA_SECOND_ARM if variant == self.baseline else variant
 
     def __call__(self, data: LookData) -> MonitorVerdict:
-        design = design_for(self.alpha_bound, self.power, data.looks)
-        verdict = judge_look(data, self.bounds, design, self.paired(data))
+        verdict = self.judge(data)
         return MonitorVerdict(verdict.stop, verdict.summary)
 
-    def paired(self, data: LookData) -> PairedUnits:
-        return paired_trials(data, self.baseline, self.variant)
+    def judge(self, data: LookData) -> LookVerdict:
+        design = design_for(self.alpha_bound, self.power, data.looks)
+        return judge_look(
+            data, self.bounds, design, paired_trials(data, self.baseline, self.variant)
+        )
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,6 @@ def run_design(
 def _futile_at_last_look(
     artifact: Artifact, registry: Registry, thresholds: GateThresholds, variant: str
 ) -> tuple[str, ...]:
-    monitor = _Monitor(registry, thresholds, variant)
     units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
     data = LookData(
         look=artifact.design.stopped_at_look,
@@ -252,6 +253,5 @@ def _futile_at_last_look(
         unit_looks=artifact.unit_looks(),
         trials=[t for t in artifact.trials if not t.warmup],
     )
-    design = design_for(monitor.alpha_bound, monitor.power, data.looks)
-    verdict = judge_look(data, monitor.bounds, design, monitor.paired(data))
+    verdict = _Monitor(registry, thresholds, variant).judge(data)
     return tuple(b.label for b, d in verdict.decisions if d is not None and d.outcome == "futile")

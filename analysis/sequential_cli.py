@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from analysis.errors import AnalysisInputError
 from analysis.sequential import (
@@ -24,17 +23,15 @@ from analysis.sequential import (
 )
 from analysis.sequential_simulation import simulate_design
 from analysis.spending import SPENDING_FUNCTIONS
+from contracts.errors import OneLineParser
 from contracts.exitcodes import ExitCode
 
 PROGRAM = "python -m analysis.sequential"
 NO_FUTILITY = "none"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage, so bad input is one line."""
-
-    def error(self, message: str) -> NoReturn:
-        raise AnalysisInputError(message)
+class _Parser(OneLineParser):
+    error_type = AnalysisInputError
 
 
 def build_parser() -> argparse.ArgumentParser:

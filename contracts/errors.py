@@ -3,6 +3,9 @@ a single line on stderr and exit code 2 (:data:`contracts.exitcodes.ExitCode.BAD
 
 from __future__ import annotations
 
+import argparse
+from typing import NoReturn
+
 
 class InputError(ValueError):
     """An input (artifact, argument or configuration) cannot be used to decide anything."""
@@ -19,3 +22,13 @@ class UnreadableError(EvidenceError):
 
 class ConfigError(InputError):
     """``[tool.fastpath]`` lacks a threshold or a variant declares an unusable metric."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that raises :attr:`error_type` instead of printing usage and exiting, so
+    a CLI edge reports a bad argument as its one line and exit code 2."""
+
+    error_type: type[Exception] = InputError
+
+    def error(self, message: str) -> NoReturn:
+        raise self.error_type(message)

@@ -16,11 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
 
 from benchmarks.looks import LookError, look_ends
 from benchmarks.schedule import Unit, make_units, unit_looks
-from contracts.errors import InputError
+from contracts.errors import InputError, OneLineParser
 from contracts.exitcodes import ExitCode
 from contracts.family import gated_bounds, two_sided_level
 from contracts.thresholds import thresholds_from_registry
@@ -37,6 +36,7 @@ from gates.simulate import (
 )
 from gates.simulate_model import (
     BUDGETS,
+    MACHINE_SLOTS,
     POOL,
     STANDARD,
     Shape,
@@ -48,21 +48,10 @@ from gates.simulate_model import (
 from packrepo.registry import RegistryError, load_registry
 
 PROGRAM = "gates.simulate"
-# The length of the drift series of gates.simulate_model.simulated_machine: a run's
-# trials (warm-ups included) must fit in it, or the machine has no load for the last
-# ones (tests/test_simulate_cli.py holds the two to the same number).
-MACHINE_SLOTS = 4096
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage, so bad input is one line."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m gates.simulate", description=__doc__)
+    parser = OneLineParser(prog="python -m gates.simulate", description=__doc__)
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--coverage-replications", type=int, default=2000)
     parser.add_argument("--bca-replications", type=int, default=300)

@@ -39,6 +39,9 @@ from contracts.documents import load_json, read_input, write_json_atomically
 from contracts.errors import InputError
 
 BUDGETS = (50_000, 120_000, 200_000)
+# The length of a simulated machine's drift series: a run's trials (warm-ups included)
+# must fit in it (gates.simulate_cli refuses sizes that do not).
+MACHINE_SLOTS = 4096
 POOL = Path(__file__).with_name("data") / "quality_pool.json"
 
 
@@ -86,14 +89,13 @@ def simulated_machine(
     """A measure function for ``analysis.fixtures.benchmark_run``: one run on one machine."""
     repository = {f"repo{r}": rng.normal(0.0, machine.repository_sd) for r in range(64)}
     question: dict[tuple[str, str], float] = {}
-    slots = 4096
-    drift = np.zeros(slots)
-    shocks = rng.normal(0.0, machine.drift_sd, slots)
-    for t in range(1, slots):
+    drift = np.zeros(MACHINE_SLOTS)
+    shocks = rng.normal(0.0, machine.drift_sd, MACHINE_SLOTS)
+    for t in range(1, MACHINE_SLOTS):
         drift[t] = machine.drift_phi * drift[t - 1] + shocks[t]
     # Heavy tails, cut at 5 scale units so that the mean latency (the truth a ratio of
     # means estimates) exists: exp of an unbounded t has no mean.
-    draws = stats.t.rvs(machine.noise_df, size=slots, random_state=rng)
+    draws = stats.t.rvs(machine.noise_df, size=MACHINE_SLOTS, random_state=rng)
     noise = np.clip(draws, -5.0, 5.0) * machine.noise_scale
     index = {b: i for i, b in enumerate(BUDGETS)}
 

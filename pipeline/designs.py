@@ -19,17 +19,15 @@ last one, so the two kept designs always come from the same invocation.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from contracts.documents import Fields, read_input, read_object, write_all_atomically
-from contracts.errors import InputError
+from contracts.errors import InputError, OneLineParser
 from contracts.exitcodes import ExitCode, for_decision
 from contracts.provenance import parse_provenance
 
@@ -41,13 +39,6 @@ KEPT = ("gates.json", "statistical_analysis.json", "timings.json", "report.md")
 PIPELINE_ARTIFACTS = Path("artifacts")
 
 Runner = Callable[[list[str]], int]  # runs a command, returns its exit code
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage, so bad input is one line."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(message)
 
 
 @dataclass(frozen=True)
@@ -263,7 +254,7 @@ def call_through_interrupt(command: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, run: Runner = call_through_interrupt) -> int:
-    parser = _Parser(prog="python -m pipeline.designs", description=__doc__)
+    parser = OneLineParser(prog="python -m pipeline.designs", description=__doc__)
     parser.add_argument("--profile", default="standard")
     parser.add_argument(
         "--artifacts",

@@ -116,6 +116,8 @@ def scenarios(
                  f"chosen:{first}", "at least 80%", at_least=0.80,
                  quality={first: gains[0.20]},
                  also=((f"gates:{first}:{QA_GATES}", "the QA gates alone"),
+                       (f"gates:{first}:qa_budget_guard", "the QA guards at every budget"),
+                       (f"gates:{first}:recall_guard", "the recall guards at every budget"),
                        (f"gates:{first}:latency_non_inferiority", "the latency guards alone"))),
         Scenario("qa+13%", f"{first}: QA/100k +13%, the registry's target", f"gates:{first}:"
                  "qa_significance", "at least 80% (design power)", at_least=0.80,

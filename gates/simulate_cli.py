@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         " standard profile's): how many a decision would need",
     )
     parser.add_argument(
+        "--quality-questions",
+        type=int,
+        help="quality-stage questions per repository in the standard-shaped cases, resampled"
+        " within each repository from the measured pool (default: the standard profile's"
+        f" {STANDARD.quality_questions}): how many the QA and recall guards would need",
+    )
+    parser.add_argument(
         "--fixed",
         action="store_true",
         help="the fixed design: every candidate measures every unit (default: the standard"
@@ -96,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROGRAM}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     argv = list(sys.argv[1:] if argv is None else argv)
-    timed = timed_shape(args.timed_questions, fixed=args.fixed)
+    timed = timed_shape(args.timed_questions, args.quality_questions, fixed=args.fixed)
     chosen = [replace(s, shape=timed) if s.shape == STANDARD else s for s in chosen]
     design = "fixed" if timed.looks == 1 else f"sequential, {timed.looks} looks"
     print(
@@ -105,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {1 - thresholds.alpha / family:.5f}; quality scores from"
         f" {pool.note}\ntimed trials of the standard-shaped cases: {timed.repositories}"
         f" repositories x {timed.questions} questions x {len(registry.budgets)} budgets"
-        f" ({design}; the A/A run measures every unit)"
+        f" ({design}; the A/A run measures every unit)\nquality stage of the standard-shaped"
+        f" cases: {timed.quality_repositories} repositories x {timed.quality_questions} questions"
     )
     with tempfile.TemporaryDirectory(prefix="e2e-registry-") as scratch:
         path = study_registry(Path(scratch), args.config)
@@ -154,11 +162,17 @@ def _print_units(
         print(f"| {name} | {', '.join(shares)} |")
 
 
-def timed_shape(questions: int | None, *, fixed: bool) -> Shape:
-    """The standard-shaped cases' timed trials: ``questions`` per repository (None: the
-    standard profile's), in the standard profile's looks or, ``fixed``, in one."""
+def timed_shape(
+    questions: int | None, quality_questions: int | None = None, *, fixed: bool
+) -> Shape:
+    """The standard-shaped cases' shape: ``questions`` timed per repository (None: the
+    standard profile's), in the standard profile's looks or, ``fixed``, in one; and
+    ``quality_questions`` scored per repository by the quality stage (None: the pool's)."""
     return replace(
-        STANDARD, questions=questions or STANDARD.questions, looks=1 if fixed else STANDARD.looks
+        STANDARD,
+        questions=questions or STANDARD.questions,
+        quality_questions=quality_questions or STANDARD.quality_questions,
+        looks=1 if fixed else STANDARD.looks,
     )
 
 
@@ -201,6 +215,8 @@ def check_sizes(args: argparse.Namespace) -> None:
         ("--bca-replications", args.bca_replications, 0),
         ("--jobs", args.jobs, 1),
         ("--seed", args.seed, 0),  # numpy's generators take no negative seed
+        # A cluster t needs two clusters; None is the pool's own size.
+        ("--quality-questions", 2 if args.quality_questions is None else args.quality_questions, 2),
     ):
         if value < least:
             raise InputError(f"{name} must be at least {least}; got {value}")

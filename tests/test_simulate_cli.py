@@ -16,7 +16,14 @@ from analysis.fixtures import benchmark_run, write_registry
 from benchmarks.artifact import GoldRef, UnitRecord
 from gates import simulate_cli
 from gates.simulate_cli import MACHINE_SLOTS, check_sizes, main, most_questions, timed_shape
-from gates.simulate_model import BUDGETS, MACHINE, STANDARD, simulated_machine
+from gates.simulate_model import (
+    BUDGETS,
+    MACHINE,
+    STANDARD,
+    draw_quality,
+    model_pool,
+    simulated_machine,
+)
 
 REFUSED = {
     # A look with no ABBA pair: 3 questions in 4 looks leave the last one empty.
@@ -31,6 +38,8 @@ REFUSED = {
     ),
     "zero-questions-fixed": (["--timed-questions", "0", "--fixed"], "from 1 to 85"),
     "not-a-number": (["--timed-questions", "four"], "invalid int value: 'four'"),
+    "one-quality-question": (["--quality-questions", "1"], "--quality-questions must be at"),
+    "no-quality-questions": (["--quality-questions", "0"], "at least 2; got 0"),
     "no-replications": (["--replications", "0"], "--replications must be at least 1; got 0"),
     "negative-replications": (["--replications", "-3"], "--replications must be at least 1"),
     "no-coverage-runs": (["--coverage-replications", "0"], "--coverage-replications must be"),
@@ -90,6 +99,16 @@ def test_every_size_the_runner_can_measure_is_accepted(questions: int, fixed: bo
 def test_the_defaults_are_accepted() -> None:
     check_sizes(simulate_cli._parser().parse_args([]))
     assert simulate_cli.looks_hold_pairs(timed_shape(None, fixed=False))
+
+
+def test_the_quality_questions_reach_the_standard_shape_and_its_draw() -> None:
+    shape = timed_shape(None, 135, fixed=False)
+    assert (shape.questions, shape.quality_questions, shape.looks) == (12, 135, 4)
+    assert timed_shape(None, fixed=False).quality_questions == STANDARD.quality_questions
+    pool = model_pool(3)
+    drawn = draw_quality(pool, shape, np.random.default_rng(3))
+    assert drawn.scores.shape == (10 * 135, len(BUDGETS))
+    assert {drawn.repositories.count(name) for name in set(drawn.repositories)} == {135}
 
 
 def test_the_slot_limit_is_the_simulated_machines() -> None:

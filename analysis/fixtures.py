@@ -40,7 +40,7 @@ from benchmarks.artifact import (
     trial_to_json,
     write_artifact,
 )
-from benchmarks.schedule import FIRST, SECOND, Unit, unit_looks
+from benchmarks.schedule import FIRST, SECOND, unit_looks
 from benchmarks.summary import summarise
 from contracts.documents import SCHEMA, write_all_atomically
 from contracts.names import TRIAL_STREAM_KIND
@@ -222,7 +222,7 @@ def benchmark_run(
     bases = _bases(units)
     rng = np.random.default_rng(seed)
     trials = _warmups(units, arms, repositories)
-    assigned = unit_looks([Unit(u.repository, u.question_id, u.budget) for u in units], looks)
+    assigned = unit_looks([u.unit for u in units], looks)
     in_order = [unit for _, unit in sorted(zip(assigned, units, strict=True), key=lambda p: p[0])]
     for index, unit in enumerate(in_order, start=len(trials) // 2):
         order = arms if index % 2 == 0 else arms[::-1]

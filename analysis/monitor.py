@@ -42,7 +42,6 @@ from analysis.sequential import (
 from analysis.spending import group_sequential_boundaries
 from benchmarks.artifact import Artifact
 from benchmarks.looks import SEQUENTIAL, LookData, MonitorVerdict
-from benchmarks.schedule import Unit
 from contracts.family import POOLED, UPPER, gated_bounds
 from contracts.names import budget_label
 from contracts.thresholds import LATENCY_MEAN, PEAK_MEMORY, GateThresholds
@@ -245,7 +244,7 @@ def run_design(
 def _futile_at_last_look(
     artifact: Artifact, registry: Registry, thresholds: GateThresholds, variant: str
 ) -> tuple[str, ...]:
-    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    units = [u.unit for u in artifact.units]
     data = LookData(
         look=artifact.design.stopped_at_look,
         looks=artifact.design.looks,

@@ -74,6 +74,11 @@ class UnitRecord:
     question: str
     gold: GoldRef
 
+    @property
+    def unit(self) -> Unit:
+        """The schedule's unit this record describes (what looks and orders are made of)."""
+        return Unit(self.repository, self.question_id, self.budget)
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -118,7 +123,7 @@ class Artifact:
 
     def unit_looks(self) -> tuple[int, ...]:
         """The look of each unit (all 1 in the fixed design)."""
-        units = [Unit(u.repository, u.question_id, u.budget) for u in self.units]
+        units = [u.unit for u in self.units]
         return unit_looks(units, self.design.looks)
 
     def measured_unit_ids(self) -> frozenset[str]:

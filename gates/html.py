@@ -125,9 +125,16 @@ def _banner(verdict: Verdict, evidence: Evidence) -> str:
 def _judged_section(evidence: Evidence) -> str:
     """Profile, commit, date, wall time, load and CPUs: what the numbers below were made on."""
     items = "".join(
-        f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in judged.run_facts(evidence)
+        f"<dt>{escape(label)}</dt><dd>{_fact(value)}</dd>"
+        for label, value in judged.run_facts(evidence)
     )
     return _section("What was judged", f'<dl class="run">{items}</dl>')
+
+
+def _fact(value: str | tuple[str, ...]) -> str:
+    if isinstance(value, str):
+        return escape(value)
+    return "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in value) + "</ul>"
 
 
 def _sentence(text: str) -> str:

@@ -20,7 +20,12 @@ EFFECT_METRICS = (QA, LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
 NOT_RECORDED = "not recorded"
 
 
-def run_facts(evidence: Evidence) -> list[tuple[str, str]]:
+# A header fact: one value, or one line per variant (a run of five variants would
+# otherwise be one paragraph-long line).
+Fact = tuple[str, "str | tuple[str, ...]"]
+
+
+def run_facts(evidence: Evidence) -> list[Fact]:
     """(label, value) rows for the report's header, in reading order."""
     analysis = evidence.analysis
     run: RunFacts | None = None if evidence.timings is None else evidence.timings.run
@@ -29,15 +34,15 @@ def run_facts(evidence: Evidence) -> list[tuple[str, str]]:
         if isinstance(analysis, StatisticalAnalysis)
         else evidence.checkout_git_sha or NOT_RECORDED
     )
-    rows = [("profile", NOT_RECORDED if run is None else run.profile)]
+    rows: list[Fact] = [("profile", NOT_RECORDED if run is None else run.profile)]
     if isinstance(analysis, StatisticalAnalysis):
-        resumed = [f"{name} {r.resumed}" for name, r in analysis.variants.items() if r.resumed]
+        resumed = tuple(f"{name} {r.resumed}" for name, r in analysis.variants.items() if r.resumed)
         if resumed:  # said only when it happened: the pairs are the same, their moments not
-            rows.append(("resumed runs", "; ".join(resumed)))
+            rows.append(("resumed runs", resumed))
         runs = analysis.variants.items()
-        looked = [f"{name}: {r.design.summary}" for name, r in runs if r.design is not None]
+        looked = tuple(f"{name}: {r.design.summary}" for name, r in runs if r.design is not None)
         if looked:  # the timed intervals of these runs are at their last look's level
-            rows.append(("sequential runs", "; ".join(looked)))
+            rows.append(("sequential runs", looked))
     rows.append(("commit", fmt.short_sha(commit)))
     rows.append(("date", _date(run, analysis)))
     if run is None:

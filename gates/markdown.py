@@ -33,7 +33,12 @@ def render_markdown(verdict: Verdict, git_sha: str, evidence: Evidence | None = 
 
 def run_list(evidence: Evidence) -> list[str]:
     """What was judged: profile, commit, date, wall time, load and CPUs."""
-    items = [f"- **{label}**: {_escape(value)}" for label, value in judged.run_facts(evidence)]
+    items = []
+    for label, value in judged.run_facts(evidence):
+        if isinstance(value, str):
+            items.append(f"- **{label}**: {_escape(value)}")
+        else:
+            items += [f"- **{label}**:", *(f"  - {_escape(line)}" for line in value)]
     return [*items, ""]
 
 

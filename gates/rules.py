@@ -53,6 +53,7 @@ from gates.evidence import (
     Differential,
     Evidence,
     Interval,
+    Power,
     Shadow,
     SmokeTests,
     StatisticalAnalysis,
@@ -547,7 +548,46 @@ def _guard(ctx: Context, name: str, metric: str, side: str, threshold: float) ->
         f"{label} {side} bounds {shown}: worst {worst.budget}"
         f" {'within' if ok else 'beyond'} {fmt.change(threshold)}"
     )
+    if not ok:
+        reason += _why_beyond(ctx, worst, side, threshold)
     return requirement.judge(ok, reason, value, worst)
+
+
+def _why_beyond(ctx: Context, row: Comparison, side: str, threshold: float) -> str:
+    """A bound beyond its margin is a regression only if the estimate is beyond it too;
+    otherwise the interval is too wide to tell, and with less than the registry's power
+    that is *inconclusive*, with the units a decision needs, never a regression."""
+    estimate = row.relative_change
+    if estimate is None:
+        return ""
+    beyond = estimate > threshold if side == "upper" else estimate < threshold
+    said = f" (estimate {fmt.change(estimate)}"
+    if beyond:
+        return said + ", itself beyond the margin)"
+    power = row.power
+    if power is None or power.achieved >= ctx.thresholds.power - ROUNDING:
+        return said + ")"
+    needed = "" if power.units_for_80 is None else f": {fmt.count(power.units_for_80)}"
+    return (
+        f"{said}); inconclusive{needed} {_units(row)} needed at {row.budget}"
+        f" ({_power_phrase(row, power)})"
+    )
+
+
+def _units(row: Comparison) -> str:
+    """What a row's units are: timed units, or questions scored at one budget or all."""
+    if row.metric not in (QA, RECALL):
+        return "units"
+    return "question-budgets" if row.budget == POOLED else "questions"
+
+
+def _power_phrase(row: Comparison, power: Power) -> str:
+    """``power 0.3% to ...`` for the bound's design point: a gain to detect, or, for a
+    non-inferiority margin, the margin to clear if the truth is no change."""
+    target = fmt.change(power.target_effect)
+    guarded = row.budget != POOLED or row.metric not in (QA, RECALL)
+    aim = f"to clear {target} if unchanged" if guarded else f"to detect {target}"
+    return f"power {fmt.share(power.achieved)} {aim} with {fmt.count(row.n_units)} {_units(row)}"
 
 
 def qa_budget_guard(ctx: Context) -> GateResult:
@@ -673,18 +713,16 @@ def power(ctx: Context) -> GateResult:
     )
     if undecided:
         weakest, achieved = min(undecided, key=lambda pair: pair[1])
-    unit = "question-budgets" if weakest.metric == QA else "units"
     assert weakest.power is not None
     reason = (
-        f"lowest: {fmt.metric_label(weakest.metric)} at {weakest.budget}, power"
-        f" {fmt.share(achieved)} to detect {fmt.change(weakest.power.target_effect)} with"
-        f" {weakest.n_units} {unit}"
+        f"lowest: {fmt.metric_label(weakest.metric)} at {weakest.budget},"
+        f" {_power_phrase(weakest, weakest.power)}"
     )
     if undecided:
         needed = weakest.power.units_for_80
         reason = (
             "inconclusive"
-            + (f": {needed} {unit} needed" if needed is not None else "")
+            + (f": {fmt.count(needed)} {_units(weakest)} needed" if needed is not None else "")
             + f"; {reason}, and its bound did not clear the threshold"
         )
     elif achieved < threshold - ROUNDING:

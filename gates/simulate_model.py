@@ -33,7 +33,6 @@ from scipy import stats  # type: ignore[import-untyped]
 from analysis.quality_fixtures import BaselineScores, QualityEffect, nested_baseline
 from benchmarks.artifact import Artifact, UnitRecord
 from benchmarks.looks import Monitor, look_ends, measure_in_looks
-from benchmarks.schedule import Unit
 from benchmarks.summary import summarise
 from contracts.documents import load_json, read_input, write_json_atomically
 from contracts.errors import InputError
@@ -232,7 +231,7 @@ def stopped_by(artifact: Artifact, monitor: Monitor, looks: int) -> Artifact:
     """The *simulated* sequential run: what the runner would have kept of ``artifact`` (a
     complete run measured look by look, ``analysis.fixtures.benchmark_run(looks=...)``)
     had ``monitor`` watched it: the runner's own loop, measuring from the trials made."""
-    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    units = [u.unit for u in artifact.units]
     made = list(artifact.trials)
     ends = look_ends(made, units, looks)
     kept, design = measure_in_looks(monitor, units, ends, [], lambda start, end: made[start:end])

@@ -25,7 +25,6 @@ from benchmarks.looks import (
     measure_in_looks,
 )
 from benchmarks.profiles import PROFILES
-from benchmarks.schedule import Unit
 from packrepo.registry import Registry
 
 VARIANT = "P1"
@@ -48,7 +47,7 @@ def sequential_run(
     run = benchmark_run(
         registry, variant, repositories=2, questions=4, profile=profile, looks=looks
     )
-    units = [Unit(u.repository, u.question_id, u.budget) for u in run.units]
+    units = [u.unit for u in run.units]
     made = list(run.trials)
     ends = look_ends(made, units, looks)
     kept, design = measure_in_looks(go_on, units, ends, [], lambda start, end: made[start:end])

@@ -305,7 +305,7 @@ def test_the_real_monitor_stops_a_hundredfold_slowdown_at_look_1_as_futile(
     assert design.reason.startswith("look 1: futile (non-binding): latency pooled")
     assert (len(artifact.units), len(artifact.measured_unit_ids())) == (12, 6)
     # The record is what the monitor says of the artifact's own trials at that look.
-    units = [Unit(u.repository, u.question_id, u.budget) for u in artifact.units]
+    units = [u.unit for u in artifact.units]
     seen = LookData(
         1, 2, units, artifact.unit_looks(), [t for t in artifact.trials if not t.warmup]
     )

@@ -335,6 +335,53 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         True,
         "within",
     ),
+    # A bound beyond the margin whose estimate is not: too wide to tell. Short of power it
+    # is inconclusive and names the questions needed; with power, the estimate is shown.
+    (
+        "recall_guard",
+        QUALITY,
+        both(
+            set_row(QUALITY, RECALL, "50k", relative_change=0.24, ci_low=-0.128),
+            set_power(
+                QUALITY,
+                RECALL,
+                "50k",
+                achieved=0.003,
+                units_for_80=29513,
+                target_effect=-float(GATES["recall_margin"]),
+            ),
+        ),
+        False,
+        "beyond -5.0% (estimate +24.0%); inconclusive: 29513 questions needed at 50k"
+        " (power 0.3% to clear -5.0% if unchanged with 16 questions)",
+    ),
+    (
+        "recall_guard",
+        QUALITY,
+        both(
+            set_row(QUALITY, RECALL, "50k", relative_change=0.02, ci_low=-0.06),
+            set_power(QUALITY, RECALL, "50k", achieved=POWER),
+        ),
+        False,
+        "worst 50k beyond -5.0% (estimate +2.0%)",
+    ),
+    (
+        "recall_guard",
+        QUALITY,
+        set_row(QUALITY, RECALL, "50k", relative_change=-0.08, ci_low=-0.12),
+        False,
+        "(estimate -8.0%, itself beyond the margin)",
+    ),
+    (
+        "latency_non_inferiority",
+        QUALITY,
+        both(
+            set_row(QUALITY, LATENCY_MEAN, WORST, relative_change=0.02, ci_high=0.15),
+            set_power(QUALITY, LATENCY_MEAN, WORST, achieved=0.2, units_for_80=343),
+        ),
+        False,
+        f"inconclusive: 343 units needed at {WORST} (power 20.0% to clear +10.0% if unchanged",
+    ),
     (
         "recall_guard",
         QUALITY,

@@ -76,8 +76,8 @@ def test_a_resumed_run_is_named_in_the_header_and_only_then() -> None:
     note = "resumed after 84 of 160 trials, 1 measured again, at 2026-11-30T20:03:00+00:00"
     documents[ANALYSIS_FILE]["variants"]["V3"]["resumed"] = note
     markdown, html = reports(documents)
-    assert f"- **resumed runs**: V3 {note}" in markdown
-    assert f"<dt>resumed runs</dt><dd>V3 {note}</dd>" in html
+    assert f"- **resumed runs**:\n  - V3 {note}\n" in markdown
+    assert f"<dt>resumed runs</dt><dd><ul><li>V3 {note}</li></ul></dd>" in html
     markdown, html = reports(with_run(PASSING))
     assert "resumed runs" not in markdown
     assert "resumed runs" not in html
@@ -201,3 +201,22 @@ def test_chromium_draws_the_gated_power_failure_in_red(tmp_path: Path) -> None:
     )
     # One bar of 14.8% of the axis, 18 px high, is some 1,000 red pixels more.
     assert _red_pixels(failing) - _red_pixels(passing) > 800
+
+
+def test_sequential_runs_are_one_line_a_variant_in_the_header() -> None:
+    documents = with_run(PASSING)
+    variants = documents[ANALYSIS_FILE]["variants"]
+    names = [name for name in ("V1", "V3") if name in variants]
+    for name in names:
+        variants[name]["design"] = {
+            "kind": "sequential", "looks": 4, "stopped_at_look": 1, "fractions": [0.25],
+            "measured_units": 48, "planned_units": 192, "futile_bounds": [],
+            "reason": "look 1: every timed bound established (4)",
+            "summary": f"{name} stopped early at look 1 of 4",
+        }  # fmt: skip
+    markdown, html = reports(documents)
+    lines = [f"{name}: {name} stopped early at look 1 of 4" for name in names]
+    assert len(lines) == 2
+    assert "- **sequential runs**:\n" + "".join(f"  - {line}\n" for line in lines) in markdown
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    assert f"<dt>sequential runs</dt><dd><ul>{items}</ul></dd>" in html

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -238,8 +239,21 @@ def _law_latency(docs: dict[str, Any], name: str, gate: GateResult) -> None:
     assert gate.passed == passed
     assert gate.interval is not None
     assert (gate.interval.low, gate.interval.high) == (worst["ci_low"], worst["ci_high"])
-    verdict = "within" if passed else "beyond"
-    assert gate.reason.endswith(f"worst {worst['budget']} {verdict} {fmt.change(limit)}")
+    budget = worst["budget"]
+    if passed:
+        assert gate.reason.endswith(f"worst {budget} within {fmt.change(limit)}")
+        return
+    estimate = worst["relative_change"]
+    said = f"worst {budget} beyond {fmt.change(limit)} (estimate {fmt.change(estimate)}"
+    # A regression only if the estimate is beyond the margin too; else inconclusive if the
+    # bound was short of power, with the units a decision needs.
+    if estimate > limit:
+        assert gate.reason.endswith(f"{said}, itself beyond the margin)")
+    elif worst["power"]["achieved"] < LIMITS.power - 1e-12:
+        assert f"{said}); inconclusive: " in gate.reason
+        assert gate.reason.endswith(f"with {worst['n_units']} units)")
+    else:
+        assert gate.reason.endswith(f"{said})")
 
 
 def _law_power(docs: dict[str, Any], name: str, gate: GateResult) -> None:
@@ -268,7 +282,8 @@ def _law_power(docs: dict[str, Any], name: str, gate: GateResult) -> None:
     assert gate.observed == lowest
     assert gate.passed == (not undecided)
     assert gate.reason.startswith("inconclusive") == bool(undecided)
-    assert f"power {fmt.share(lowest)} to detect " in gate.reason
+    # A gain to detect (the pooled QA) or a margin to clear if unchanged (the guards).
+    assert re.search(f"power {re.escape(fmt.share(lowest))} to (detect|clear) ", gate.reason)
     assert gate.interval is not None  # the row it was judged on
 
 

@@ -22,7 +22,7 @@ from benchmarks.corpus import (
     measure_tokens,
 )
 from benchmarks.looks import LookError, Monitor
-from benchmarks.oracle import OracleError, ensure_question_set, tree_digest
+from benchmarks.oracle import OracleError, ensure_question_set, question_capacity, tree_digest
 from benchmarks.peers import PeerError
 from benchmarks.peers_stage import PEERS_KIND, write_peers
 from benchmarks.profiles import PROFILES, ProfileError, get_profile
@@ -31,7 +31,7 @@ from benchmarks.quality_table import quality_markdown
 from benchmarks.resume import ResumeError
 from benchmarks.runner import BenchmarkError, RunConfig, run_benchmark
 from contracts.documents import read_document, write_json_atomically
-from contracts.errors import EvidenceError
+from contracts.errors import EvidenceError, InputError, OneLineParser
 from contracts.names import KINDS, QUALITY_FILE
 from packrepo.registry import DEFAULT_PYPROJECT, Registry, RegistryError, load_registry
 
@@ -58,7 +58,8 @@ _EXPECTED_ERRORS = (
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    # One line and exit 2 for a bad argument, as for any other bad input.
+    parser = OneLineParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--registry", type=Path, default=DEFAULT_PYPROJECT, help="pyproject.toml")
     parser.add_argument(
         "--corpus", type=Path, default=DEFAULT_CORPUS_LIST, help="corpus list (JSON)"
@@ -115,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     peers.add_argument("--output", type=Path, required=True, help="peers.json path")
     corpus = commands.add_parser("corpus", help="fetch and extract the corpus into the cache")
     corpus.add_argument("--measure", action="store_true", help="also count tokens")
+    corpus.add_argument(
+        "--capacity",
+        type=_pool_sizes,
+        metavar="POOLS",
+        help="also the questions each repository gives at these pool sizes, e.g. 40,80,135"
+        " (drawn in memory with the registry's seed; nothing is prepared)",
+    )
 
     questions = commands.add_parser("questions", help="print a repository's questions")
     questions.add_argument("repository")
@@ -235,13 +243,38 @@ def _peers(args: argparse.Namespace) -> int:
 def _corpus(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus)
     cache = args.cache_dir or cache_dir()
+    pools: list[int] = args.capacity or []
+    seed = load_registry(args.registry).seed if pools else 0
+    totals = [0] * len(pools)
     for entry in corpus:
         root = ensure_tree(entry, cache=cache)
         line = f"{entry.name}=={entry.version}: {root}"
         if args.measure:
             line += f" ({measure_tokens(root)} tokens; listed {entry.tokens})"
+        if pools:
+            counts = question_capacity(root, entry.name, seed, pools)
+            totals = [t + c for t, c in zip(totals, counts, strict=True)]
+            line += "; questions at pool " + ", ".join(
+                f"{p}: {c}" for p, c in zip(pools, counts, strict=True)
+            )
         print(line)
+    if pools:
+        print(
+            "total questions at pool "
+            + ", ".join(f"{p}: {t}" for p, t in zip(pools, totals, strict=True))
+        )
     return EXIT_OK
+
+
+def _pool_sizes(text: str) -> list[int]:
+    """``40,80,135``: pool sizes of at least 1, for ``corpus --capacity``."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"pool sizes must be at least 1: {text!r}")
+    return sizes
 
 
 def _questions(args: argparse.Namespace) -> int:
@@ -312,7 +345,11 @@ def main(
     expected_errors: tuple[type[Exception], ...] = (),
 ) -> int:
     """The CLI; ``monitor_for`` (from ``pipeline.monitored``) gives runs a sequential monitor."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except InputError as exc:
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     command: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": lambda parsed: _run(parsed, monitor_for),
         "quality": _quality,

@@ -453,6 +453,14 @@ def draw_questions(source: _Source, name: str, seed: int, pool: int = QUESTION_P
         take = min(len(candidates), take + pool)
 
 
+def question_capacity(root: Path, name: str, seed: int, pools: Sequence[int]) -> list[int]:
+    """How many questions ``root`` gives at each pool size: the draw a prepared tree would
+    make, counted in memory (nothing is written). A sizing aid: more questions per
+    repository than its eligible targets allow cannot be had."""
+    source = _read_source(root)
+    return [len(draw_questions(source, name, seed, pool).accepted) for pool in pools]
+
+
 def build_question_set(
     root: Path, *, name: str, version: str, digest: str, seed: int, destination: Path
 ) -> QuestionSet:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.oracle import (
+    QUESTION_POOL,
     GoldSpan,
     OracleError,
     _Candidate,
@@ -18,6 +19,7 @@ from benchmarks.oracle import (
     make_question,
     name_parts,
     normalise,
+    question_capacity,
     score_evidence,
     strip_docstrings,
     tree_digest,
@@ -266,3 +268,26 @@ def test_the_prepared_tree_is_built_once_and_reused_while_it_matches_its_manifes
     assert not (again.tree / "marker.txt").exists()
     assert again.questions == first.questions
     assert "differs from its manifest (1 added (marker.txt))" in capsys.readouterr().err
+
+
+def test_the_capacity_is_what_a_prepared_tree_would_draw_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    before = sorted(p for p in SHELF.rglob("*"))
+    prepared = len(_question_set(SHELF, tmp_path).questions)  # the pool it draws today
+    small, today, huge = question_capacity(SHELF, SHELF.name, 1337, [1, QUESTION_POOL, 10_000])
+    assert (small, today) == (1, prepared)
+    assert huge == today  # the handmade shelf has fewer eligible targets than any pool
+    assert sorted(p for p in SHELF.rglob("*")) == before
+
+
+def test_corpus_capacity_refuses_a_pool_of_nothing_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.cli import main
+
+    for bad in ("0,4", "four", ""):
+        assert main(["corpus", "--capacity", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("benchmarks: error: argument --capacity: ")
+        assert len(err.splitlines()) == 1

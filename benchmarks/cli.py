@@ -272,7 +272,7 @@ def _pool_sizes(text: str) -> list[int]:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
-    if not sizes or min(sizes) < 1:
+    if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"pool sizes must be at least 1: {text!r}")
     return sizes
 

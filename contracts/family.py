@@ -64,6 +64,17 @@ def gated_bounds(
     return tuple(bounds)
 
 
+def design_target(thresholds: GateThresholds, metric: str, budget: str) -> float:
+    """The effect a bound's design-stage power is computed at: the QA target for the pooled
+    QA gain; the guards' margins per budget (QA/100k and recall, lower; the timed metrics,
+    upper), a margin to clear if the truth is no change."""
+    if metric == QA:
+        return thresholds.qa_improvement if budget == POOLED else -thresholds.qa_margin
+    if metric == RECALL:
+        return -thresholds.recall_margin
+    return thresholds.performance_regression
+
+
 def one_sided_level(alpha: float, family_size: int) -> float:
     """The level of each bound: ``1 - alpha / m``."""
     return 1.0 - alpha / max(1, family_size)

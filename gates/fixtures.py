@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.documents import SCHEMA, dumps, write_all_atomically
-from contracts.family import gated_bounds, two_sided_level
+from contracts.family import design_target, gated_bounds, two_sided_level
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -117,6 +117,7 @@ def comparison(
     alpha: float,
     family_size: int,
     primary: bool,
+    target_effect: float | None = None,
 ) -> dict[str, object]:
     """One comparison row at 1 - 2 alpha / family_size (each bound one-sided at
     1 - alpha / family_size); power is high where `primary` is set."""
@@ -143,7 +144,9 @@ def comparison(
         "cohen_dz": round(effect.change * 4, 6),
         "effect_label": "large" if excludes_zero else "negligible",
         "power": {
-            "target_effect": 0.13 if metric == QA else 0.10,
+            "target_effect": (0.13 if metric == QA else 0.10)
+            if target_effect is None
+            else target_effect,
             "achieved": 0.93 if primary else 0.71,
             "mde_80": 0.06,
             "units_for_80": 40,
@@ -190,6 +193,7 @@ def analysis_document(
                         alpha=alpha,
                         family_size=family,
                         primary=metric in (primary, LATENCY_MEAN),
+                        target_effect=design_target(thresholds, metric, budget),
                     )
                 )
     return {

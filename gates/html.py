@@ -57,6 +57,7 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margi
 dt { font-weight: bold; }
 dd { margin: 0; font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
 dl.run dd { font-family: inherit; font-size: 14px; }
+dl.run dd ul { margin: 0; padding-left: 1.2em; }
 """
 
 

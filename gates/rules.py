@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from analysis.monitor import look_level
-from contracts.family import POOLED, gated_bounds, two_sided_level
+from contracts.family import (
+    LOWER,
+    POOLED,
+    UPPER,
+    design_target,
+    gated_bounds,
+    two_sided_level,
+)
 from contracts.names import (
     ADVANCED_FILE,
     ANALYSIS_FILE,
@@ -45,7 +52,7 @@ from contracts.thresholds import (
     primary_metric,
     thresholds_from_registry,
 )
-from gates import fmt
+from gates import fmt, guarded
 from gates.evidence import (
     Absent,
     AdvancedTesting,
@@ -53,7 +60,6 @@ from gates.evidence import (
     Differential,
     Evidence,
     Interval,
-    Power,
     Shadow,
     SmokeTests,
     StatisticalAnalysis,
@@ -496,6 +502,17 @@ def _calibration_problem(
             " registry",
         ),
         (
+            row.power is None
+            or math.isclose(
+                row.power.target_effect,
+                design_target(thresholds, row.metric, row.budget),
+                abs_tol=1e-9,
+            ),
+            f"the analysis powered {fmt.metric_label(row.metric)} at {row.budget} for"
+            f" {fmt.change(row.power.target_effect if row.power else 0.0)}, the registry's"
+            f" design point is {fmt.change(design_target(thresholds, row.metric, row.budget))}",
+        ),
+        (
             math.isclose(row.confidence_level, level, rel_tol=1e-9),
             f"interval not at the registry's level: it is at {fmt.level(row.confidence_level)},"
             f" the level is {fmt.level(level)}{design}",
@@ -541,53 +558,22 @@ def _guard(ctx: Context, name: str, metric: str, side: str, threshold: float) ->
         return row.interval.high if side == "upper" else row.interval.low
 
     worst = max(rows, key=bound) if side == "upper" else min(rows, key=bound)
-    value = bound(worst)
-    ok = value <= threshold + ROUNDING if side == "upper" else value >= threshold - ROUNDING
+
+    def holds(row: Comparison) -> bool:
+        value = bound(row)
+        return value <= threshold + ROUNDING if side == "upper" else value >= threshold - ROUNDING
+
+    ok = holds(worst)
     shown = ", ".join(f"{r.budget} {fmt.change(bound(r))}" for r in rows)
     reason = (
         f"{label} {side} bounds {shown}: worst {worst.budget}"
         f" {'within' if ok else 'beyond'} {fmt.change(threshold)}"
     )
     if not ok:
-        reason += _why_beyond(ctx, worst, side, threshold)
-    return requirement.judge(ok, reason, value, worst)
-
-
-def _why_beyond(ctx: Context, row: Comparison, side: str, threshold: float) -> str:
-    """A bound beyond its margin is a regression only if the estimate is beyond it too;
-    otherwise the interval is too wide to tell, and with less than the registry's power
-    that is *inconclusive*, with the units a decision needs, never a regression."""
-    estimate = row.relative_change
-    if estimate is None:
-        return ""
-    beyond = estimate > threshold if side == "upper" else estimate < threshold
-    said = f" (estimate {fmt.change(estimate)}"
-    if beyond:
-        return said + ", itself beyond the margin)"
-    power = row.power
-    if power is None or power.achieved >= ctx.thresholds.power - ROUNDING:
-        return said + ")"
-    needed = "" if power.units_for_80 is None else f": {fmt.count(power.units_for_80)}"
-    return (
-        f"{said}); inconclusive{needed} {_units(row)} needed at {row.budget}"
-        f" ({_power_phrase(row, power)})"
-    )
-
-
-def _units(row: Comparison) -> str:
-    """What a row's units are: timed units, or questions scored at one budget or all."""
-    if row.metric not in (QA, RECALL):
-        return "units"
-    return "question-budgets" if row.budget == POOLED else "questions"
-
-
-def _power_phrase(row: Comparison, power: Power) -> str:
-    """``power 0.3% to ...`` for the bound's design point: a gain to detect, or, for a
-    non-inferiority margin, the margin to clear if the truth is no change."""
-    target = fmt.change(power.target_effect)
-    guarded = row.budget != POOLED or row.metric not in (QA, RECALL)
-    aim = f"to clear {target} if unchanged" if guarded else f"to detect {target}"
-    return f"power {fmt.share(power.achieved)} {aim} with {fmt.count(row.n_units)} {_units(row)}"
+        futile = _futile_look(ctx) if metric in TIMED_METRICS else None
+        failing = [row for row in rows if not holds(row)]
+        reason += guarded.why_beyond(failing, side, threshold, ctx.thresholds.power, futile)
+    return requirement.judge(ok, reason, bound(worst), worst)
 
 
 def qa_budget_guard(ctx: Context) -> GateResult:
@@ -716,14 +702,12 @@ def power(ctx: Context) -> GateResult:
     assert weakest.power is not None
     reason = (
         f"lowest: {fmt.metric_label(weakest.metric)} at {weakest.budget},"
-        f" {_power_phrase(weakest, weakest.power)}"
+        f" {guarded.power_phrase(weakest, weakest.power)}"
     )
     if undecided:
-        needed = weakest.power.units_for_80
         reason = (
-            "inconclusive"
-            + (f": {fmt.count(needed)} {_units(weakest)} needed" if needed is not None else "")
-            + f"; {reason}, and its bound did not clear the threshold"
+            f"inconclusive{guarded.needed(weakest, weakest.power)}; {reason}, and its bound"
+            " did not clear the threshold"
         )
     elif achieved < threshold - ROUNDING:
         reason += "; every bound below the target power was established anyway"
@@ -733,9 +717,11 @@ def power(ctx: Context) -> GateResult:
 
 
 def _powered_rows(ctx: Context, futile: bool) -> list[tuple[Comparison, bool]] | str:
-    """Each powered bound's row and whether it was established; or why a row is missing."""
+    """Each powered bound's row and whether it was decided (established, or a guard whose
+    estimate is beyond its margin too: more units would not rescue it); or why a row is
+    missing."""
     rows = []
-    for metric, budget, established in _powered_bounds(ctx):
+    for metric, budget, decided in _powered_bounds(ctx):
         row = _calibrated(ctx, metric, budget)
         if isinstance(row, str):
             return row
@@ -745,7 +731,7 @@ def _powered_rows(ctx: Context, futile: bool) -> list[tuple[Comparison, bool]] |
             continue  # decided by the design's futility boundary, not short of units
         if row.power is None:
             return f"no power analysis for {fmt.metric_label(metric)}/{budget}"
-        rows.append((row, established(row)))
+        rows.append((row, decided(row)))
     return rows
 
 
@@ -765,21 +751,35 @@ def _stopped_for_futility(ctx: Context) -> str | None:
     )
 
 
+def _futile_look(ctx: Context) -> str | None:
+    """``futile at look 1 of 4``, if the run stopped at its futility boundary."""
+    analysis = ctx.evidence.analysis
+    run = None if isinstance(analysis, Absent) else analysis.variants.get(ctx.variant.name)
+    design = None if run is None else run.design
+    if design is None or not design.stopped_for_futility:
+        return None
+    return f"futile at look {design.stopped_at_look} of {design.looks}"
+
+
 def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:
-    """(metric, budget, whether its bound was established) of every powered bound."""
+    """(metric, budget, whether its bound was decided) of every powered bound."""
     thresholds = ctx.thresholds
 
     def below(limit: float) -> Callable[[Comparison], bool]:
-        return lambda row: row.interval is not None and row.interval.high <= limit + ROUNDING
+        def decided(row: Comparison) -> bool:
+            established = row.interval is not None and row.interval.high <= limit + ROUNDING
+            return established or guarded.regressed(row, UPPER, limit)
+
+        return decided
 
     def above(limit: float, strictly: bool = False) -> Callable[[Comparison], bool]:
-        def clears(row: Comparison) -> bool:
-            if row.interval is None:
-                return False
-            low = row.interval.low
-            return low > limit if strictly else low >= limit - ROUNDING
+        def decided(row: Comparison) -> bool:
+            if strictly:  # the pooled QA gain: established or not; no margin to be beyond
+                return row.interval is not None and row.interval.low > limit
+            established = row.interval is not None and row.interval.low >= limit - ROUNDING
+            return established or guarded.regressed(row, LOWER, limit)
 
-        return clears
+        return decided
 
     bounds = [
         (metric, budget, below(thresholds.performance_regression))

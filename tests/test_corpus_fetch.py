@@ -215,3 +215,34 @@ def test_with_nothing_configured_pip_itself_names_its_default_index() -> None:
     default = pip_default_index()
     assert default.startswith("https://")
     assert default.rstrip("/").endswith("/simple")
+
+
+def test_corpus_capacity_prints_the_oracle_s_draw_per_repository_and_in_all(
+    tmp_path: Path, index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.oracle import question_capacity
+
+    shelf = Path(__file__).parent / "data" / "corpus" / "shelf"
+    files = {
+        f"demo-1.0/{p.relative_to(shelf)}": p.read_text(encoding="utf-8")
+        for p in sorted(shelf.rglob("*"))
+        if p.is_file()
+    }
+    sdist = tmp_path / "demo-1.0.tar.gz"
+    sha = _sdist(sdist, files)
+    _publish(index, sdist, sha)
+    listing = _corpus_list(tmp_path / "corpus.json", sha)
+    cache = tmp_path / "cache"
+    arguments = ["--corpus", str(listing), "--cache-dir", str(cache), "corpus"]
+    assert main([*arguments, "--capacity", "1,2,1000"]) == 0
+    tree = cache / "trees" / "demo-1.0"
+    seed = 1337  # the registry's
+    expected = question_capacity(tree, "demo", seed, [1, 2, 1000])
+    assert expected[:2] == [1, 2]
+    assert expected[2] >= 3  # the shelf has a few eligible targets
+    out = capsys.readouterr().out.splitlines()
+    counts = f"1: {expected[0]}, 2: {expected[1]}, 1000: {expected[2]}"
+    assert out == [
+        f"demo==1.0: {tree}; questions at pool {counts}",
+        f"total questions at pool {counts}",
+    ]

@@ -335,52 +335,41 @@ CASES: list[tuple[str, str, Mutation, bool, str]] = [
         True,
         "within",
     ),
-    # A bound beyond the margin whose estimate is not: too wide to tell. Short of power it
-    # is inconclusive and names the questions needed; with power, the estimate is shown.
+    # Each budget beyond its margin says why: too wide to tell and short of power is
+    # inconclusive, with the questions needed; the estimate beyond the margin too is said.
     (
         "recall_guard",
         QUALITY,
         both(
             set_row(QUALITY, RECALL, "50k", relative_change=0.24, ci_low=-0.128),
-            set_power(
-                QUALITY,
-                RECALL,
-                "50k",
-                achieved=0.003,
-                units_for_80=29513,
-                target_effect=-float(GATES["recall_margin"]),
-            ),
+            set_power(QUALITY, RECALL, "50k", achieved=0.003, units_for_80=29513),
         ),
         False,
-        "beyond -5.0% (estimate +24.0%); inconclusive: 29513 questions needed at 50k"
-        " (power 0.3% to clear -5.0% if unchanged with 16 questions)",
+        "worst 50k beyond -5.0%; at 50k inconclusive: 29513 questions needed (estimate"
+        " +24.0%, power 0.3% to clear -5.0% if unchanged with 16 questions)",
     ),
     (
         "recall_guard",
         QUALITY,
         both(
-            set_row(QUALITY, RECALL, "50k", relative_change=0.02, ci_low=-0.06),
-            set_power(QUALITY, RECALL, "50k", achieved=POWER),
+            set_row(QUALITY, RECALL, "50k", relative_change=0.01, ci_low=-0.2),
+            set_power(QUALITY, RECALL, "50k", achieved=0.3, units_for_80=400),
+            set_row(QUALITY, RECALL, "200k", relative_change=-0.07, ci_low=-0.09),
         ),
         False,
-        "worst 50k beyond -5.0% (estimate +2.0%)",
-    ),
-    (
-        "recall_guard",
-        QUALITY,
-        set_row(QUALITY, RECALL, "50k", relative_change=-0.08, ci_low=-0.12),
-        False,
-        "(estimate -8.0%, itself beyond the margin)",
+        "worst 50k beyond -5.0%; at 50k inconclusive: 400 questions needed (estimate +1.0%,"
+        " power 30.0% to clear -5.0% if unchanged with 16 questions); at 200k the estimate"
+        " is beyond the margin too (-7.0%)",
     ),
     (
         "latency_non_inferiority",
         QUALITY,
         both(
             set_row(QUALITY, LATENCY_MEAN, WORST, relative_change=0.02, ci_high=0.15),
-            set_power(QUALITY, LATENCY_MEAN, WORST, achieved=0.2, units_for_80=343),
+            set_power(QUALITY, LATENCY_MEAN, WORST, achieved=0.2, units_for_80=None),
         ),
         False,
-        f"inconclusive: 343 units needed at {WORST} (power 20.0% to clear +10.0% if unchanged",
+        f"; at {WORST} inconclusive (estimate +2.0%, power 20.0% to clear +10.0% if unchanged",
     ),
     (
         "recall_guard",
@@ -1038,3 +1027,62 @@ def test_a_reduced_run_is_judged_in_the_registrys_family_and_never_promotes() ->
 def test_one_alpha_is_the_only_level(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=key):
         judge(passing(), registry_with_gates(**{key: value}))
+
+
+def test_a_guard_beyond_its_margin_with_the_power_is_not_shown_not_inconclusive() -> None:
+    documents = passing()
+    row(documents, QUALITY, RECALL, "50k").update(relative_change=0.02, ci_low=-0.06)
+    row(documents, QUALITY, RECALL, "50k")["power"].update(achieved=POWER)
+    reason = gate_of(judge(documents), QUALITY, "recall_guard").reason
+    assert reason.endswith(
+        "worst 50k beyond -5.0%; at 50k not shown with the registry's power (estimate +2.0%)"
+    )
+    assert "inconclusive" not in reason
+
+
+def test_the_power_gate_agrees_with_a_guard_whose_estimate_is_beyond_the_margin() -> None:
+    # Recall at 50k: estimate -8% beyond the -5% margin, bound -12%, power 30%. More
+    # questions would not be expected to rescue it, so neither gate calls it inconclusive.
+    documents = passing()
+    row(documents, QUALITY, RECALL, "50k").update(relative_change=-0.08, ci_low=-0.12)
+    row(documents, QUALITY, RECALL, "50k")["power"].update(achieved=0.3, units_for_80=400)
+    verdict = judge(documents)
+    guard = gate_of(verdict, QUALITY, "recall_guard")
+    assert guard.reason.endswith("; at 50k the estimate is beyond the margin too (-8.0%)")
+    assert not gate_of(verdict, QUALITY, "power").reason.startswith("inconclusive")
+    # The same bound with its estimate inside the margin is inconclusive in both.
+    row(documents, QUALITY, RECALL, "50k").update(relative_change=0.01)
+    verdict = judge(documents)
+    assert (
+        "; at 50k inconclusive: 400 questions needed"
+        in gate_of(verdict, QUALITY, "recall_guard").reason
+    )
+    assert gate_of(verdict, QUALITY, "power").reason.startswith(
+        "inconclusive: 400 questions needed; lowest: recall at 50k, power 30.0% to clear -5.0%"
+    )
+
+
+@pytest.mark.parametrize(
+    ("metric", "budget", "target", "accepted"),
+    [
+        (RECALL, "50k", -float(GATES["recall_margin"]), True),
+        (RECALL, "50k", -float(GATES["qa_margin"]), False),
+        (QA, "50k", -float(GATES["qa_margin"]), True),
+        (QA, "50k", float(GATES["qa_improvement"]), False),
+        (QA, "pooled", float(GATES["qa_improvement"]), True),
+        (QA, "pooled", 0.05, False),
+        (LATENCY_MEAN, WORST, float(GATES["performance_regression"]), True),
+        (LATENCY_MEAN, WORST, 0.5, False),
+    ],
+)
+def test_a_row_powered_at_another_design_point_than_the_registry_s_is_refused(
+    metric: str, budget: str, target: float, accepted: bool
+) -> None:
+    documents = passing()
+    row(documents, QUALITY, metric, budget)["power"]["target_effect"] = target
+    verdict = judge(documents)
+    problem = "the registry's design point is"
+    reasons = [g.reason for g in next(v for v in verdict.variants if v.variant == QUALITY).gates]
+    assert any(problem in reason for reason in reasons) is not accepted
+    if not accepted:
+        assert verdict.chosen != QUALITY

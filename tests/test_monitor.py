@@ -305,7 +305,11 @@ def test_a_run_stopped_for_futility_is_not_called_inconclusive() -> None:
     stopped = gate_of(verdict, QUALITY, "power")
     assert stopped.passed
     assert "futility boundary" in stopped.reason
-    assert not gate_of(verdict, QUALITY, "latency_non_inferiority").passed  # still rejected
+    guard = gate_of(verdict, QUALITY, "latency_non_inferiority")
+    assert not guard.passed  # still rejected, by the futile bound, and says so
+    assert f"; at {WORST} estimate " in guard.reason
+    assert guard.reason.endswith(", futile at look 1 of 4")
+    assert "inconclusive" not in guard.reason
 
 
 def test_a_first_look_s_level_is_not_printed_as_certainty() -> None:

@@ -62,7 +62,12 @@ class TimedBound:
 
     @property
     def label(self) -> str:
-        return f"{_SHORT[self.metric]} {self.budget}"
+        return bound_label(self.metric, self.budget)
+
+
+def bound_label(metric: str, budget: str) -> str:
+    """How ``futile_bounds`` and the monitor's reasons name a timed bound: "latency 50k"."""
+    return f"{_SHORT[metric]} {budget}"
 
 
 def timed_bounds(

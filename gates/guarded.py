@@ -8,7 +8,8 @@ A guard's bound beyond its margin is read four ways, and a report that said only
   would not be expected to rescue it, so it is not called inconclusive; a regression is
   not claimed either, since the interval may still reach inside the margin);
 * **futile**: a sequential run stopped at its futility boundary, which its planned
-  maximum was sized with, so the bound was decided and not short of units;
+  maximum was sized with, so the bound was decided and not short of units (a bound that
+  was not itself futile is said to be undecided when the run stopped);
 * **inconclusive**: the estimate is within the margin and the bound had less than the
   registry's design-stage power: the interval is too wide to tell, and the reason
   names the units (timed) or questions (quality, at one budget) a decision needs;
@@ -20,7 +21,7 @@ Pure functions of the rows; :mod:`gates.rules` passes what it knows of the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from contracts.family import POOLED, UPPER
 from contracts.thresholds import QA, RECALL
@@ -68,17 +69,20 @@ def why_beyond(
     side: str,
     threshold: float,
     target_power: float,
-    futile: str | None,
+    stopped: Callable[[Comparison], str | None],
 ) -> str:
-    """One clause per failing budget, in budget order: ``; at 50k inconclusive: ...``."""
+    """One clause per failing budget, in budget order: ``; at 50k inconclusive: ...``.
+    ``stopped`` says how a sequential run's stop at its futility boundary left a row
+    ("futile at look 1 of 4", or undecided when another bound was), None otherwise."""
     clauses = []
     for row in failing:
         estimate = "n/a" if row.relative_change is None else fmt.change(row.relative_change)
         power = row.power
+        stop = stopped(row)
         if regressed(row, side, threshold):
             clauses.append(f"at {row.budget} the estimate is beyond the margin too ({estimate})")
-        elif futile is not None:
-            clauses.append(f"at {row.budget} estimate {estimate}, {futile}")
+        elif stop is not None:
+            clauses.append(f"at {row.budget} estimate {estimate}, {stop}")
         elif power is not None and power.achieved < target_power - ROUNDING:
             clauses.append(
                 f"at {row.budget} inconclusive{needed(row, power)}"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from analysis.monitor import look_level
+from analysis.monitor import bound_label, look_level
 from contracts.family import (
     LOWER,
     POOLED,
@@ -570,9 +570,10 @@ def _guard(ctx: Context, name: str, metric: str, side: str, threshold: float) ->
         f" {'within' if ok else 'beyond'} {fmt.change(threshold)}"
     )
     if not ok:
-        futile = _futile_look(ctx) if metric in TIMED_METRICS else None
         failing = [row for row in rows if not holds(row)]
-        reason += guarded.why_beyond(failing, side, threshold, ctx.thresholds.power, futile)
+        reason += guarded.why_beyond(
+            failing, side, threshold, ctx.thresholds.power, _futility_of(ctx)
+        )
     return requirement.judge(ok, reason, bound(worst), worst)
 
 
@@ -751,14 +752,24 @@ def _stopped_for_futility(ctx: Context) -> str | None:
     )
 
 
-def _futile_look(ctx: Context) -> str | None:
-    """``futile at look 1 of 4``, if the run stopped at its futility boundary."""
+def _futility_of(ctx: Context) -> Callable[[Comparison], str | None]:
+    """For a run stopped at its futility boundary: whether a timed row's bound was one of
+    the futile ones, or undecided when the run stopped; None for any other row or run."""
     analysis = ctx.evidence.analysis
     run = None if isinstance(analysis, Absent) else analysis.variants.get(ctx.variant.name)
     design = None if run is None else run.design
-    if design is None or not design.stopped_for_futility:
-        return None
-    return f"futile at look {design.stopped_at_look} of {design.looks}"
+
+    def stopped(row: Comparison) -> str | None:
+        if design is None or not design.stopped_for_futility or row.metric not in TIMED_METRICS:
+            return None
+        look = f"look {design.stopped_at_look} of {design.looks}"
+        if bound_label(row.metric, row.budget) in design.futile_bounds:
+            return f"futile at {look}"
+        return (
+            f"undecided when the run stopped at {look} (futile: {', '.join(design.futile_bounds)})"
+        )
+
+    return stopped
 
 
 def _powered_bounds(ctx: Context) -> list[tuple[str, str, Callable[[Comparison], bool]]]:

@@ -306,10 +306,15 @@ def test_a_run_stopped_for_futility_is_not_called_inconclusive() -> None:
     assert stopped.passed
     assert "futility boundary" in stopped.reason
     guard = gate_of(verdict, QUALITY, "latency_non_inferiority")
-    assert not guard.passed  # still rejected, by the futile bound, and says so
+    assert not guard.passed  # still rejected, and says how the stop left its bound
     assert f"; at {WORST} estimate " in guard.reason
-    assert guard.reason.endswith(", futile at look 1 of 4")
+    assert guard.reason.endswith(
+        ", undecided when the run stopped at look 1 of 4 (futile: latency 50k)"
+    )
     assert "inconclusive" not in guard.reason
+    design["futile_bounds"] = [f"latency {WORST}"]  # the failing bound was the futile one
+    guard = gate_of(judge(documents), QUALITY, "latency_non_inferiority")
+    assert guard.reason.endswith(f"; at {WORST} estimate +4.0%, futile at look 1 of 4")
 
 
 def test_a_first_look_s_level_is_not_printed_as_certainty() -> None:

@@ -28,7 +28,9 @@ from contracts.thresholds import QA, RECALL
 from gates import fmt
 from gates.evidence import Comparison, Power
 
-ROUNDING = 1e-12  # as gates.rules: a value printed at the threshold is at it
+# Comparisons forgive floating-point rounding only: 1.13 / 1.0 - 1 is 0.12999999999999989.
+# (gates.rules judges every threshold with this one tolerance.)
+ROUNDING = 1e-12
 
 
 def regressed(row: Comparison, side: str, threshold: float) -> bool:

@@ -60,10 +60,12 @@ from gates.evidence import (
     Differential,
     Evidence,
     Interval,
+    SequentialRun,
     Shadow,
     SmokeTests,
     StatisticalAnalysis,
 )
+from gates.guarded import ROUNDING
 from gates.verdict import (
     COUNT,
     EXPLORATORY,
@@ -83,8 +85,6 @@ from packrepo.registry import Registry, Variant
 
 # The metrics of the timed trials, whose intervals a sequential run sets at its last look.
 TIMED_METRICS = (LATENCY_MEAN, LATENCY_P95, PEAK_MEMORY)
-# Comparisons forgive floating-point rounding only: 1.13 / 1.0 - 1 is 0.12999999999999989.
-ROUNDING = 1e-12
 
 
 @dataclass(frozen=True)
@@ -481,6 +481,8 @@ def _calibration_problem(
 ) -> str | None:
     thresholds = ctx.thresholds
     level, design = _expected_level(ctx, analysis, row)
+    target = design_target(thresholds, row.metric, row.budget)
+    powered_at = target if row.power is None else row.power.target_effect
     checks = (
         (
             math.isclose(analysis.alpha, thresholds.alpha),
@@ -502,15 +504,9 @@ def _calibration_problem(
             " registry",
         ),
         (
-            row.power is None
-            or math.isclose(
-                row.power.target_effect,
-                design_target(thresholds, row.metric, row.budget),
-                abs_tol=1e-9,
-            ),
+            math.isclose(powered_at, target, abs_tol=1e-9),
             f"the analysis powered {fmt.metric_label(row.metric)} at {row.budget} for"
-            f" {fmt.change(row.power.target_effect if row.power else 0.0)}, the registry's"
-            f" design point is {fmt.change(design_target(thresholds, row.metric, row.budget))}",
+            f" {fmt.change(powered_at)}, the registry's design point is {fmt.change(target)}",
         ),
         (
             math.isclose(row.confidence_level, level, rel_tol=1e-9),
@@ -736,15 +732,19 @@ def _powered_rows(ctx: Context, futile: bool) -> list[tuple[Comparison, bool]] |
     return rows
 
 
+def _futile_stop(ctx: Context) -> SequentialRun | None:
+    """The variant's sequential design, if its run stopped at its futility boundary."""
+    analysis = ctx.evidence.analysis
+    run = None if isinstance(analysis, Absent) else analysis.variants.get(ctx.variant.name)
+    design = None if run is None else run.design
+    return design if design is not None and design.stopped_for_futility else None
+
+
 def _stopped_for_futility(ctx: Context) -> str | None:
     """Why a sequential run's timed bounds need no power: it stopped at a futility
     boundary, which its planned maximum was sized with (``analysis.monitor``)."""
-    analysis = ctx.evidence.analysis
-    if isinstance(analysis, Absent):
-        return None
-    run = analysis.variants.get(ctx.variant.name)
-    design = None if run is None else run.design
-    if design is None or not design.stopped_for_futility:
+    design = _futile_stop(ctx)
+    if design is None:
         return None
     return (
         f"decided by the sequential design's futility boundary at look"
@@ -755,19 +755,16 @@ def _stopped_for_futility(ctx: Context) -> str | None:
 def _futility_of(ctx: Context) -> Callable[[Comparison], str | None]:
     """For a run stopped at its futility boundary: whether a timed row's bound was one of
     the futile ones, or undecided when the run stopped; None for any other row or run."""
-    analysis = ctx.evidence.analysis
-    run = None if isinstance(analysis, Absent) else analysis.variants.get(ctx.variant.name)
-    design = None if run is None else run.design
+    design = _futile_stop(ctx)
 
     def stopped(row: Comparison) -> str | None:
-        if design is None or not design.stopped_for_futility or row.metric not in TIMED_METRICS:
+        if design is None or row.metric not in TIMED_METRICS:
             return None
         look = f"look {design.stopped_at_look} of {design.looks}"
         if bound_label(row.metric, row.budget) in design.futile_bounds:
             return f"futile at {look}"
-        return (
-            f"undecided when the run stopped at {look} (futile: {', '.join(design.futile_bounds)})"
-        )
+        futile = ", ".join(design.futile_bounds)
+        return f"undecided when the run stopped at {look} (futile: {futile})"
 
     return stopped
 
